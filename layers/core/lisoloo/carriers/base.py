@@ -1,0 +1,66 @@
+"""The carrier interface every connector implements, and the values it speaks in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from lisoloo.status import SmsStatus
+
+
+class SubmitOutcome(StrEnum):
+    ACCEPTED = "accepted"  # handed to the carrier; a receipt will follow
+    REJECTED = "rejected"  # permanent: invalid sender, content, destination
+    TRANSIENT = "transient"  # try again later (carrier down, throttled, timed out)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    reference: str  # ours; carriers that can echo it in receipts make lookups unnecessary
+    to: str
+    text: str
+    sender_id: str | None
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    reference: str
+    outcome: SubmitOutcome
+    carrier_ref: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRequest:
+    """A receipt as it reached us over HTTP, before any carrier-specific parsing."""
+
+    method: str
+    body: str
+    content_type: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierReceipt:
+    carrier_ref: str
+    status: SmsStatus
+    error_code: str | None = None
+    done_at: datetime | None = None
+
+
+class Carrier(Protocol):
+    name: str
+
+    def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
+        """One result per submission, same order. Never raises for carrier-side trouble:
+        that is a TRANSIENT result, so dispatch can retry it."""
+        ...
+
+    def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
+        """Every receipt the request carries; what cannot be read is left out, never raised."""
+        ...

@@ -1,0 +1,25 @@
+"""The collaborators a function needs, built once per container on first use (never at import)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lisoloo.carriers import Carrier, carrier_named
+from lisoloo.queues import DispatchQueue
+from lisoloo.settings import get_settings
+from lisoloo.storage import SmsRepository
+
+
+@cache
+def repository() -> SmsRepository:
+    return SmsRepository(get_settings().table_name)
+
+
+@cache
+def dispatch_queue() -> DispatchQueue:
+    return DispatchQueue(get_settings().dispatch_queue_url)
+
+
+@cache
+def carrier_connector(name: str) -> Carrier:
+    return carrier_named(name, get_settings())

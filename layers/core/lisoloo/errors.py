@@ -1,0 +1,82 @@
+"""The error catalogue merchants see on recipients, and the domain errors handlers map to HTTP."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from http import HTTPStatus
+from typing import Any
+
+from lisoloo.status import SmsStatus
+
+
+class ErrorCode(IntEnum):
+    """Codes on a failed recipient (``error_code``); the name is its ``error_message``."""
+
+    INVALID_NUMBER = 1400
+    CARRIER_REJECTED = 1401
+    UNDELIVERED = 1402
+    EXPIRED = 1403
+    PARTIALLY_DELIVERED = 1404
+    DELIVERY_UNKNOWN = 1405
+    CARRIER_UNAVAILABLE = 1502
+    SMS_TIMEOUT = 1503
+    INTERNAL_FAILURE = 1500
+
+
+# The code a recipient carries when a carrier reports it in a non-success terminal state.
+ERROR_FOR_TERMINAL_STATUS: dict[SmsStatus, ErrorCode] = {
+    SmsStatus.REJECTED: ErrorCode.CARRIER_REJECTED,
+    SmsStatus.UNDELIVERED: ErrorCode.UNDELIVERED,
+    SmsStatus.EXPIRED: ErrorCode.EXPIRED,
+    SmsStatus.PARTIALLY_DELIVERED: ErrorCode.PARTIALLY_DELIVERED,
+    SmsStatus.DELIVERY_UNKNOWN: ErrorCode.DELIVERY_UNKNOWN,
+    SmsStatus.FAILED: ErrorCode.INTERNAL_FAILURE,
+}
+
+
+def error_for_status(status: SmsStatus) -> ErrorCode | None:
+    return ERROR_FOR_TERMINAL_STATUS.get(status)
+
+
+class DomainError(Exception):
+    """An error a merchant or carrier caused; answered as ``{"detail": ...}`` with ``http_status``."""
+
+    http_status: HTTPStatus = HTTPStatus.BAD_REQUEST
+    # A sentence, or a list of {loc, msg, type} like request-validation errors.
+    detail: Any = "Bad request"
+
+    def __init__(self, detail: Any = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail is not None:
+            self.detail = detail
+
+
+class MessageNotFoundError(DomainError):
+    # One text for unknown, malformed and other-tenant ids, so a 404 never leaks existence.
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Message not found"
+
+
+class CarrierNotFoundError(DomainError):
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Carrier not found"
+
+
+class InvalidCarrierTokenError(DomainError):
+    http_status = HTTPStatus.UNAUTHORIZED
+    detail = "Invalid or missing carrier token"
+
+
+class InvalidRecipientsError(DomainError):
+    """Entries of ``to`` that are not phone numbers, or that repeat another entry."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class InvalidCursorError(DomainError):
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+    detail = "Invalid recipients_cursor"
+
+
+class StorageBusyError(Exception):
+    """DynamoDB throttled or a transaction kept conflicting; the caller retries later."""

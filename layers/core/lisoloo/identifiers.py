@@ -1,0 +1,28 @@
+"""Identifiers merchants see: message ids (24 hex, like the spec's example) and organization ids."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_MESSAGE_ID = re.compile(r"^[0-9a-f]{24}$")
+_ORGANIZATION_ID = re.compile(r"^org_[0-9a-f]{16}$")
+
+
+def new_message_id(now_seconds: float | None = None) -> str:
+    """Four bytes of creation time then eight random bytes: sortable, unguessable, 24 hex digits."""
+    seconds = int(time.time() if now_seconds is None else now_seconds)
+    return f"{seconds & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
+
+
+def is_message_id(value: str) -> bool:
+    return bool(_MESSAGE_ID.match(value))
+
+
+def new_organization_id() -> str:
+    return f"org_{secrets.token_hex(8)}"
+
+
+def is_organization_id(value: str) -> bool:
+    return bool(_ORGANIZATION_ID.match(value))

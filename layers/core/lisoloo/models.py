@@ -1,0 +1,122 @@
+"""Pydantic models: what merchants send and receive (API shapes) and what travels on queues.
+
+Row shapes (DynamoDB items) stay in ``storage``; these never carry keys.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json, PlainSerializer, StrictStr, field_validator
+
+from lisoloo.status import SmsStatus
+
+MAX_RECIPIENTS = 10_000
+MAX_MESSAGE_CHARACTERS = 1_600
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC ISO-8601 with a ``Z`` and whole seconds, the spec's timestamp form."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+
+# Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
+_SENDER_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15})$")
+# Printable, no control characters: a reference is echoed in headers and logs.
+_REFERENCE = re.compile(r"^[\x20-\x7e]{1,64}$")
+
+
+class SendRequest(BaseModel):
+    """The body of ``POST /send``. Unknown fields are refused so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
+    sender_id: StrictStr | None = None
+    reference: StrictStr | None = None
+
+    @field_validator("sender_id")
+    @classmethod
+    def _sender_id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _SENDER_ID.match(value):
+            raise ValueError("sender_id must be 1-11 letters, digits, spaces, '.', '_' or '-', or a number")
+        return value
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _REFERENCE.match(value):
+            raise ValueError("reference must be 1-64 printable ASCII characters")
+        return value
+
+
+class Caller(BaseModel):
+    """The organization an app-key belongs to, as the authorizer resolved it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    org_id: str
+    default_country: str
+
+
+DataT = TypeVar("DataT")
+
+
+class Envelope(BaseModel, Generic[DataT]):
+    """The success envelope of every merchant endpoint."""
+
+    status_code: int = 200
+    data: DataT
+
+
+class SendAccepted(BaseModel):
+    message_id: str
+    status: SmsStatus
+    total_recipients: int
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+    created_at: Timestamp
+    reference: str | None = None
+
+
+class RecipientState(BaseModel):
+    to: str
+    status: SmsStatus
+    error_code: int | None = None
+    error_message: str | None = None
+    updated_at: Timestamp
+
+
+class MessageStatus(BaseModel):
+    """The spec's status body, plus the first page of recipients (DESIGN §2)."""
+
+    message_id: str
+    status: SmsStatus
+    total_recipients: int
+    delivered: int
+    failed: int
+    pending: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    recipients: list[RecipientState]
+    recipients_cursor: str | None = None
+
+
+class DispatchJob(BaseModel):
+    """One SQS dispatch job: one chunk of one message's recipients."""
+
+    org_id: str
+    message_id: str
+    chunk: int = Field(ge=0)
+
+
+class DispatchJobRecord(SqsRecordModel):
+    """An SQS record whose body is a dispatch job (parsed by the batch processor)."""
+
+    body: Json[DispatchJob]  # type: ignore[assignment]  # narrows the raw string body

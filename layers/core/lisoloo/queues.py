@@ -1,0 +1,42 @@
+"""The dispatch queue: how send hands chunks of recipients to dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from lisoloo.errors import StorageBusyError
+from lisoloo.models import DispatchJob
+
+_SEND_BATCH_LIMIT = 10
+_MAX_ATTEMPTS = 4
+
+
+class DispatchQueue:
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    @cached_property
+    def client(self) -> Any:
+        return self._client or boto3.client("sqs")
+
+    def enqueue(self, jobs: Sequence[DispatchJob]) -> None:
+        for start in range(0, len(jobs), _SEND_BATCH_LIMIT):
+            entries = [
+                {"Id": str(position), "MessageBody": job.model_dump_json()}
+                for position, job in enumerate(jobs[start : start + _SEND_BATCH_LIMIT])
+            ]
+            self._send(entries)
+
+    def _send(self, entries: list[dict[str, str]]) -> None:
+        for _ in range(_MAX_ATTEMPTS):
+            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            failed = {failure["Id"] for failure in response.get("Failed", [])}
+            entries = [entry for entry in entries if entry["Id"] in failed]
+            if not entries:
+                return
+        raise StorageBusyError(f"{len(entries)} dispatch jobs could not be queued")

@@ -1,0 +1,54 @@
+"""GET /status/{message_id}: the aggregate, the counters and one page of recipients."""
+
+from __future__ import annotations
+
+from lisoloo.errors import InvalidCursorError, MessageNotFoundError
+from lisoloo.identifiers import is_message_id
+from lisoloo.models import MessageStatus, RecipientState
+from lisoloo.status import aggregate_status
+from lisoloo.storage import SmsRepository
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 5:
+        raise InvalidCursorError()
+    return int(cursor)
+
+
+def read_message_status(
+    repository: SmsRepository, org_id: str, message_id: str, *, limit: int, cursor: str | None
+) -> MessageStatus:
+    # Malformed, unknown and other-tenant ids all end here with the same error and bytes.
+    if not is_message_id(message_id):
+        raise MessageNotFoundError()
+    start = parse_cursor(cursor)
+    page = repository.read_status_page(org_id, message_id, start, limit)
+    if page is None:
+        raise MessageNotFoundError()
+    message = page.message
+    if start and start >= message.total:
+        raise InvalidCursorError()
+    progress = message.progress
+    return MessageStatus(
+        message_id=message.message_id,
+        status=aggregate_status(progress),
+        total_recipients=progress.total,
+        delivered=progress.delivered,
+        failed=progress.failed,
+        pending=progress.pending,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+        recipients=[
+            RecipientState(
+                to=recipient.to,
+                status=recipient.status,
+                error_code=recipient.error_code,
+                error_message=recipient.error_message,
+                updated_at=recipient.updated_at,
+            )
+            for recipient in page.recipients
+        ],
+        recipients_cursor=str(page.next_index) if page.next_index is not None else None,
+    )

@@ -1,0 +1,217 @@
+"""Integration ring: real handlers, called with AWS-shaped events, against moto.
+
+The table and queues are built once per package from template.yaml (translated by SAM and
+created by moto's CloudFormation); tests stay apart by each using organizations of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.infrastructure import DeployedStack, deploy_template
+from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from tests.conftest import TEMPLATE, lambda_context, load_event, load_function
+
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    # botocore ≥ 1.44 with in-process moto: DynamoDB Streams answer 404 without this (TOOLCHAIN).
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[DeployedStack]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws(config={"lambda": {"use_docker": False}}):
+            deployed = deploy_template(TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9"})
+            for function in deployed.functions.values():
+                for name, value in function.environment.items():
+                    patch.setenv(name, value)
+            yield deployed
+
+
+@dataclass
+class FakeCarrier:
+    """Submits nothing anywhere: accepts, rejects (…0002) or fails transiently (…0006) like
+    the sandbox, and remembers every submission so tests can count them."""
+
+    name: str = "sandbox"
+    submissions: list[Submission] = field(default_factory=list)
+    fail_after: int | None = None
+
+    def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
+        results = []
+        for submission in submissions:
+            if self.fail_after is not None and len(self.submissions) >= self.fail_after:
+                raise RuntimeError("the dispatch function crashed mid-batch")
+            self.submissions.append(submission)
+            if submission.to.endswith("0002"):
+                results.append(SubmitResult(submission.reference, SubmitOutcome.REJECTED, error_code="REJECTD"))
+            elif submission.to.endswith("0006"):
+                results.append(SubmitResult(submission.reference, SubmitOutcome.TRANSIENT))
+            else:
+                results.append(SubmitResult(submission.reference, SubmitOutcome.ACCEPTED, submission.reference))
+        return results
+
+    def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
+        raise AssertionError("receipts go through the real sandbox connector")
+
+
+@dataclass
+class Merchant:
+    org_id: str
+    app_key: str
+    default_country: str = "KE"
+
+
+@dataclass
+class Harness:
+    """Drives the handlers the way API Gateway, SQS and carriers would."""
+
+    stack: DeployedStack
+    carrier: FakeCarrier
+    carrier_token: str
+
+    @property
+    def table_name(self) -> str:
+        return self.stack.physical_id("SmsTable")
+
+    @property
+    def queue_url(self) -> str:
+        return self.stack.physical_id("DispatchQueue")
+
+    def repository(self) -> Any:
+        from lisoloo.storage import SmsRepository
+
+        return SmsRepository(self.table_name)
+
+    def new_merchant(self, default_country: str = "KE") -> Merchant:
+        from lisoloo.provisioning import create_organization, issue_app_key
+
+        repository = self.repository()
+        org_id = create_organization(repository, name="Test merchant", default_country=default_country)
+        return Merchant(org_id=org_id, app_key=issue_app_key(repository, org_id), default_country=default_country)
+
+    def api(
+        self,
+        function: str,
+        event_name: str,
+        merchant: Merchant | None,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        path: str | None = None,
+        path_parameters: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, str]:
+        """Calls an API function with ``events/<event_name>.json`` adjusted; returns
+        (status code, parsed body, raw body)."""
+        event = load_event(event_name)
+        if merchant is not None:
+            event["requestContext"]["authorizer"] = {
+                "principalId": merchant.org_id,
+                "org_id": merchant.org_id,
+                "default_country": merchant.default_country,
+            }
+        if body is not None:
+            event["body"] = json.dumps(body)
+        if raw_body is not None:
+            event["body"] = raw_body
+        if path is not None:
+            event["path"] = path
+        if path_parameters is not None:
+            event["pathParameters"] = path_parameters
+        if query is not None:
+            event["queryStringParameters"] = query
+            event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
+        if headers is not None:
+            event["headers"] = {**event["headers"], **headers}
+            event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+        response = load_function(function).lambda_handler(event, lambda_context())
+        raw = response["body"]
+        return response["statusCode"], json.loads(raw) if raw else None, raw
+
+    def send(self, merchant: Merchant, body: dict[str, Any]) -> tuple[int, Any]:
+        status, parsed, _ = self.api("send", "send-single", merchant, body=body)
+        return status, parsed
+
+    def status(self, merchant: Merchant, message_id: str, query: dict[str, str] | None = None) -> tuple[int, Any]:
+        status, parsed, _ = self.api(
+            "status",
+            "status-get",
+            merchant,
+            path=f"/api/v1/lisoloo/sms-api/status/{message_id}",
+            path_parameters={"message_id": message_id},
+            query=query,
+        )
+        return status, parsed
+
+    def receipt(self, carrier_ref: str, status: str, *, token: str | None = None) -> tuple[int, Any]:
+        code, parsed, _ = self.api(
+            "receipts",
+            "receipts-sandbox",
+            None,
+            body={"carrier_ref": carrier_ref, "status": status, "error_code": None, "done_at": None},
+            headers={"x-carrier-token": token if token is not None else self.carrier_token},
+        )
+        return code, parsed
+
+    def queued_jobs(self) -> list[dict[str, Any]]:
+        """Takes every dispatch job off the queue, as SQS would hand them to Lambda."""
+        sqs = boto3.client("sqs")
+        records: list[dict[str, Any]] = []
+        while True:
+            response = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return records
+            for message in messages:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                records.append(message)
+
+    def dispatch(self, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+        """Invokes dispatch with SQS records built from ``events/dispatch-job.json``."""
+        template = load_event("dispatch-job")["Records"][0]
+        records = []
+        for job in jobs:
+            record = dict(template)
+            record["messageId"] = job.get("MessageId", record["messageId"])
+            record["body"] = job["Body"] if "Body" in job else json.dumps(job)
+            records.append(record)
+        response: dict[str, Any] = load_function("dispatch").lambda_handler({"Records": records}, lambda_context())
+        return response
+
+    def dispatch_queued(self) -> dict[str, Any]:
+        return self.dispatch(self.queued_jobs())
+
+
+@pytest.fixture
+def harness(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    from lisoloo.provisioning import register_carrier
+    from lisoloo.storage import SmsRepository
+
+    carrier = FakeCarrier()
+    monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: carrier)
+    token = register_carrier(SmsRepository(stack.physical_id("SmsTable")), "sandbox")
+    harness = Harness(stack=stack, carrier=carrier, carrier_token=token)
+    harness.queued_jobs()  # nothing left over from an earlier test
+    return harness

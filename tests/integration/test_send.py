@@ -1,0 +1,92 @@
+"""POST /send through the real handler, on moto."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.conftest import Harness
+
+
+def test_single_send_answers_with_a_message_id_and_queues_one_job(harness: Harness) -> None:
+    # Given a merchant
+    merchant = harness.new_merchant()
+    # When it sends one text to one number
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Your code is 4821"})
+    # Then the reply is the success envelope with the message as pending
+    assert code == 200
+    data = body["data"]
+    assert body["status_code"] == 200
+    assert data["status"] == "pending"
+    assert data["total_recipients"] == 1
+    assert (data["encoding"], data["segments"]) == ("GSM-7", 1)
+    assert data["created_at"].endswith("Z")
+    assert len(data["message_id"]) == 24
+    # And exactly one dispatch job for that message waits on the queue
+    jobs = [json.loads(job["Body"]) for job in harness.queued_jobs()]
+    assert jobs == [{"org_id": merchant.org_id, "message_id": data["message_id"], "chunk": 0}]
+
+
+def test_national_numbers_use_the_organizations_country(harness: Harness) -> None:
+    merchant = harness.new_merchant(default_country="KE")
+    code, body = harness.send(merchant, {"to": ["0712 345 678"], "message": "hi"})
+    assert code == 200
+    _, status = harness.status(merchant, body["data"]["message_id"])
+    assert status["data"]["recipients"][0]["to"] == "+254712345678"
+
+
+def test_a_large_batch_is_one_message_in_chunks_of_one_hundred(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    numbers = [f"+2547{index:08d}" for index in range(10_000)]
+    code, body = harness.send(merchant, {"to": numbers, "message": "Big batch"})
+    assert code == 200
+    assert body["data"]["total_recipients"] == 10_000
+    chunks = sorted(json.loads(job["Body"])["chunk"] for job in harness.queued_jobs())
+    assert chunks == list(range(100))
+
+
+def test_unicode_text_reports_ucs2_segments(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Habari 👋" * 10})
+    assert code == 200
+    assert body["data"]["encoding"] == "UCS-2"
+    assert body["data"]["segments"] == 2
+
+
+def test_duplicates_after_normalisation_are_refused_naming_them(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    code, body, raw = harness.api(
+        "send", "send-single", merchant, body={"to": ["+254712345678", "0712345678"], "message": "x"}
+    )
+    assert code == 422
+    assert body["detail"][0]["loc"] == ["body", "to", 1]
+    assert "to[0]" in body["detail"][0]["msg"]
+    assert harness.queued_jobs() == []
+
+
+def test_malformed_requests_get_422_with_detail_and_nothing_is_queued(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    cases = [
+        load_invalid_event_body(),
+        json.dumps({"to": [], "message": "x"}),
+        json.dumps({"to": ["+254712345678"] * 1, "message": "x" * 1601}),
+        json.dumps({"to": ["+254712345678"], "message": "x", "unexpected": True}),
+        json.dumps({"to": ["+254712345678"], "message": "x", "sender_id": "A\r\nX-Injected: 1"}),
+        json.dumps({"to": "+254712345678", "message": "x"}),
+        json.dumps({"to": ["hello"], "message": "x"}),
+        json.dumps(["not", "an", "object"]),
+        "{not json",
+        "",
+    ]
+    for raw in cases:
+        code, body, _ = harness.api("send", "send-single", merchant, raw_body=raw)
+        assert code == 422, raw
+        assert isinstance(body["detail"], list) and body["detail"], raw
+        assert {"loc", "msg", "type"} <= set(body["detail"][0]), raw
+    assert harness.queued_jobs() == []
+
+
+def load_invalid_event_body() -> str:
+    from tests.conftest import load_event
+
+    body: str = load_event("send-invalid")["body"]
+    return body
