@@ -18,7 +18,7 @@ from lisoloo.observability import logger, tracer
 @tracer.capture_lambda_handler
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
-    caller = authorize_app_key(repository(), event.get_header_value("app-key", case_sensitive=False))
+    caller = authorize_app_key(repository(), event.headers.get("app-key"))
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
         principal_id=caller.org_id if caller else "anonymous",

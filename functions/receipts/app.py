@@ -16,7 +16,6 @@ app = build_resolver()
 
 
 @app.route(f"{API_PREFIX}/receipts/<carrier>", method=["GET", "POST"])
-@tracer.capture_method
 def receive(carrier: str) -> dict[str, Any]:
     event = app.current_event
     query = event.query_string_parameters or {}

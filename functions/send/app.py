@@ -17,7 +17,6 @@ app = build_resolver()
 
 
 @app.post(f"{API_PREFIX}/send")
-@tracer.capture_method
 def send(request: SendRequest) -> Envelope[SendAccepted]:
     accepted = send_message(
         request,

@@ -16,7 +16,6 @@ app = build_resolver()
 
 
 @app.get(f"{API_PREFIX}/status/<message_id>")
-@tracer.capture_method
 def status(
     message_id: str,
     recipients_limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
