@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from lisoloo.dependencies import carrier_connector, repository
 from lisoloo.dispatching import CarrierUnavailableError, dispatch_chunk
 from lisoloo.models import DispatchJobRecord
@@ -18,7 +18,10 @@ processor = BatchProcessor(event_type=EventType.SQS, model=DispatchJobRecord)
 @tracer.capture_method
 def handle_job(record: DispatchJobRecord) -> None:
     summary = dispatch_chunk(
-        record.body, repository=repository(), carrier=carrier_connector(get_settings().carrier), now=datetime.now(UTC)
+        record.body,
+        repository=repository(),
+        carrier=carrier_connector(get_settings().carrier),
+        now=datetime.now(UTC),
     )
     logger.info("chunk dispatched", extra={"job": record.body.model_dump(), "summary": summary})
     if summary.transient:
@@ -29,5 +32,7 @@ def handle_job(record: DispatchJobRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_job, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=handle_job, processor=processor, context=context
+    )

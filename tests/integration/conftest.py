@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
+from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from moto import mock_aws
 
 from local.infrastructure import DeployedStack, deploy_template
-from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from tests.conftest import TEMPLATE, lambda_context, load_event, load_function
 
 AWS_ENVIRONMENT = {
@@ -62,11 +62,15 @@ class FakeCarrier:
                 raise RuntimeError("the dispatch function crashed mid-batch")
             self.submissions.append(submission)
             if submission.to.endswith("0002"):
-                results.append(SubmitResult(submission.reference, SubmitOutcome.REJECTED, error_code="REJECTD"))
+                results.append(
+                    SubmitResult(submission.reference, SubmitOutcome.REJECTED, error_code="REJECTD")
+                )
             elif submission.to.endswith("0006"):
                 results.append(SubmitResult(submission.reference, SubmitOutcome.TRANSIENT))
             else:
-                results.append(SubmitResult(submission.reference, SubmitOutcome.ACCEPTED, submission.reference))
+                results.append(
+                    SubmitResult(submission.reference, SubmitOutcome.ACCEPTED, submission.reference)
+                )
         return results
 
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
@@ -106,7 +110,9 @@ class Harness:
 
         repository = self.repository()
         org_id = create_organization(repository, name="Test merchant", default_country=default_country)
-        return Merchant(org_id=org_id, app_key=issue_app_key(repository, org_id), default_country=default_country)
+        return Merchant(
+            org_id=org_id, app_key=issue_app_key(repository, org_id), default_country=default_country
+        )
 
     def api(
         self,
@@ -152,7 +158,9 @@ class Harness:
         status, parsed, _ = self.api("send", "send-single", merchant, body=body)
         return status, parsed
 
-    def status(self, merchant: Merchant, message_id: str, query: dict[str, str] | None = None) -> tuple[int, Any]:
+    def status(
+        self, merchant: Merchant, message_id: str, query: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         status, parsed, _ = self.api(
             "status",
             "status-get",
@@ -197,7 +205,9 @@ class Harness:
             record["messageId"] = job.get("MessageId", record["messageId"])
             record["body"] = job["Body"] if "Body" in job else json.dumps(job)
             records.append(record)
-        response: dict[str, Any] = load_function("dispatch").lambda_handler({"Records": records}, lambda_context())
+        response: dict[str, Any] = load_function("dispatch").lambda_handler(
+            {"Records": records}, lambda_context()
+        )
         return response
 
     def dispatch_queued(self) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def test_unicode_text_reports_ucs2_segments(harness: Harness) -> None:
 
 def test_duplicates_after_normalisation_are_refused_naming_them(harness: Harness) -> None:
     merchant = harness.new_merchant()
-    code, body, raw = harness.api(
+    code, body, _ = harness.api(
         "send", "send-single", merchant, body={"to": ["+254712345678", "0712345678"], "message": "x"}
     )
     assert code == 422

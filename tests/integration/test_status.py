@@ -55,7 +55,12 @@ def test_bad_paging_parameters_are_422(harness: Harness) -> None:
     merchant = harness.new_merchant()
     code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x"})
     message_id = body["data"]["message_id"]
-    for query in [{"recipients_limit": "0"}, {"recipients_limit": "1001"}, {"recipients_cursor": "abc"}, {"recipients_cursor": "5"}]:
+    for query in [
+        {"recipients_limit": "0"},
+        {"recipients_limit": "1001"},
+        {"recipients_cursor": "abc"},
+        {"recipients_cursor": "5"},
+    ]:
         code, body = harness.status(merchant, message_id, query)
         assert code == 422, query
         assert "detail" in body

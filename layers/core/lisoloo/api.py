@@ -16,22 +16,28 @@ API_PREFIX = "/api/v1/lisoloo/sms-api"
 
 
 def _detail(status_code: int, detail: Any) -> Response[Any]:
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body={"detail": detail})
+    return Response(
+        status_code=status_code, content_type=content_types.APPLICATION_JSON, body={"detail": detail}
+    )
 
 
 def build_resolver() -> APIGatewayRestResolver:
     """A REST resolver whose every error is ``{"detail": ...}`` (FastAPI style, as the spec's 404)."""
     app = APIGatewayRestResolver(enable_validation=True)
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
     def _domain_error(error: DomainError) -> Response[Any]:
         return _detail(error.http_status, error.detail)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
         # Pydantic's messages name the field and the rule, never our code or the input value.
         problems = [
-            {"loc": list(problem.get("loc", ())), "msg": problem.get("msg", ""), "type": problem.get("type", "")}
+            {
+                "loc": list(problem.get("loc", ())),
+                "msg": problem.get("msg", ""),
+                "type": problem.get("type", ""),
+            }
             for problem in error.errors()
         ]
         return _detail(422, problems)
@@ -40,7 +46,7 @@ def build_resolver() -> APIGatewayRestResolver:
     def _not_found(_: NotFoundError) -> Response[Any]:
         return _detail(404, "Not Found")
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return _detail(500, "Internal server error")

@@ -1,4 +1,5 @@
-"""Secrets merchants and carriers present: generated once, stored only as SHA-256, compared in constant time."""
+"""Secrets merchants and carriers present: generated once, stored only as SHA-256,
+compared in constant time."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hmac
 import secrets
 
 APP_KEY_PREFIX = "lsk_"
-CARRIER_TOKEN_PREFIX = "lct_"
+CARRIER_TOKEN_PREFIX = "lct_"  # noqa: S105 - a prefix, not a secret
 
 
 def new_app_key() -> str:

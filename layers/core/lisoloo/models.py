@@ -119,4 +119,4 @@ class DispatchJob(BaseModel):
 class DispatchJobRecord(SqsRecordModel):
     """An SQS record whose body is a dispatch job (parsed by the batch processor)."""
 
-    body: Json[DispatchJob]  # type: ignore[assignment]  # narrows the raw string body
+    body: Json[DispatchJob]  # narrows the raw string body

@@ -20,7 +20,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType
 
 E164_MIN_DIGITS: Final = 8
-E164_MAX_DIGITS: Final = 15  # ITU-T E.164: country code + national number, at most 15 digits
+E164_MAX_DIGITS: Final = 16  # ITU-T E.164: country code + national number, at most 15 digits
 # Anything longer than this is not a phone number however it is formatted; the bound also
 # keeps the regular expressions below from ever seeing a large hostile string.
 MAX_RAW_LENGTH: Final = 64

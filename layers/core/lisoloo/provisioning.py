@@ -1,4 +1,4 @@
-"""Creating organizations, their app-keys and carrier credentials (used by the local stack and admin tooling)."""
+"""Creating organizations, their app-keys and carrier credentials (local stack, admin tooling)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def create_organization(repository: SmsRepository, *, name: str, default_country
     """Returns the new organization's id. ``default_country`` reads national-format numbers."""
     org_id = new_organization_id()
     repository.create_organization(
-        OrganizationRecord(org_id=org_id, name=name, default_country=default_country.upper()), datetime.now(UTC)
+        OrganizationRecord(org_id=org_id, name=name, default_country=default_country.upper()),
+        datetime.now(UTC),
     )
     return org_id
 

@@ -49,7 +49,9 @@ def apply_receipts(
             unusable += 1
             continue
         transitions.append(
-            Transition(key, receipt.status, now, error_code=error_for_status(receipt.status), carrier=carrier.name)
+            Transition(
+                key, receipt.status, now, error_code=error_for_status(receipt.status), carrier=carrier.name
+            )
         )
     outcome = repository.apply_transitions(transitions)
     unknown = unusable + len(outcome.missing)

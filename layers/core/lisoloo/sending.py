@@ -74,7 +74,10 @@ def send_message(
         numbers,
     )
     queue.enqueue(
-        [DispatchJob(org_id=caller.org_id, message_id=message_id, chunk=chunk) for chunk in range(chunk_count(len(numbers)))]
+        [
+            DispatchJob(org_id=caller.org_id, message_id=message_id, chunk=chunk)
+            for chunk in range(chunk_count(len(numbers)))
+        ]
     )
     return SendAccepted(
         message_id=message_id,

@@ -149,7 +149,8 @@ def aggregate_of_recipients(statuses: list[SmsStatus], *, released: bool = True)
         total=len(statuses),
         delivered=delivered,
         failed=failed,
-        released=released,
+        # DESIGN §3 rule 2: a message whose recipients are all still scheduled is not released.
+        released=released and not all(status is SmsStatus.SCHEDULED for status in statuses),
         started=any(tier >= Tier.PROCESSING for tier in tiers),
         chunks=1,
         handed_off_chunks=1 if all(tier >= Tier.HANDED_OFF for tier in tiers) else 0,

@@ -38,7 +38,12 @@ RECIPIENTS_PER_TRANSACTION = 99
 _BATCH_WRITE_LIMIT = 25
 _MAX_ATTEMPTS = 6
 _RETRYABLE_CODES = frozenset(
-    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError"}
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
 )
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
@@ -321,12 +326,16 @@ class SmsRepository:
         item = self._get(_org_pk(org_id), META)
         if item is None:
             return None
-        return OrganizationRecord(org_id=item["org_id"], name=item["name"], default_country=item["default_country"])
+        return OrganizationRecord(
+            org_id=item["org_id"], name=item["name"], default_country=item["default_country"]
+        )
 
     def store_app_key(self, key_hash: str, org_id: str, now: datetime) -> None:
         self.client.put_item(
             TableName=self.table_name,
-            Item=_to_item({"PK": _app_key_pk(key_hash), "SK": META, "org_id": org_id, "created_at": _timestamp(now)}),
+            Item=_to_item(
+                {"PK": _app_key_pk(key_hash), "SK": META, "org_id": org_id, "created_at": _timestamp(now)}
+            ),
             # A hash collision with an existing key must never re-point it to another organization.
             ConditionExpression="attribute_not_exists(PK)",
         )
@@ -434,13 +443,19 @@ class SmsRepository:
                 base = int(sort_key[2:]) * RECIPIENTS_PER_CHUNK
                 for offset, number in enumerate(_from_item(item)["numbers"]):
                     numbers[base + offset] = number
-        recipients = [self._view(index, numbers[index], rows.get(index), message) for index in range(start, end)]
-        return StatusPage(message=message, recipients=recipients, next_index=end if end < message.total else None)
+        recipients = [
+            self._view(index, numbers[index], rows.get(index), message) for index in range(start, end)
+        ]
+        return StatusPage(
+            message=message, recipients=recipients, next_index=end if end < message.total else None
+        )
 
     @staticmethod
     def _view(index: int, number: str, row: RecipientRecord | None, message: MessageRecord) -> RecipientView:
         if row is None:
-            return RecipientView(index=index, to=number, status=SmsStatus.PENDING, updated_at=message.created_at)
+            return RecipientView(
+                index=index, to=number, status=SmsStatus.PENDING, updated_at=message.created_at
+            )
         return RecipientView(
             index=index,
             to=number,
@@ -463,7 +478,9 @@ class SmsRepository:
                 rows[row.index] = row
             else:
                 numbers = list(_from_item(item)["numbers"])
-        return ChunkWork(message=message, numbers=numbers, first_index=chunk * RECIPIENTS_PER_CHUNK, rows=rows)
+        return ChunkWork(
+            message=message, numbers=numbers, first_index=chunk * RECIPIENTS_PER_CHUNK, rows=rows
+        )
 
     # --- recipient transitions -------------------------------------------------------------
 
@@ -583,11 +600,11 @@ class SmsRepository:
                 if any(reason.get("Code") in _RETRYABLE_REASONS for reason in reasons):
                     _backoff(attempt)
                     continue
-                if message_update is not None and len(reasons) == len(items):
-                    if reasons[-1].get("Code") == "ConditionalCheckFailed":
-                        # The message itself is gone (cancelled or expired): nothing to move.
-                        outcome.missing.extend(pending)
-                        return
+                last_code = reasons[-1].get("Code") if reasons else None
+                if message_update is not None and last_code == "ConditionalCheckFailed":
+                    # The message itself is gone (cancelled or expired): nothing to move.
+                    outcome.missing.extend(pending)
+                    return
                 keep: list[Transition] = []
                 for transition, reason in zip(pending, reasons, strict=False):
                     if reason.get("Code") != "ConditionalCheckFailed":
@@ -640,7 +657,9 @@ class SmsRepository:
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _to_item({"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}),
+                "Key": _to_item(
+                    {"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}
+                ),
                 "UpdateExpression": "SET " + ", ".join(f"#{name} = :{name}" for name in values),
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
