@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lisoloo.authorization import authorize_app_key
 from lisoloo.dependencies import repository
 from lisoloo.observability import logger, tracer

@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lisoloo.api import API_PREFIX, build_resolver
 from lisoloo.carriers import ReceiptRequest
 from lisoloo.dependencies import carrier_connector, repository

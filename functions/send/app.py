@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import dispatch_queue, repository
 from lisoloo.models import Envelope, SendAccepted, SendRequest

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository
 from lisoloo.models import Envelope, MessageStatus

@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from moto import mock_aws
 
+from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from local.infrastructure import DeployedStack, deploy_template
 from tests.conftest import TEMPLATE, lambda_context, load_event, load_function
 
@@ -48,8 +48,8 @@ def stack() -> Iterator[DeployedStack]:
 
 @dataclass
 class FakeCarrier:
-    """Submits nothing anywhere: accepts, rejects (…0002) or fails transiently (…0006) like
-    the sandbox, and remembers every submission so tests can count them."""
+    """Submits nothing anywhere: accepts, rejects (…0002) or fails transiently (…0006 always,
+    …0005 twice) like the sandbox, and remembers every submission so tests can count them."""
 
     name: str = "sandbox"
     submissions: list[Submission] = field(default_factory=list)
@@ -62,16 +62,17 @@ class FakeCarrier:
                 raise RuntimeError("the dispatch function crashed mid-batch")
             self.submissions.append(submission)
             if submission.to.endswith("0002"):
-                results.append(
-                    SubmitResult(submission.reference, SubmitOutcome.REJECTED, error_code="REJECTD")
-                )
-            elif submission.to.endswith("0006"):
+                results.append(SubmitResult(submission.reference, SubmitOutcome.REJECTED, error_code="REJECTD"))
+            elif submission.to.endswith("0006") or (
+                submission.to.endswith("0005") and self.attempts(submission.reference) <= 2
+            ):
                 results.append(SubmitResult(submission.reference, SubmitOutcome.TRANSIENT))
             else:
-                results.append(
-                    SubmitResult(submission.reference, SubmitOutcome.ACCEPTED, submission.reference)
-                )
+                results.append(SubmitResult(submission.reference, SubmitOutcome.ACCEPTED, submission.reference))
         return results
+
+    def attempts(self, reference: str) -> int:
+        return sum(1 for submission in self.submissions if submission.reference == reference)
 
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
         raise AssertionError("receipts go through the real sandbox connector")
@@ -110,9 +111,7 @@ class Harness:
 
         repository = self.repository()
         org_id = create_organization(repository, name="Test merchant", default_country=default_country)
-        return Merchant(
-            org_id=org_id, app_key=issue_app_key(repository, org_id), default_country=default_country
-        )
+        return Merchant(org_id=org_id, app_key=issue_app_key(repository, org_id), default_country=default_country)
 
     def api(
         self,
@@ -158,9 +157,7 @@ class Harness:
         status, parsed, _ = self.api("send", "send-single", merchant, body=body)
         return status, parsed
 
-    def status(
-        self, merchant: Merchant, message_id: str, query: dict[str, str] | None = None
-    ) -> tuple[int, Any]:
+    def status(self, merchant: Merchant, message_id: str, query: dict[str, str] | None = None) -> tuple[int, Any]:
         status, parsed, _ = self.api(
             "status",
             "status-get",
@@ -205,13 +202,20 @@ class Harness:
             record["messageId"] = job.get("MessageId", record["messageId"])
             record["body"] = job["Body"] if "Body" in job else json.dumps(job)
             records.append(record)
-        response: dict[str, Any] = load_function("dispatch").lambda_handler(
-            {"Records": records}, lambda_context()
-        )
+        response: dict[str, Any] = load_function("dispatch").lambda_handler({"Records": records}, lambda_context())
         return response
 
     def dispatch_queued(self) -> dict[str, Any]:
         return self.dispatch(self.queued_jobs())
+
+    def wipe_table(self) -> None:
+        """For tests that move time forward: other tests' items must not come due in them."""
+        client = boto3.client("dynamodb")
+        for page in client.get_paginator("scan").paginate(TableName=self.table_name, ProjectionExpression="PK, SK"):
+            keys = page["Items"]
+            for start in range(0, len(keys), 25):
+                requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+                client.batch_write_item(RequestItems={self.table_name: requests})
 
 
 @pytest.fixture

@@ -33,9 +33,7 @@ def test_a_valid_key_allows_every_route_with_the_organization_in_context(harness
 
 def test_header_names_are_case_insensitive(harness: Harness) -> None:
     merchant = harness.new_merchant()
-    assert (
-        authorize(merchant.app_key, header="App-Key")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-    )
+    assert authorize(merchant.app_key, header="App-Key")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
 @pytest.mark.parametrize("app_key", [None, "", "lsk_wrong", "x" * 5000])

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from lisoloo.storage import RecipientKey
 
+from lisoloo.storage import RecipientKey
 from tests.integration.conftest import Harness, Merchant
 
 
@@ -193,11 +193,3 @@ def test_a_crash_mid_batch_loses_no_recipient_and_resubmits_under_the_same_refer
     references = [submission.reference for submission in harness.carrier.submissions]
     first, second = (reference(merchant, message_id, index) for index in (0, 1))
     assert sorted(references) == sorted([first, first, second])
-
-
-def test_transient_failures_report_the_job_for_redelivery(harness: Harness) -> None:
-    merchant = harness.new_merchant()
-    harness.send(merchant, {"to": ["+254712340006"], "message": "flaky"})
-    harness.send(merchant, {"to": ["+254712345678"], "message": "fine"})
-    response = harness.dispatch_queued()
-    assert len(response["batchItemFailures"]) == 1

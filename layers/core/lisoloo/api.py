@@ -16,9 +16,7 @@ API_PREFIX = "/api/v1/lisoloo/sms-api"
 
 
 def _detail(status_code: int, detail: Any) -> Response[Any]:
-    return Response(
-        status_code=status_code, content_type=content_types.APPLICATION_JSON, body={"detail": detail}
-    )
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body={"detail": detail})
 
 
 def build_resolver() -> APIGatewayRestResolver:

@@ -8,6 +8,7 @@ from lisoloo.carriers import Carrier, carrier_named
 from lisoloo.queues import DispatchQueue
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
+from lisoloo.sweeping import Sweeper
 
 
 @cache
@@ -23,3 +24,13 @@ def dispatch_queue() -> DispatchQueue:
 @cache
 def carrier_connector(name: str) -> Carrier:
     return carrier_named(name, get_settings())
+
+
+@cache
+def sweeper() -> Sweeper:
+    return Sweeper(
+        repository=repository(),
+        queue=dispatch_queue(),
+        carrier_for=carrier_connector,
+        settings=get_settings(),
+    )

@@ -7,7 +7,8 @@ run already submitted, and picks up what a crashed run claimed but never recorde
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome, SubmitResult
@@ -15,16 +16,13 @@ from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
 from lisoloo.phone import is_valid_number
+from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus, Tier
-from lisoloo.storage import ChunkWork, RecipientKey, SmsRepository, Transition
+from lisoloo.storage import MessageRecord, RecipientKey, SmsRepository, Transition
 
 # Longer than a dispatch run (function timeout 30 s) and shorter than the queue's visibility
 # timeout, so only a redelivery after a crash can take over an unrecorded claim.
 CLAIM_STALE_AFTER = timedelta(seconds=60)
-
-
-class CarrierUnavailableError(Exception):
-    """Some recipients met a transient carrier failure; the job must run again later."""
 
 
 @dataclass(slots=True)
@@ -32,18 +30,18 @@ class DispatchSummary:
     submitted: int = 0
     handed_off: int = 0
     failed: int = 0
-    transient: int = 0
+    retrying: int = 0
     skipped: int = 0
-    unreachable: list[int] = field(default_factory=list)
 
 
 def dispatch_chunk(
-    job: DispatchJob, *, repository: SmsRepository, carrier: Carrier, now: datetime
+    job: DispatchJob, *, repository: SmsRepository, carrier: Carrier, settings: Settings, now: datetime
 ) -> DispatchSummary:
     summary = DispatchSummary()
     work = repository.read_chunk_work(job.org_id, job.message_id, job.chunk)
-    if work is None:
-        logger.info("message gone before dispatch", extra={"message_id": job.message_id})
+    if work is None or not work.message.released:
+        # Cancelled, expired, or a scheduled occurrence the sweep has not released yet.
+        logger.info("nothing to dispatch", extra={"message_id": job.message_id, "chunk": job.chunk})
         return summary
 
     done = {index for index, row in work.rows.items() if (row.status.tier or Tier.PENDING) >= Tier.HANDED_OFF}
@@ -56,22 +54,22 @@ def dispatch_chunk(
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
         if index not in work.rows and not is_valid_number(number):
-            failures.append(
-                Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True)
-            )
+            failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True))
         elif repository.claim_recipient(key, carrier.name, now, CLAIM_STALE_AFTER):
-            claimed.append(_submission(key, number, work))
+            claimed.append(submission_for(key, number, work.message))
         else:
-            # Another run holds a fresh claim on it; that run records its outcome.
+            # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
 
     if claimed:
-        repository.mark_started(job.org_id, job.message_id, now)
-        results = carrier.submit(claimed)
+        deadline = now + timedelta(seconds=settings.delivery_timeout_seconds)
+        repository.mark_started(job.org_id, job.message_id, now, deadline)
+        outcome = record_submissions(repository, carrier.submit(claimed), now, settings, attempt=1)
         summary.submitted = len(claimed)
-        rejected, accepted = _record_results(repository, results, now, summary)
-        failures.extend(rejected)
-        done.update(accepted)
+        summary.handed_off = len(outcome.handed_off)
+        summary.retrying = outcome.retrying
+        failures.extend(outcome.failures)
+        done.update(outcome.handed_off)
 
     if failures:
         repository.apply_transitions(failures)
@@ -79,28 +77,41 @@ def dispatch_chunk(
         done.update(transition.key.index for transition in failures)
 
     # The chunk is handed off when none of its recipients still waits on us.
-    if len(done) == len(work.numbers) and work.numbers:
+    if work.numbers and len(done) == len(work.numbers):
         repository.mark_chunk_handed_off(job.org_id, job.message_id, job.chunk, now)
     return summary
 
 
-def _submission(key: RecipientKey, number: str, work: ChunkWork) -> Submission:
+def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Submission:
     return Submission(
         reference=key.reference,
         to=number,
-        text=work.message.text,
-        sender_id=work.message.sender_id,
-        segments=work.message.segments,
+        text=message.text,
+        sender_id=message.sender_id,
+        segments=message.segments,
     )
 
 
-def _record_results(
-    repository: SmsRepository, results: list[SubmitResult], now: datetime, summary: DispatchSummary
-) -> tuple[list[Transition], set[int]]:
-    """Record accepted recipients as handed off; return the rejected ones as terminal
-    transitions, and the indices now past us."""
-    rejected: list[Transition] = []
-    accepted: set[int] = set()
+@dataclass(slots=True)
+class SubmissionOutcome:
+    handed_off: set[int]
+    failures: list[Transition]
+    retrying: int
+
+
+def record_submissions(
+    repository: SmsRepository,
+    results: Sequence[SubmitResult],
+    now: datetime,
+    settings: Settings,
+    *,
+    attempt: int,
+) -> SubmissionOutcome:
+    """Accepted recipients are recorded as handed off; rejected ones, and transient failures
+    on the last attempt, come back as terminal transitions for the caller to apply together;
+    other transient failures wait in the due index for their next attempt."""
+    outcome = SubmissionOutcome(handed_off=set(), failures=[], retrying=0)
+    delays = settings.carrier_retry_delays
     for result in results:
         key = RecipientKey.from_reference(result.reference)
         if key is None:
@@ -108,11 +119,13 @@ def _record_results(
         if result.outcome is SubmitOutcome.ACCEPTED:
             # Applied or not (a receipt may have got there first), the recipient is past us.
             repository.record_handoff(key, result.carrier_ref or result.reference, now)
-            accepted.add(key.index)
-            summary.handed_off += 1
+            outcome.handed_off.add(key.index)
         elif result.outcome is SubmitOutcome.REJECTED:
-            rejected.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
+            outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
+        elif attempt < len(delays):
+            retry_at = now + timedelta(seconds=delays[attempt] - delays[attempt - 1])
+            repository.schedule_retry(key, attempt + 1, retry_at)
+            outcome.retrying += 1
         else:
-            summary.transient += 1
-            summary.unreachable.append(key.index)
-    return rejected, accepted
+            outcome.failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.CARRIER_UNAVAILABLE))
+    return outcome

@@ -57,6 +57,11 @@ class MessageNotFoundError(DomainError):
     detail = "Message not found"
 
 
+class ScheduleNotFoundError(DomainError):
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Schedule not found"
+
+
 class CarrierNotFoundError(DomainError):
     http_status = HTTPStatus.NOT_FOUND
     detail = "Carrier not found"
@@ -69,6 +74,12 @@ class InvalidCarrierTokenError(DomainError):
 
 class InvalidRecipientsError(DomainError):
     """Entries of ``to`` that are not phone numbers, or that repeat another entry."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class InvalidScheduleError(DomainError):
+    """Scheduled dates in the past, or a recurrence that would never fire."""
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 

@@ -8,6 +8,7 @@ import time
 
 _MESSAGE_ID = re.compile(r"^[0-9a-f]{24}$")
 _ORGANIZATION_ID = re.compile(r"^org_[0-9a-f]{16}$")
+_SCHEDULE_ID = re.compile(r"^sch_[0-9a-f]{16}$")
 
 
 def new_message_id(now_seconds: float | None = None) -> str:
@@ -18,6 +19,14 @@ def new_message_id(now_seconds: float | None = None) -> str:
 
 def is_message_id(value: str) -> bool:
     return bool(_MESSAGE_ID.match(value))
+
+
+def new_schedule_id() -> str:
+    return f"sch_{secrets.token_hex(8)}"
+
+
+def is_schedule_id(value: str) -> bool:
+    return bool(_SCHEDULE_ID.match(value))
 
 
 def new_organization_id() -> str:

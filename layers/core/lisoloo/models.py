@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Field, Json, PlainSerializer, StrictStr, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    PlainSerializer,
+    StrictStr,
+    field_validator,
+)
 
 from lisoloo.status import SmsStatus
 
@@ -31,6 +40,33 @@ _SENDER_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15})$"
 _REFERENCE = re.compile(r"^[\x20-\x7e]{1,64}$")
 
 
+class RecurringSchedule(BaseModel):
+    """A recurrence: five-field cron read in an IANA time zone, until ``end_at`` or
+    ``max_occurrences``, whichever comes first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: Annotated[StrictStr, Field(min_length=9, max_length=100)]
+    timezone: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "UTC"
+    end_at: AwareDatetime | None = None
+    max_occurrences: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_shape(cls, value: str) -> str:
+        from lisoloo.scheduling import check_cron
+
+        return check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from lisoloo.scheduling import zone_named
+
+        zone_named(value)
+        return value
+
+
 class SendRequest(BaseModel):
     """The body of ``POST /send``. Unknown fields are refused so a typo never passes silently."""
 
@@ -40,6 +76,8 @@ class SendRequest(BaseModel):
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
     sender_id: StrictStr | None = None
     reference: StrictStr | None = None
+    scheduled_dates: Annotated[list[AwareDatetime], Field(min_length=1, max_length=100)] | None = None
+    recurring_schedule: RecurringSchedule | None = None
 
     @field_validator("sender_id")
     @classmethod
@@ -75,7 +113,15 @@ class Envelope(BaseModel, Generic[DataT]):
     data: DataT
 
 
+class Occurrence(BaseModel):
+    message_id: str
+    scheduled_for: Timestamp
+
+
 class SendAccepted(BaseModel):
+    """The reply to ``POST /send``; a scheduled send also names its schedule and occurrences,
+    and ``message_id`` is then the earliest occurrence's."""
+
     message_id: str
     status: SmsStatus
     total_recipients: int
@@ -83,6 +129,13 @@ class SendAccepted(BaseModel):
     segments: int
     created_at: Timestamp
     reference: str | None = None
+    schedule_id: str | None = None
+    occurrences: list[Occurrence] | None = None
+
+
+class ScheduleCancelled(BaseModel):
+    schedule_id: str
+    cancelled: list[str]
 
 
 class RecipientState(BaseModel):
@@ -106,6 +159,7 @@ class MessageStatus(BaseModel):
     updated_at: Timestamp
     recipients: list[RecipientState]
     recipients_cursor: str | None = None
+    error_code: int | None = None
 
 
 class DispatchJob(BaseModel):

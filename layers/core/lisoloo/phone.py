@@ -20,7 +20,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType
 
 E164_MIN_DIGITS: Final = 8
-E164_MAX_DIGITS: Final = 16  # ITU-T E.164: country code + national number, at most 15 digits
+E164_MAX_DIGITS: Final = 15  # ITU-T E.164: country code + national number, at most 15 digits
 # Anything longer than this is not a phone number however it is formatted; the bound also
 # keeps the regular expressions below from ever seeing a large hostile string.
 MAX_RAW_LENGTH: Final = 64
@@ -56,9 +56,7 @@ class _RegionRules:
     local_only_lengths: frozenset[int]
 
     def is_viable(self, national_digits: str) -> bool:
-        return (
-            self.national_number is not None and self.national_number.fullmatch(national_digits) is not None
-        )
+        return self.national_number is not None and self.national_number.fullmatch(national_digits) is not None
 
     def is_too_long(self, national_digits: str) -> bool:
         return len(national_digits) > self.possible_lengths[-1]
@@ -123,9 +121,7 @@ _COUNTRY_CODES: Final = frozenset(str(code) for code in phonenumbers.COUNTRY_COD
 
 
 def _has_known_country_code(international_digits: str) -> bool:
-    return any(
-        international_digits[:length] in _COUNTRY_CODES for length in range(1, _LONGEST_COUNTRY_CODE + 1)
-    )
+    return any(international_digits[:length] in _COUNTRY_CODES for length in range(1, _LONGEST_COUNTRY_CODE + 1))
 
 
 def _national_to_international(digits: str, rules: _RegionRules) -> str:

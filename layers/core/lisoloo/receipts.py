@@ -49,9 +49,7 @@ def apply_receipts(
             unusable += 1
             continue
         transitions.append(
-            Transition(
-                key, receipt.status, now, error_code=error_for_status(receipt.status), carrier=carrier.name
-            )
+            Transition(key, receipt.status, now, error_code=error_for_status(receipt.status), carrier=carrier.name)
         )
     outcome = repository.apply_transitions(transitions)
     unknown = unusable + len(outcome.missing)

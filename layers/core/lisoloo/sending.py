@@ -1,16 +1,18 @@
-"""POST /send: check the request, store the message in chunks, queue one dispatch job per chunk."""
+"""POST /send: check the request, store the message in chunks, queue one dispatch job per chunk;
+or, with a schedule, store its occurrences for the sweep to release."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from lisoloo.errors import InvalidRecipientsError
+from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError
 from lisoloo.identifiers import new_message_id
-from lisoloo.models import Caller, DispatchJob, SendAccepted, SendRequest
+from lisoloo.models import Caller, DispatchJob, Occurrence, SendAccepted, SendRequest
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import DispatchQueue
-from lisoloo.segments import count_segments
+from lisoloo.scheduling import new_schedule, plan_occurrences
+from lisoloo.segments import SegmentInfo, count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import NewMessage, SmsRepository, chunk_count
@@ -56,8 +58,9 @@ def send_message(
 ) -> SendAccepted:
     numbers = normalise_recipients(request.to, caller.default_country)
     segments = count_segments(request.message)
+    if request.scheduled_dates or request.recurring_schedule:
+        return _schedule(request, caller, numbers, segments, repository, settings, now)
     message_id = new_message_id(now.timestamp())
-    retention = timedelta(seconds=settings.delivery_timeout_seconds) + timedelta(days=settings.retention_days)
     repository.create_message(
         NewMessage(
             org_id=caller.org_id,
@@ -69,7 +72,8 @@ def send_message(
             segments=segments.segments,
             total=len(numbers),
             created_at=now,
-            expires_at=now + retention,
+            expires_at=now + settings.message_lifetime,
+            due_at=now + timedelta(seconds=settings.release_guard_seconds),
         ),
         numbers,
     )
@@ -87,4 +91,65 @@ def send_message(
         segments=segments.segments,
         created_at=now,
         reference=request.reference,
+    )
+
+
+def _schedule(
+    request: SendRequest,
+    caller: Caller,
+    numbers: list[str],
+    segments: SegmentInfo,
+    repository: SmsRepository,
+    settings: Settings,
+    now: datetime,
+) -> SendAccepted:
+    dates = request.scheduled_dates or []
+    past = [position for position, moment in enumerate(dates) if moment <= now]
+    if past:
+        raise InvalidScheduleError(
+            [
+                {
+                    "loc": ["body", "scheduled_dates", position],
+                    "msg": "must be in the future",
+                    "type": "past_date",
+                }
+                for position in past
+            ]
+        )
+    schedule = new_schedule(
+        org_id=caller.org_id,
+        text=request.message,
+        sender_id=request.sender_id,
+        reference=request.reference,
+        encoding=segments.encoding,
+        segments=segments.segments,
+        total=len(numbers),
+        recurring=request.recurring_schedule,
+        now=now,
+    )
+    occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)
+    if not occurrences:
+        raise InvalidScheduleError(
+            [
+                {
+                    "loc": ["body", "recurring_schedule"],
+                    "msg": "the recurrence never fires",
+                    "type": "empty_schedule",
+                }
+            ]
+        )
+    repository.create_schedule(schedule, numbers, occurrences, expires_at=occurrences[-1].expires_at)
+    return SendAccepted(
+        message_id=occurrences[0].message_id,
+        status=SmsStatus.SCHEDULED,
+        total_recipients=len(numbers),
+        encoding=segments.encoding,
+        segments=segments.segments,
+        created_at=now,
+        reference=request.reference,
+        schedule_id=schedule.schedule_id,
+        occurrences=[
+            Occurrence(message_id=message.message_id, scheduled_for=message.scheduled_for or message.due_at)
+            for message in occurrences
+        ],
     )

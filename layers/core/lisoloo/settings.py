@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import cache
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _comma_separated(value: object) -> object:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 class Settings(BaseModel):
@@ -19,10 +25,19 @@ class Settings(BaseModel):
     retention_days: int = Field(default=90, gt=0)
     carrier: str = "sandbox"
     sandbox_carrier_url: str = ""
-    # Recipients one dispatch job claims and submits together; also the status page size.
-    chunk_size: int = Field(default=100, ge=1, le=1_000)
-    # How long an authorizer or a carrier may take to answer before we give up on it.
+    # How long a carrier may take to answer a submission before we count it as transient.
     carrier_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Seconds from the first attempt at which each carrier attempt happens: 3 attempts over 4 h.
+    carrier_retry_delays: Annotated[tuple[int, ...], BeforeValidator(_comma_separated)] = (0, 3_600, 14_400)
+    # A message whose dispatch has not started this long after release gets its jobs queued again.
+    release_guard_seconds: int = Field(default=300, gt=0)
+    # How long a sweep holds due work before another sweep may take it over.
+    sweep_lease_seconds: int = Field(default=120, gt=0)
+
+    @property
+    def message_lifetime(self) -> timedelta:
+        """How long a message is kept after it is due: the receipt window plus retention."""
+        return timedelta(seconds=self.delivery_timeout_seconds) + timedelta(days=self.retention_days)
 
 
 @cache

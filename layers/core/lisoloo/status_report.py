@@ -51,4 +51,5 @@ def read_message_status(
             for recipient in page.recipients
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
+        error_code=message.error_code,
     )

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -51,6 +53,17 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 META = "META"
+DUE_INDEX = "due"
+DUE_SHARDS = 16
+_DUE_ATTRIBUTES = "due_shard, due_at, due_kind"
+
+
+class DueKind(StrEnum):
+    """Why an item sits in the sparse ``due`` index: what the sweep must do when it is due."""
+
+    RELEASE = "release"  # a message to hand to dispatch (scheduled, or whose jobs may be lost)
+    DEADLINE = "deadline"  # a dispatched message that may still wait for receipts
+    RETRY = "retry"  # a recipient whose submission failed transiently
 
 
 def _org_pk(org_id: str) -> str:
@@ -79,6 +92,19 @@ def _app_key_pk(key_hash: str) -> str:
 
 def _carrier_pk(carrier: str) -> str:
     return f"CARRIER#{carrier}"
+
+
+def _schedule_pk(org_id: str, schedule_id: str) -> str:
+    return f"ORG#{org_id}#SCHED#{schedule_id}"
+
+
+def _due_shard(pk: str) -> str:
+    # Spread due items over a few index partitions; the same item always lands in the same one.
+    return f"DUE#{zlib.crc32(pk.encode()) % DUE_SHARDS}"
+
+
+def _due_values(pk: str, due_at: datetime, kind: DueKind) -> dict[str, Any]:
+    return {"due_shard": _due_shard(pk), "due_at": _timestamp(due_at), "due_kind": kind.value}
 
 
 def _timestamp(moment: datetime) -> str:
@@ -146,6 +172,65 @@ class NewMessage:
     total: int
     created_at: datetime
     expires_at: datetime
+    # When the sweep looks at it first: the scheduled time, or a guard in case its jobs are lost.
+    due_at: datetime
+    scheduled_for: datetime | None = None
+    schedule_id: str | None = None
+    # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
+    occurrence_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSchedule:
+    org_id: str
+    schedule_id: str
+    text: str
+    sender_id: str | None
+    reference: str | None
+    encoding: str
+    segments: int
+    total: int
+    recurring: str | None  # the recurrence as JSON (models.RecurringSchedule), or None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord(NewSchedule):
+    occurrences_created: int = 0
+    occurrence_ids: tuple[str, ...] = ()
+    cancelled: bool = False
+
+    def as_new(self) -> NewSchedule:
+        return NewSchedule(
+            org_id=self.org_id,
+            schedule_id=self.schedule_id,
+            text=self.text,
+            sender_id=self.sender_id,
+            reference=self.reference,
+            encoding=self.encoding,
+            segments=self.segments,
+            total=self.total,
+            recurring=self.recurring,
+            created_at=self.created_at,
+        )
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> ScheduleRecord:
+        return cls(
+            org_id=values["org_id"],
+            schedule_id=values["schedule_id"],
+            text=values["text"],
+            sender_id=values.get("sender_id"),
+            reference=values.get("reference"),
+            encoding=values["encoding"],
+            segments=values["segments"],
+            total=values["total"],
+            recurring=values.get("recurring"),
+            created_at=_parse_timestamp(values["created_at"]),
+            occurrences_created=values.get("occurrences_created", 0),
+            occurrence_ids=tuple(values.get("occurrence_ids", ())),
+            cancelled="cancelled_at" in values,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +249,13 @@ class MessageRecord:
     handed_off_chunks: int
     created_at: datetime
     updated_at: datetime
+    released: bool = True
+    scheduled_for: datetime | None = None
+    schedule_id: str | None = None
+    # Until release, a scheduled occurrence's numbers live once in its schedule's partition.
+    numbers_in_schedule: bool = False
+    occurrence_number: int | None = None
+    error_code: int | None = None
 
     @property
     def progress(self) -> MessageProgress:
@@ -171,6 +263,7 @@ class MessageRecord:
             total=self.total,
             delivered=self.delivered,
             failed=self.failed,
+            released=self.released,
             started=self.started,
             chunks=chunk_count(self.total),
             handed_off_chunks=self.handed_off_chunks,
@@ -194,6 +287,12 @@ class MessageRecord:
             handed_off_chunks=len(values.get("handed_off_chunks", ())),
             created_at=_parse_timestamp(values["created_at"]),
             updated_at=_parse_timestamp(values["updated_at"]),
+            released="released_at" in values,
+            scheduled_for=_parse_timestamp(values["scheduled_for"]) if "scheduled_for" in values else None,
+            schedule_id=values.get("schedule_id"),
+            numbers_in_schedule=bool(values.get("numbers_in_schedule")),
+            occurrence_number=values.get("occurrence_number"),
+            error_code=values.get("error_code"),
         )
 
 
@@ -207,6 +306,8 @@ class RecipientRecord:
     error_code: int | None = None
     error_message: str | None = None
     carrier_ref: str | None = None
+    carrier: str | None = None
+    attempts: int = 1
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecipientRecord:
@@ -218,6 +319,8 @@ class RecipientRecord:
             error_code=values.get("error_code"),
             error_message=values.get("error_message"),
             carrier_ref=values.get("carrier_ref"),
+            carrier=values.get("carrier"),
+            attempts=values.get("attempts", 1),
         )
 
 
@@ -270,6 +373,34 @@ class TransitionOutcome:
     superseded: list[Transition] = field(default_factory=list)
     # No such row (or message): an unknown reference.
     missing: list[Transition] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """An entry of the due index: which item, what is due, and the due time as stored (the
+    value a lease is conditioned on)."""
+
+    pk: str
+    sk: str
+    kind: DueKind
+    due_at: str
+
+    @classmethod
+    def from_index_item(cls, item: dict[str, Any]) -> DueItem:
+        values = _from_item(item)
+        return cls(values["PK"], values["SK"], DueKind(values["due_kind"]), values["due_at"])
+
+    @property
+    def org_id(self) -> str:
+        return self.pk.split("#")[1]
+
+    @property
+    def message_id(self) -> str:
+        return self.pk.split("#")[3]
+
+    @property
+    def recipient(self) -> RecipientKey:
+        return RecipientKey(self.org_id, self.message_id, _index_of_recipient_sk(self.sk))
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,16 +457,12 @@ class SmsRepository:
         item = self._get(_org_pk(org_id), META)
         if item is None:
             return None
-        return OrganizationRecord(
-            org_id=item["org_id"], name=item["name"], default_country=item["default_country"]
-        )
+        return OrganizationRecord(org_id=item["org_id"], name=item["name"], default_country=item["default_country"])
 
     def store_app_key(self, key_hash: str, org_id: str, now: datetime) -> None:
         self.client.put_item(
             TableName=self.table_name,
-            Item=_to_item(
-                {"PK": _app_key_pk(key_hash), "SK": META, "org_id": org_id, "created_at": _timestamp(now)}
-            ),
+            Item=_to_item({"PK": _app_key_pk(key_hash), "SK": META, "org_id": org_id, "created_at": _timestamp(now)}),
             # A hash collision with an existing key must never re-point it to another organization.
             ConditionExpression="attribute_not_exists(PK)",
         )
@@ -371,42 +498,8 @@ class SmsRepository:
         """Chunks first, the message last: until the message item exists nothing can see or
         dispatch the chunks, so a crash in between leaves only unreachable rows for TTL."""
         pk = _message_pk(message.org_id, message.message_id)
-        expires_at = int(message.expires_at.timestamp())
-        chunks = (
-            {
-                "PK": pk,
-                "SK": _chunk_sk(chunk),
-                "numbers": list(numbers[start : start + RECIPIENTS_PER_CHUNK]),
-                "expires_at": expires_at,
-            }
-            for chunk, start in enumerate(range(0, len(numbers), RECIPIENTS_PER_CHUNK))
-        )
-        self._batch_put(chunks)
-        self.client.put_item(
-            TableName=self.table_name,
-            Item=_to_item(
-                {
-                    "PK": pk,
-                    "SK": META,
-                    "kind": "message",
-                    "org_id": message.org_id,
-                    "message_id": message.message_id,
-                    "text": message.text,
-                    "sender_id": message.sender_id,
-                    "reference": message.reference,
-                    "encoding": message.encoding,
-                    "segments": message.segments,
-                    "total": message.total,
-                    "delivered": 0,
-                    "failed": 0,
-                    "created_at": _timestamp(message.created_at),
-                    "updated_at": _timestamp(message.created_at),
-                    "expires_at": expires_at,
-                }
-            ),
-            # Message ids are random; this only guards against ever replacing a live message.
-            ConditionExpression="attribute_not_exists(PK)",
-        )
+        self._put_chunks(pk, numbers, message.expires_at)
+        self._put_new(_message_item(message, numbers_in_schedule=False))
 
     def get_message(self, org_id: str, message_id: str) -> MessageRecord | None:
         item = self._get_raw(_message_pk(org_id, message_id), META)
@@ -431,6 +524,10 @@ class SmsRepository:
                 return None
             message = found
             items = list(self._query_between(pk, _chunk_sk(first_chunk), upper))
+        if message.numbers_in_schedule and message.schedule_id:
+            # Not released yet: its numbers are still only in the schedule's partition.
+            schedule_pk = _schedule_pk(org_id, message.schedule_id)
+            items += list(self._query_between(schedule_pk, _chunk_sk(first_chunk), upper))
         end = min(start + limit, message.total)
         numbers: dict[int, str] = {}
         rows: dict[int, RecipientRecord] = {}
@@ -443,19 +540,14 @@ class SmsRepository:
                 base = int(sort_key[2:]) * RECIPIENTS_PER_CHUNK
                 for offset, number in enumerate(_from_item(item)["numbers"]):
                     numbers[base + offset] = number
-        recipients = [
-            self._view(index, numbers[index], rows.get(index), message) for index in range(start, end)
-        ]
-        return StatusPage(
-            message=message, recipients=recipients, next_index=end if end < message.total else None
-        )
+        recipients = [self._view(index, numbers[index], rows.get(index), message) for index in range(start, end)]
+        return StatusPage(message=message, recipients=recipients, next_index=end if end < message.total else None)
 
     @staticmethod
     def _view(index: int, number: str, row: RecipientRecord | None, message: MessageRecord) -> RecipientView:
         if row is None:
-            return RecipientView(
-                index=index, to=number, status=SmsStatus.PENDING, updated_at=message.created_at
-            )
+            status = SmsStatus.PENDING if message.released else SmsStatus.SCHEDULED
+            return RecipientView(index=index, to=number, status=status, updated_at=message.created_at)
         return RecipientView(
             index=index,
             to=number,
@@ -478,9 +570,7 @@ class SmsRepository:
                 rows[row.index] = row
             else:
                 numbers = list(_from_item(item)["numbers"])
-        return ChunkWork(
-            message=message, numbers=numbers, first_index=chunk * RECIPIENTS_PER_CHUNK, rows=rows
-        )
+        return ChunkWork(message=message, numbers=numbers, first_index=chunk * RECIPIENTS_PER_CHUNK, rows=rows)
 
     # --- recipient transitions -------------------------------------------------------------
 
@@ -498,13 +588,14 @@ class SmsRepository:
                         "status": SmsStatus.PROCESSING.value,
                         "tier": int(Tier.PROCESSING),
                         "carrier": carrier,
+                        "attempts": 1,
                         "claimed_at": _timestamp(now),
                         "updated_at": _timestamp(now),
                     }
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(PK) OR "
-                    "(#status = :processing AND attribute_not_exists(carrier_ref) AND claimed_at < :stale)"
+                    "attribute_not_exists(PK) OR (#status = :processing AND attribute_not_exists(carrier_ref)"
+                    " AND attribute_not_exists(due_at) AND claimed_at < :stale)"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_values(
@@ -517,16 +608,26 @@ class SmsRepository:
             raise
         return True
 
-    def mark_started(self, org_id: str, message_id: str, now: datetime) -> None:
-        """The first claim turns the message ``processing``; written once, so later chunks
-        produce no stream record."""
+    def mark_started(self, org_id: str, message_id: str, now: datetime, deadline: datetime) -> None:
+        """The first claim turns the message ``processing`` and starts its receipt deadline;
+        written once, so later chunks produce no stream record."""
+        pk = _message_pk(org_id, message_id)
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_to_item({"PK": _message_pk(org_id, message_id), "SK": META}),
-                UpdateExpression="SET started_at = :now, updated_at = :now",
+                Key=_to_item({"PK": pk, "SK": META}),
+                UpdateExpression=(
+                    "SET started_at = :now, updated_at = :now, due_shard = :shard, due_at = :due, due_kind = :kind"
+                ),
                 ConditionExpression="attribute_exists(PK) AND attribute_not_exists(started_at)",
-                ExpressionAttributeValues=_values({":now": _timestamp(now)}),
+                ExpressionAttributeValues=_values(
+                    {
+                        ":now": _timestamp(now),
+                        ":shard": _due_shard(pk),
+                        ":due": _timestamp(deadline),
+                        ":kind": DueKind.DEADLINE.value,
+                    }
+                ),
             )
         except ClientError as error:
             if not _is_condition_failure(error):
@@ -539,7 +640,10 @@ class SmsRepository:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=_to_item({"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}),
-                UpdateExpression="SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now",
+                UpdateExpression=(
+                    "SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now"
+                    f" REMOVE {_DUE_ATTRIBUTES}"
+                ),
                 ConditionExpression="attribute_exists(PK) AND #tier < :tier",
                 ExpressionAttributeNames={"#status": "status", "#tier": "tier"},
                 ExpressionAttributeValues=_values(
@@ -556,6 +660,32 @@ class SmsRepository:
                 return False
             raise
         return True
+
+    def schedule_retry(self, key: RecipientKey, attempts: int, retry_at: datetime) -> None:
+        """A transient carrier failure: the recipient stays ``processing`` (no event fires) and
+        waits in the due index for its next attempt."""
+        pk = _message_pk(key.org_id, key.message_id)
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": pk, "SK": _recipient_sk(key.index)}),
+                UpdateExpression="SET attempts = :attempts, due_shard = :shard, due_at = :due, due_kind = :kind",
+                # Only a recipient still ours: a receipt or the deadline may have finished it.
+                ConditionExpression="#status = :processing AND attribute_not_exists(carrier_ref)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":attempts": attempts,
+                        ":shard": _due_shard(pk),
+                        ":due": _timestamp(retry_at),
+                        ":kind": DueKind.RETRY.value,
+                        ":processing": SmsStatus.PROCESSING.value,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
         """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""
@@ -654,13 +784,14 @@ class SmsRepository:
             condition += " AND #carrier = :carrier"
             names["#carrier"] = "carrier"
             expression_values[":carrier"] = transition.carrier
+        update = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
+        if tier is Tier.TERMINAL:
+            update += f" REMOVE {_DUE_ATTRIBUTES}"  # nothing left to retry
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _to_item(
-                    {"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}
-                ),
-                "UpdateExpression": "SET " + ", ".join(f"#{name} = :{name}" for name in values),
+                "Key": _to_item({"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}),
+                "UpdateExpression": update,
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": _values(expression_values),
@@ -688,6 +819,214 @@ class SmsRepository:
             }
         }
 
+    # --- schedules -----------------------------------------------------------------------------
+
+    def create_schedule(
+        self,
+        schedule: NewSchedule,
+        numbers: Sequence[str],
+        occurrences: Sequence[NewMessage],
+        expires_at: datetime,
+    ) -> None:
+        """The numbers once, in the schedule's partition; then the occurrences; the schedule
+        item last, listing them, so cancelling can always find every occurrence it may remove."""
+        pk = _schedule_pk(schedule.org_id, schedule.schedule_id)
+        self._put_chunks(pk, numbers, expires_at)
+        for message in occurrences:
+            self._put_new(_message_item(message, numbers_in_schedule=True))
+        recurring_count = sum(1 for message in occurrences if message.occurrence_number)
+        self._put_new(
+            {
+                "PK": pk,
+                "SK": META,
+                "kind": "schedule",
+                "org_id": schedule.org_id,
+                "schedule_id": schedule.schedule_id,
+                "text": schedule.text,
+                "sender_id": schedule.sender_id,
+                "reference": schedule.reference,
+                "encoding": schedule.encoding,
+                "segments": schedule.segments,
+                "total": schedule.total,
+                "recurring": schedule.recurring,
+                "occurrences_created": recurring_count,
+                "occurrence_ids": [message.message_id for message in occurrences],
+                "created_at": _timestamp(schedule.created_at),
+                # A recurrence with no end keeps its numbers until it is cancelled.
+                "expires_at": None if schedule.recurring else int(expires_at.timestamp()),
+            }
+        )
+
+    def get_schedule(self, org_id: str, schedule_id: str) -> ScheduleRecord | None:
+        item = self._get(_schedule_pk(org_id, schedule_id), META)
+        return ScheduleRecord.from_values(item) if item else None
+
+    def read_schedule_numbers(self, org_id: str, schedule_id: str) -> list[str]:
+        pk = _schedule_pk(org_id, schedule_id)
+        return [number for item in self._query_between(pk, "P#", "P#~") for number in _from_item(item)["numbers"]]
+
+    def copy_numbers(self, org_id: str, message_id: str, numbers: Sequence[str], expires_at: datetime) -> None:
+        """A released occurrence gets its own chunks, so it no longer depends on its schedule."""
+        self._put_chunks(_message_pk(org_id, message_id), numbers, expires_at)
+
+    def mark_released(self, org_id: str, message_id: str, now: datetime) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": _message_pk(org_id, message_id), "SK": META}),
+                UpdateExpression="SET released_at = :now, updated_at = :now REMOVE numbers_in_schedule",
+                # Released once; and never resurrects an occurrence a cancellation removed.
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(released_at)",
+                ExpressionAttributeValues=_values({":now": _timestamp(now)}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def create_next_occurrence(self, schedule: ScheduleRecord, message: NewMessage) -> bool:
+        """The next occurrence of a recurrence and the schedule's count, in one transaction:
+        only the first release of the current occurrence creates it."""
+        created = message.occurrence_number or 0
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _to_item(_message_item(message, numbers_in_schedule=True)),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _to_item({"PK": _schedule_pk(schedule.org_id, schedule.schedule_id), "SK": META}),
+                            "UpdateExpression": (
+                                "SET occurrences_created = :created, occurrence_ids = list_append(occurrence_ids, :id)"
+                            ),
+                            # Still at the previous count, and not cancelled meanwhile.
+                            "ConditionExpression": (
+                                "occurrences_created = :previous AND attribute_not_exists(cancelled_at)"
+                            ),
+                            "ExpressionAttributeValues": _values(
+                                {":created": created, ":previous": created - 1, ":id": [message.message_id]}
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _error_code(error) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def mark_schedule_cancelled(self, org_id: str, schedule_id: str, now: datetime) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_to_item({"PK": _schedule_pk(org_id, schedule_id), "SK": META}),
+            UpdateExpression="SET cancelled_at = if_not_exists(cancelled_at, :now)",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=_values({":now": _timestamp(now)}),
+        )
+
+    def delete_unreleased_occurrence(self, org_id: str, message_id: str) -> bool:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": _message_pk(org_id, message_id), "SK": META}),
+                # Released occurrences carry on untouched.
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(released_at)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    # --- the due index (sweep) ---------------------------------------------------------------
+
+    def find_due(self, shard: int, now: datetime, limit: int) -> list[DueItem]:
+        """Items of one shard due by ``now``, oldest first: one Query, however big the table."""
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="due_shard = :shard AND due_at <= :now",
+            ExpressionAttributeValues=_values({":shard": f"DUE#{shard}", ":now": _timestamp(now)}),
+            Limit=limit,
+        )
+        return [DueItem.from_index_item(item) for item in response.get("Items", [])]
+
+    def lease_due(self, item: DueItem, until: datetime) -> DueItem | None:
+        """Claim due work by moving its due time to ``until``: only the sweep that saw the old
+        time wins, and if it dies the work comes due again when the lease runs out."""
+        leased = DueItem(item.pk, item.sk, item.kind, _timestamp(until))
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": item.pk, "SK": item.sk}),
+                UpdateExpression="SET due_at = :until",
+                ConditionExpression="due_at = :seen",
+                ExpressionAttributeValues=_values({":until": leased.due_at, ":seen": item.due_at}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return leased
+
+    def finish_due(self, item: DueItem, *, next_due: datetime | None = None, kind: DueKind | None = None) -> None:
+        """Done with leased work: leave the index, or come due again at ``next_due``."""
+        if next_due is None:
+            update, values = f"REMOVE {_DUE_ATTRIBUTES}", {":lease": item.due_at}
+        else:
+            update = "SET due_at = :next, due_kind = :kind"
+            values = {
+                ":lease": item.due_at,
+                ":next": _timestamp(next_due),
+                ":kind": (kind or item.kind).value,
+            }
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": item.pk, "SK": item.sk}),
+                UpdateExpression=update,
+                # Still our lease: a transition may already have taken the item out of the index.
+                ConditionExpression="due_at = :lease",
+                ExpressionAttributeValues=_values(values),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def set_message_error(self, org_id: str, message_id: str, error_code: ErrorCode) -> None:
+        """The message-level error (1503 on timeout), written before the recipients fail so the
+        update that makes the message ``failed`` already carries it."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_to_item({"PK": _message_pk(org_id, message_id), "SK": META}),
+            UpdateExpression="SET error_code = :code, error_message = :name",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=_values({":code": int(error_code), ":name": error_code.name}),
+        )
+
+    def read_all_recipients(self, org_id: str, message_id: str) -> tuple[list[str], dict[int, RecipientRecord]]:
+        """Every number and every claimed row of a message (the deadline needs them all)."""
+        numbers: list[str] = []
+        rows: dict[int, RecipientRecord] = {}
+        pk = _message_pk(org_id, message_id)
+        for item in self._query_between(pk, "P#", "P#~"):
+            if "#R#" in item["SK"]["S"]:
+                row = RecipientRecord.from_item(item)
+                rows[row.index] = row
+            else:
+                numbers.extend(_from_item(item)["numbers"])
+        return numbers, rows
+
+    def get_recipient(self, key: RecipientKey) -> RecipientRecord | None:
+        item = self._get_raw(_message_pk(key.org_id, key.message_id), _recipient_sk(key.index))
+        return RecipientRecord.from_item(item) if item else None
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _get_raw(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -712,6 +1051,25 @@ class SmsRepository:
                 return
             arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def _put_new(self, values: dict[str, Any]) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item=_to_item(values),
+            # Ids are random; this only guards against ever replacing a live item.
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def _put_chunks(self, pk: str, numbers: Sequence[str], expires_at: datetime) -> None:
+        self._batch_put(
+            {
+                "PK": pk,
+                "SK": _chunk_sk(chunk),
+                "numbers": list(numbers[start : start + RECIPIENTS_PER_CHUNK]),
+                "expires_at": int(expires_at.timestamp()),
+            }
+            for chunk, start in enumerate(range(0, len(numbers), RECIPIENTS_PER_CHUNK))
+        )
+
     def _batch_put(self, rows: Iterable[dict[str, Any]]) -> None:
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -730,6 +1088,34 @@ class SmsRepository:
                 return
             _backoff(attempt)
         raise StorageBusyError(f"{len(requests)} items stayed unprocessed")
+
+
+def _message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str, Any]:
+    pk = _message_pk(message.org_id, message.message_id)
+    return {
+        "PK": pk,
+        "SK": META,
+        "kind": "message",
+        "org_id": message.org_id,
+        "message_id": message.message_id,
+        "text": message.text,
+        "sender_id": message.sender_id,
+        "reference": message.reference,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "total": message.total,
+        "delivered": 0,
+        "failed": 0,
+        "created_at": _timestamp(message.created_at),
+        "updated_at": _timestamp(message.created_at),
+        "released_at": None if message.scheduled_for else _timestamp(message.created_at),
+        "scheduled_for": _timestamp(message.scheduled_for) if message.scheduled_for else None,
+        "schedule_id": message.schedule_id,
+        "occurrence_number": message.occurrence_number,
+        "numbers_in_schedule": numbers_in_schedule or None,
+        "expires_at": int(message.expires_at.timestamp()),
+        **_due_values(pk, message.due_at, DueKind.RELEASE),
+    }
 
 
 def _error_code(error: ClientError) -> str:

@@ -38,9 +38,7 @@ class _SandboxReceipt(BaseModel):
     done_at: datetime | None = None
 
 
-_receipts: TypeAdapter[_SandboxReceipt | list[_SandboxReceipt]] = TypeAdapter(
-    _SandboxReceipt | list[_SandboxReceipt]
-)
+_receipts: TypeAdapter[_SandboxReceipt | list[_SandboxReceipt]] = TypeAdapter(_SandboxReceipt | list[_SandboxReceipt])
 
 
 class SandboxCarrier:

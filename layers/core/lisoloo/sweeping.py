@@ -1,0 +1,160 @@
+"""The sweep, every minute: do what has come due, and only that (DESIGN §3, §4).
+
+It reads the sparse ``due`` index shard by shard (one Query per shard when nothing is due),
+leases each item with a conditional write so overlapping sweeps never do the same work,
+and stops taking new work when its time runs short; what it leaves stays due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lisoloo.carriers import Carrier
+from lisoloo.dispatching import record_submissions, submission_for
+from lisoloo.errors import ErrorCode
+from lisoloo.models import DispatchJob
+from lisoloo.observability import logger
+from lisoloo.queues import DispatchQueue
+from lisoloo.scheduling import release_occurrence
+from lisoloo.settings import Settings
+from lisoloo.status import SmsStatus, Tier
+from lisoloo.storage import DUE_SHARDS, DueItem, DueKind, RecipientKey, SmsRepository, Transition, chunk_count
+
+# Items one Query asks for; a shard with more due work is read again until it is done.
+DUE_PAGE = 50
+# Stop taking work with this much of the invocation left, so a lease is never cut mid-way.
+TIME_RESERVE_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class SweepSummary:
+    released: int = 0
+    requeued: int = 0
+    timed_out: int = 0
+    retried: int = 0
+    lost_leases: int = 0
+    queries: int = 0
+    out_of_time: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sweeper:
+    repository: SmsRepository
+    queue: DispatchQueue
+    carrier_for: Callable[[str], Carrier]
+    settings: Settings
+
+    def sweep(self, now: datetime, seconds_left: Callable[[], float]) -> SweepSummary:
+        summary = SweepSummary()
+        lease_until = now + timedelta(seconds=self.settings.sweep_lease_seconds)
+        for shard in range(DUE_SHARDS):
+            while True:
+                items = self.repository.find_due(shard, now, DUE_PAGE)
+                summary.queries += 1
+                for item in items:
+                    if seconds_left() < TIME_RESERVE_SECONDS:
+                        summary.out_of_time = True
+                        return summary
+                    leased = self.repository.lease_due(item, lease_until)
+                    if leased is None:
+                        summary.lost_leases += 1  # another sweep took it
+                        continue
+                    self._handle(leased, now, summary)
+                if len(items) < DUE_PAGE:
+                    break
+        return summary
+
+    def _handle(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        if item.kind is DueKind.RELEASE:
+            self._release(item, now, summary)
+        elif item.kind is DueKind.DEADLINE:
+            self._deadline(item, now, summary)
+        else:
+            self._retry(item, now, summary)
+
+    def _release(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        message = self.repository.get_message(item.org_id, item.message_id)
+        if message is None:
+            return
+        guard = now + timedelta(seconds=self.settings.release_guard_seconds)
+        if not message.released:
+            release_occurrence(self.repository, self.queue, message, now, self.settings)
+            summary.released += 1
+            self.repository.finish_due(item, next_due=guard, kind=DueKind.RELEASE)
+        elif not message.started:
+            # Released but never picked up: its jobs may be lost. Queue them again (dispatch
+            # claims per recipient, so a duplicate job costs nothing) and, should even that
+            # not start it, let the receipt deadline settle it.
+            self.queue.enqueue(
+                [
+                    DispatchJob(org_id=item.org_id, message_id=item.message_id, chunk=chunk)
+                    for chunk in range(chunk_count(message.total))
+                ]
+            )
+            summary.requeued += 1
+            deadline = message.created_at + timedelta(seconds=self.settings.delivery_timeout_seconds)
+            self.repository.finish_due(item, next_due=max(deadline, guard), kind=DueKind.DEADLINE)
+        else:
+            self.repository.finish_due(item)
+
+    def _deadline(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        """24 h without a final receipt: every recipient not yet terminal fails with 1503."""
+        message = self.repository.get_message(item.org_id, item.message_id)
+        if message is None:
+            return
+        if not message.progress.all_terminal:
+            self.repository.set_message_error(item.org_id, item.message_id, ErrorCode.SMS_TIMEOUT)
+            numbers, rows = self.repository.read_all_recipients(item.org_id, item.message_id)
+            timeouts = [
+                Transition(
+                    key=_recipient(item, index),
+                    status=SmsStatus.FAILED,
+                    at=now,
+                    error_code=ErrorCode.SMS_TIMEOUT,
+                    create=index not in rows,
+                )
+                for index in range(len(numbers))
+                if index not in rows or not rows[index].status.is_terminal
+            ]
+            # Conditional per recipient: a receipt that lands first wins over the timeout.
+            outcome = self.repository.apply_transitions(timeouts)
+            summary.timed_out += len(outcome.applied)
+        self.repository.finish_due(item)
+
+    def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        key = item.recipient
+        row = self.repository.get_recipient(key)
+        if row is None or row.status is not SmsStatus.PROCESSING or row.carrier_ref or row.carrier is None:
+            self.repository.finish_due(item)
+            return
+        work = self.repository.read_chunk_work(key.org_id, key.message_id, key.chunk)
+        if work is None:
+            return
+        number = work.numbers[key.index - work.first_index]
+        carrier = self.carrier_for(row.carrier)
+        results = carrier.submit([submission_for(key, number, work.message)])
+        outcome = record_submissions(self.repository, results, now, self.settings, attempt=row.attempts)
+        if outcome.failures:
+            self.repository.apply_transitions(outcome.failures)
+        summary.retried += 1
+        if outcome.handed_off or outcome.failures:
+            self._complete_chunk(key.org_id, key.message_id, key.chunk, now)
+
+    def _complete_chunk(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
+        work = self.repository.read_chunk_work(org_id, message_id, chunk)
+        if work is None:
+            return
+        indices = range(work.first_index, work.first_index + len(work.numbers))
+        if all(
+            index in work.rows and (work.rows[index].status.tier or Tier.PENDING) >= Tier.HANDED_OFF
+            for index in indices
+        ):
+            self.repository.mark_chunk_handed_off(org_id, message_id, chunk, now)
+        else:
+            logger.debug("chunk still has recipients in flight", extra={"message_id": message_id, "chunk": chunk})
+
+
+def _recipient(item: DueItem, index: int) -> RecipientKey:
+    return RecipientKey(item.org_id, item.message_id, index)
