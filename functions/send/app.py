@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import dispatch_queue, repository
+from lisoloo.idempotency import register_lambda_context, send_once
 from lisoloo.models import Envelope, SendAccepted, SendRequest
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.sending import send_message
@@ -18,13 +19,19 @@ app = build_resolver()
 
 @app.post(f"{API_PREFIX}/send")
 def send(request: SendRequest) -> Envelope[SendAccepted]:
-    accepted = send_message(
+    caller = current_caller(app)
+    accepted = send_once(
         request,
-        current_caller(app),
-        repository=repository(),
-        queue=dispatch_queue(),
-        settings=get_settings(),
-        now=datetime.now(UTC),
+        caller,
+        app.current_event.headers.get("idempotency-key"),
+        lambda: send_message(
+            request,
+            caller,
+            repository=repository(),
+            queue=dispatch_queue(),
+            settings=get_settings(),
+            now=datetime.now(UTC),
+        ),
     )
     return Envelope(data=accepted)
 
@@ -33,4 +40,5 @@ def send(request: SendRequest) -> Envelope[SendAccepted]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    register_lambda_context(context)
     return app.resolve(event, context)

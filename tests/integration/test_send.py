@@ -90,3 +90,39 @@ def load_invalid_event_body() -> str:
 
     body: str = load_event("send-invalid")["body"]
     return body
+
+
+def test_a_repeated_idempotency_key_returns_the_first_reply_and_sends_once(harness: Harness) -> None:
+    merchant, other = harness.new_merchant(), harness.new_merchant()
+    body = {"to": ["+254712345678"], "message": "pay 100"}
+    headers = {"Idempotency-Key": "order-1182-attempt"}
+    first = harness.api("send", "send-single", merchant, body=body, headers=headers)
+    again = harness.api("send", "send-single", merchant, body=body, headers=headers)
+    # Then the same reply, one message, one job
+    assert first[0] == again[0] == 200
+    assert first[1] == again[1]
+    assert len(harness.queued_jobs()) == 1
+    # And the same key from another organization is its own request
+    theirs = harness.api("send", "send-single", other, body=body, headers=headers)
+    assert theirs[1]["data"]["message_id"] != first[1]["data"]["message_id"]
+    harness.queued_jobs()
+
+
+def test_an_idempotency_key_reused_with_another_body_is_422(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    headers = {"Idempotency-Key": "key-1"}
+    harness.api("send", "send-single", merchant, body={"to": ["+254712345678"], "message": "a"}, headers=headers)
+    code, body, _ = harness.api(
+        "send", "send-single", merchant, body={"to": ["+254712345678"], "message": "b"}, headers=headers
+    )
+    assert code == 422
+    assert "different request body" in body["detail"]
+    code, body, _ = harness.api(
+        "send",
+        "send-single",
+        merchant,
+        body={"to": ["+254712345678"], "message": "a"},
+        headers={"Idempotency-Key": "é"},
+    )
+    assert code == 422
+    assert len(harness.queued_jobs()) == 1

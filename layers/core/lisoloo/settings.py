@@ -21,6 +21,7 @@ class Settings(BaseModel):
 
     table_name: str
     dispatch_queue_url: str = ""
+    idempotency_table_name: str = ""
     delivery_timeout_seconds: int = Field(default=86_400, gt=0)
     retention_days: int = Field(default=90, gt=0)
     carrier: str = "sandbox"
