@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from lisoloo.carriers import Carrier, carrier_named
-from lisoloo.queues import DispatchQueue
+from lisoloo.queues import JobQueue
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
 from lisoloo.sweeping import Sweeper
@@ -17,8 +17,8 @@ def repository() -> SmsRepository:
 
 
 @cache
-def dispatch_queue() -> DispatchQueue:
-    return DispatchQueue(get_settings().dispatch_queue_url)
+def dispatch_queue() -> JobQueue:
+    return JobQueue(get_settings().dispatch_queue_url)
 
 
 @cache
@@ -34,3 +34,8 @@ def sweeper() -> Sweeper:
         carrier_for=carrier_connector,
         settings=get_settings(),
     )
+
+
+@cache
+def webhook_queue() -> JobQueue:
+    return JobQueue(get_settings().webhook_queue_url)

@@ -76,6 +76,7 @@ class SendRequest(BaseModel):
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
     sender_id: StrictStr | None = None
     reference: StrictStr | None = None
+    callback_url: Annotated[StrictStr, Field(min_length=8, max_length=2_048)] | None = None
     scheduled_dates: Annotated[list[AwareDatetime], Field(min_length=1, max_length=100)] | None = None
     recurring_schedule: RecurringSchedule | None = None
 
@@ -174,3 +175,32 @@ class DispatchJobRecord(SqsRecordModel):
     """An SQS record whose body is a dispatch job (parsed by the batch processor)."""
 
     body: Json[DispatchJob]  # narrows the raw string body
+
+
+class WebhookDeliveryJob(BaseModel):
+    """One event for one target on the webhook-deliveries queue; enough to replay it from the
+    dead-letter queue as is."""
+
+    org_id: str
+    message_id: str
+    event_id: str
+    event_type: str
+    url: str
+    body: str
+
+
+class WebhookDeliveryRecord(SqsRecordModel):
+    body: Json[WebhookDeliveryJob]
+
+
+class WebhookSettingsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: Annotated[StrictStr, Field(min_length=8, max_length=2_048)] | None
+
+
+class WebhookConfiguration(BaseModel):
+    webhook_url: str | None
+    secret_configured: bool
+    # Only in the reply that created it: the signing secret is shown once.
+    secret: str | None = None

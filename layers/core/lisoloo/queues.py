@@ -1,4 +1,4 @@
-"""The dispatch queue: how send hands chunks of recipients to dispatch."""
+"""SQS job queues: dispatch jobs (send → dispatch) and webhook deliveries (fan-out → delivery)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from pydantic import BaseModel
 
 from lisoloo.errors import StorageBusyError
-from lisoloo.models import DispatchJob
 
 _SEND_BATCH_LIMIT = 10
 _MAX_ATTEMPTS = 4
 
 
-class DispatchQueue:
+class JobQueue:
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self.queue_url = queue_url
         self._client = client
@@ -24,7 +24,7 @@ class DispatchQueue:
     def client(self) -> Any:
         return self._client or boto3.client("sqs")
 
-    def enqueue(self, jobs: Sequence[DispatchJob]) -> None:
+    def enqueue(self, jobs: Sequence[BaseModel]) -> None:
         for start in range(0, len(jobs), _SEND_BATCH_LIMIT):
             entries = [
                 {"Id": str(position), "MessageBody": job.model_dump_json()}
@@ -39,4 +39,10 @@ class DispatchQueue:
             entries = [entry for entry in entries if entry["Id"] in failed]
             if not entries:
                 return
-        raise StorageBusyError(f"{len(entries)} dispatch jobs could not be queued")
+        raise StorageBusyError(f"{len(entries)} jobs could not be queued")
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received job visible again only after ``seconds``: a retry with backoff."""
+        self.client.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 43_200)
+        )

@@ -15,7 +15,7 @@ from croniter import croniter
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
 from lisoloo.models import DispatchJob, RecurringSchedule
-from lisoloo.queues import DispatchQueue
+from lisoloo.queues import JobQueue
 from lisoloo.settings import Settings
 from lisoloo.storage import MessageRecord, NewMessage, NewSchedule, ScheduleRecord, SmsRepository, chunk_count
 
@@ -76,6 +76,7 @@ def occurrence(template: NewSchedule, scheduled_for: datetime, settings: Setting
         due_at=scheduled_for,
         scheduled_for=scheduled_for,
         schedule_id=template.schedule_id,
+        callback_url=template.callback_url,
         occurrence_number=number,
     )
 
@@ -105,6 +106,7 @@ def new_schedule(
     segments: int,
     total: int,
     recurring: RecurringSchedule | None,
+    callback_url: str | None,
     now: datetime,
 ) -> NewSchedule:
     return NewSchedule(
@@ -118,11 +120,12 @@ def new_schedule(
         total=total,
         recurring=recurring.model_dump_json() if recurring else None,
         created_at=now,
+        callback_url=callback_url,
     )
 
 
 def release_occurrence(
-    repository: SmsRepository, queue: DispatchQueue, message: MessageRecord, now: datetime, settings: Settings
+    repository: SmsRepository, queue: JobQueue, message: MessageRecord, now: datetime, settings: Settings
 ) -> None:
     """Turn a due occurrence into a live message: give it its own copy of the numbers, mark it
     released, queue its dispatch jobs, and for a recurrence create the next occurrence. Every

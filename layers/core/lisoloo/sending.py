@@ -10,12 +10,13 @@ from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, DispatchJob, Occurrence, SendAccepted, SendRequest
 from lisoloo.phone import MalformedNumberError, normalise_number
-from lisoloo.queues import DispatchQueue
+from lisoloo.queues import JobQueue
 from lisoloo.scheduling import new_schedule, plan_occurrences
 from lisoloo.segments import SegmentInfo, count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import NewMessage, SmsRepository, chunk_count
+from lisoloo.webhooks.addresses import check_webhook_url
 
 
 def normalise_recipients(raw_numbers: list[str], default_country: str) -> list[str]:
@@ -52,11 +53,13 @@ def send_message(
     caller: Caller,
     *,
     repository: SmsRepository,
-    queue: DispatchQueue,
+    queue: JobQueue,
     settings: Settings,
     now: datetime,
 ) -> SendAccepted:
     numbers = normalise_recipients(request.to, caller.default_country)
+    if request.callback_url is not None:
+        check_webhook_url(request.callback_url, allow_loopback=settings.webhook_allow_loopback)
     segments = count_segments(request.message)
     if request.scheduled_dates or request.recurring_schedule:
         return _schedule(request, caller, numbers, segments, repository, settings, now)
@@ -74,6 +77,7 @@ def send_message(
             created_at=now,
             expires_at=now + settings.message_lifetime,
             due_at=now + timedelta(seconds=settings.release_guard_seconds),
+            callback_url=request.callback_url,
         ),
         numbers,
     )
@@ -125,6 +129,7 @@ def _schedule(
         segments=segments.segments,
         total=len(numbers),
         recurring=request.recurring_schedule,
+        callback_url=request.callback_url,
         now=now,
     )
     occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)

@@ -22,6 +22,9 @@ class Settings(BaseModel):
     table_name: str
     dispatch_queue_url: str = ""
     idempotency_table_name: str = ""
+    webhook_queue_url: str = ""
+    # Only the local stack sets this: webhooks may then go to http(s) on 127.0.0.0/8 and ::1.
+    webhook_allow_loopback: bool = False
     delivery_timeout_seconds: int = Field(default=86_400, gt=0)
     retention_days: int = Field(default=90, gt=0)
     carrier: str = "sandbox"

@@ -174,6 +174,7 @@ class NewMessage:
     expires_at: datetime
     # When the sweep looks at it first: the scheduled time, or a guard in case its jobs are lost.
     due_at: datetime
+    callback_url: str | None = None
     scheduled_for: datetime | None = None
     schedule_id: str | None = None
     # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
@@ -192,6 +193,7 @@ class NewSchedule:
     total: int
     recurring: str | None  # the recurrence as JSON (models.RecurringSchedule), or None
     created_at: datetime
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,7 @@ class ScheduleRecord(NewSchedule):
             total=self.total,
             recurring=self.recurring,
             created_at=self.created_at,
+            callback_url=self.callback_url,
         )
 
     @classmethod
@@ -227,6 +230,7 @@ class ScheduleRecord(NewSchedule):
             total=values["total"],
             recurring=values.get("recurring"),
             created_at=_parse_timestamp(values["created_at"]),
+            callback_url=values.get("callback_url"),
             occurrences_created=values.get("occurrences_created", 0),
             occurrence_ids=tuple(values.get("occurrence_ids", ())),
             cancelled="cancelled_at" in values,
@@ -256,6 +260,7 @@ class MessageRecord:
     numbers_in_schedule: bool = False
     occurrence_number: int | None = None
     error_code: int | None = None
+    callback_url: str | None = None
 
     @property
     def progress(self) -> MessageProgress:
@@ -292,6 +297,7 @@ class MessageRecord:
             schedule_id=values.get("schedule_id"),
             numbers_in_schedule=bool(values.get("numbers_in_schedule")),
             occurrence_number=values.get("occurrence_number"),
+            callback_url=values.get("callback_url"),
             error_code=values.get("error_code"),
         )
 
@@ -414,6 +420,19 @@ class OrganizationRecord:
     org_id: str
     name: str
     default_country: str
+    webhook_url: str | None = None
+    # Kept readable (encrypted at rest by the table): a signing key cannot be stored hashed.
+    webhook_secret: str | None = None
+    previous_webhook_secret: str | None = None
+    previous_secret_valid_until: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret, and the rotated-out one while it is still honoured."""
+        secrets = [self.webhook_secret] if self.webhook_secret else []
+        until = self.previous_secret_valid_until
+        if self.previous_webhook_secret and until is not None and until > now:
+            secrets.append(self.previous_webhook_secret)
+        return secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,7 +476,52 @@ class SmsRepository:
         item = self._get(_org_pk(org_id), META)
         if item is None:
             return None
-        return OrganizationRecord(org_id=item["org_id"], name=item["name"], default_country=item["default_country"])
+        until = item.get("previous_secret_valid_until")
+        return OrganizationRecord(
+            org_id=item["org_id"],
+            name=item["name"],
+            default_country=item["default_country"],
+            webhook_url=item.get("webhook_url"),
+            webhook_secret=item.get("webhook_secret"),
+            previous_webhook_secret=item.get("previous_webhook_secret"),
+            previous_secret_valid_until=_parse_timestamp(until) if until else None,
+        )
+
+    def set_webhook_url(self, org_id: str, url: str | None, secret_if_none: str, now: datetime) -> str:
+        """Sets (or, with None, removes) the organization's webhook URL; gives it a signing
+        secret if it has none. Returns the secret in force."""
+        if url is None:
+            update, values = "REMOVE webhook_url SET updated_at = :now", {":now": _timestamp(now)}
+        else:
+            update = (
+                "SET webhook_url = :url, webhook_secret = if_not_exists(webhook_secret, :secret), updated_at = :now"
+            )
+            values = {":url": url, ":secret": secret_if_none, ":now": _timestamp(now)}
+        response = self.client.update_item(
+            TableName=self.table_name,
+            Key=_to_item({"PK": _org_pk(org_id), "SK": META}),
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=_values(values),
+            ReturnValues="ALL_NEW",
+        )
+        secret: str = _from_item(response["Attributes"]).get("webhook_secret", "")
+        return secret
+
+    def rotate_webhook_secret(self, org_id: str, new_secret: str, old_valid_until: datetime, now: datetime) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_to_item({"PK": _org_pk(org_id), "SK": META}),
+            UpdateExpression=(
+                "SET previous_webhook_secret = webhook_secret, previous_secret_valid_until = :until,"
+                " webhook_secret = :secret, updated_at = :now"
+            ),
+            # Only an organization that has a secret rotates; otherwise there is nothing to keep.
+            ConditionExpression="attribute_exists(webhook_secret)",
+            ExpressionAttributeValues=_values(
+                {":until": _timestamp(old_valid_until), ":secret": new_secret, ":now": _timestamp(now)}
+            ),
+        )
 
     def store_app_key(self, key_hash: str, org_id: str, now: datetime) -> None:
         self.client.put_item(
@@ -849,6 +913,7 @@ class SmsRepository:
                 "segments": schedule.segments,
                 "total": schedule.total,
                 "recurring": schedule.recurring,
+                "callback_url": schedule.callback_url,
                 "occurrences_created": recurring_count,
                 "occurrence_ids": [message.message_id for message in occurrences],
                 "created_at": _timestamp(schedule.created_at),
@@ -1101,6 +1166,7 @@ def _message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str
         "text": message.text,
         "sender_id": message.sender_id,
         "reference": message.reference,
+        "callback_url": message.callback_url,
         "encoding": message.encoding,
         "segments": message.segments,
         "total": message.total,

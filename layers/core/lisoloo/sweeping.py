@@ -16,7 +16,7 @@ from lisoloo.dispatching import record_submissions, submission_for
 from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
-from lisoloo.queues import DispatchQueue
+from lisoloo.queues import JobQueue
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus, Tier
@@ -42,7 +42,7 @@ class SweepSummary:
 @dataclass(frozen=True, slots=True)
 class Sweeper:
     repository: SmsRepository
-    queue: DispatchQueue
+    queue: JobQueue
     carrier_for: Callable[[str], Carrier]
     settings: Settings
 

@@ -1,0 +1,35 @@
+"""SQS webhook deliveries: POST each signed event; failures come back later with backoff."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lisoloo.dependencies import repository, webhook_queue
+from lisoloo.models import WebhookDeliveryRecord
+from lisoloo.observability import logger, metrics, tracer
+from lisoloo.settings import get_settings
+from lisoloo.webhooks.delivering import WebhookDeliveryFailedError, deliver
+from lisoloo.webhooks.delivery import retry_delay_seconds
+
+processor = BatchProcessor(event_type=EventType.SQS, model=WebhookDeliveryRecord)
+
+
+def handle_delivery(record: WebhookDeliveryRecord) -> None:
+    try:
+        deliver(record.body, repository(), get_settings(), datetime.now(UTC))
+    except WebhookDeliveryFailedError:
+        # Back off by making this job visible again later; the queue's redrive policy sends
+        # it to the dead-letter queue after the last attempt.
+        attempt = int(record.attributes.ApproximateReceiveCount)
+        webhook_queue().delay(record.receiptHandle, retry_delay_seconds(attempt))
+        raise
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=handle_delivery, processor=processor, context=context)

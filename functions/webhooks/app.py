@@ -1,0 +1,29 @@
+"""DynamoDB Stream of message items: each aggregate transition becomes webhook delivery jobs."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lisoloo.dependencies import repository, webhook_queue
+from lisoloo.observability import logger, metrics, tracer
+from lisoloo.webhooks.fanout import delivery_jobs
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def handle_change(record: DynamoDBRecord) -> None:
+    # The raw images: the layer reads DynamoDB JSON with the same code as the table's items.
+    images = record.raw_event["dynamodb"]
+    jobs = delivery_jobs(images.get("OldImage"), images.get("NewImage"), repository())
+    if jobs:
+        webhook_queue().enqueue(jobs)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=handle_change, processor=processor, context=context)

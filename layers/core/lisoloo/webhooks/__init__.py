@@ -1,0 +1,1 @@
+"""Webhooks: aggregate transitions as signed events, delivered to merchants' endpoints."""
