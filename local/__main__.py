@@ -1,0 +1,86 @@
+"""``python -m local``: the whole SMS API on this machine until Ctrl-C (or SIGTERM)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from types import FrameType
+
+from local.settings import read_settings
+from local.stack import LocalStack, ReadyInfo
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = read_settings(argv, os.environ)
+    _configure_logging(settings.verbose)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("local").info("%s received, stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    stack = LocalStack(settings)
+    try:
+        ready = stack.start()
+        if stopping.is_set():
+            return 0
+        _print_banner(ready)
+        # A short wait in a loop, so the main thread keeps running the signal handlers.
+        while not stopping.wait(0.5):
+            pass
+    except Exception:
+        logging.getLogger("local").exception("the local stack failed to start")
+        return 1
+    finally:
+        started = time.monotonic()
+        stack.stop()
+        logging.getLogger("local").info("stopped in %.1f s", time.monotonic() - started)
+    return 0
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    local_logger = logging.getLogger("local")
+    local_logger.addHandler(handler)
+    local_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Not via the root logger: Powertools' loggers propagate and would print every line twice.
+    local_logger.propagate = False
+    # Metrics are disabled locally (POWERTOOLS_METRICS_DISABLED), so every flush would warn.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def _print_banner(ready: ReadyInfo) -> None:
+    send = (
+        f"curl -s -X POST {ready.base_url}/send -H 'app-key: {ready.app_key}' "
+        """-H 'Content-Type: application/json' -d '{"to": ["+254712345678"], "message": "hi"}'"""
+    )
+    lines = [
+        "",
+        "Lisoloo SMS API, running locally (moto + local API gateway + sandbox carrier). Ctrl-C stops it.",
+        "",
+        f"base URL: {ready.base_url}",
+        f"app-key: {ready.app_key}",
+        "",
+        "send a message:",
+        f"  {send}",
+        "follow it:",
+        f"  curl -s {ready.base_url}/status/<message_id> -H 'app-key: {ready.app_key}'",
+        "",
+        f"sandbox carrier: {ready.sandbox_url} (GET /submissions lists what it received)",
+        "",
+        ready.ready_line(),
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

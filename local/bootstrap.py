@@ -1,0 +1,33 @@
+"""The demo data a fresh local stack starts with: two organizations with their app-keys (the
+second one for tenant-isolation tests) and the sandbox carrier's receipt token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoTenants:
+    org_id: str
+    app_key: str
+    second_org_id: str
+    second_app_key: str
+    carrier_token: str
+
+
+def create_demo_tenants(table_name: str, carrier: str = "sandbox") -> DemoTenants:
+    # Imported here, not at the top: the layer reads settings and builds its logger at import,
+    # which must happen after the functions' environment is in place.
+    from lisoloo.provisioning import create_organization, issue_app_key, register_carrier
+    from lisoloo.storage import SmsRepository
+
+    repository = SmsRepository(table_name)
+    org_id = create_organization(repository, name="Demo merchant")
+    second_org_id = create_organization(repository, name="Second merchant")
+    return DemoTenants(
+        org_id=org_id,
+        app_key=issue_app_key(repository, org_id),
+        second_org_id=second_org_id,
+        second_app_key=issue_app_key(repository, second_org_id),
+        carrier_token=register_carrier(repository, carrier),
+    )

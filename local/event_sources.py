@@ -1,0 +1,122 @@
+"""The template's non-API events turned into local workers: SQS pollers, DynamoDB Streams
+pollers and schedule clocks, each bound to the function that declares the event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import boto3
+
+from local.event_filters import parse_filter_criteria
+from local.infrastructure import DeployedStack, EventSpec, FunctionSpec
+from local.lambda_runtime import LocalFunction
+from local.schedule_clock import ScheduleClock
+from local.sqs_poller import SqsEventSource, SqsPoller
+from local.stream_poller import StreamEventSource, StreamPoller
+
+logger = logging.getLogger("local.events")
+
+_REPORTS_FAILURES = "ReportBatchItemFailures"
+
+
+class BackgroundWorker(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def build_workers(
+    stack: DeployedStack,
+    functions: Mapping[str, LocalFunction],
+    *,
+    schedule_seconds: float,
+    session: boto3.Session | None = None,
+) -> list[BackgroundWorker]:
+    session = session or boto3.Session()
+    workers: list[BackgroundWorker] = []
+    for logical_id, spec in stack.functions.items():
+        function = functions[logical_id]
+        for event in spec.events:
+            if not _enabled(event.properties):
+                continue
+            if event.type == "SQS":
+                source = _sqs_source(stack, event, session)
+                workers.append(SqsPoller(source, function, session))
+                logger.info("%s <- SQS %s", logical_id, source.queue_arn.rsplit(":", 1)[-1])
+            elif event.type == "DynamoDB":
+                stream = _stream_source(stack, event, session)
+                workers.append(StreamPoller(stream, function, session))
+                logger.info("%s <- DynamoDB stream of %s", logical_id, stream.stream_arn.split("/")[1])
+            elif event.type in ("Schedule", "ScheduleV2"):
+                workers.append(_clock(stack, spec, event, function, schedule_seconds))
+                logger.info("%s <- %s, every %g s locally", logical_id, event.type, schedule_seconds)
+    return workers
+
+
+def _enabled(properties: Mapping[str, Any]) -> bool:
+    return properties.get("Enabled", True) is not False and properties.get("State", "ENABLED") != "DISABLED"
+
+
+def _sqs_source(stack: DeployedStack, event: EventSpec, session: boto3.Session) -> SqsEventSource:
+    properties = event.properties
+    queue_arn = str(stack.resolve(properties["Queue"]))
+    queue_url = session.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+    return SqsEventSource(
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        batch_size=int(properties.get("BatchSize", 10)),
+        reports_failures=_REPORTS_FAILURES in (properties.get("FunctionResponseTypes") or []),
+        filters=parse_filter_criteria(properties.get("FilterCriteria")),
+    )
+
+
+def _stream_source(stack: DeployedStack, event: EventSpec, session: boto3.Session) -> StreamEventSource:
+    properties = event.properties
+    return StreamEventSource(
+        stream_arn=str(stack.resolve(properties["Stream"])),
+        batch_size=int(properties.get("BatchSize", 100)),
+        starting_position=str(properties.get("StartingPosition", "LATEST")),
+        reports_failures=_REPORTS_FAILURES in (properties.get("FunctionResponseTypes") or []),
+        maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
+        bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
+        on_failure_queue_url=_on_failure_queue_url(stack, properties, session),
+        filters=parse_filter_criteria(properties.get("FilterCriteria")),
+    )
+
+
+def _on_failure_queue_url(stack: DeployedStack, properties: Mapping[str, Any], session: boto3.Session) -> str | None:
+    destination = (properties.get("DestinationConfig") or {}).get("OnFailure") or {}
+    if not destination:
+        return None
+    arn = str(stack.resolve(destination["Destination"]))
+    if ":sqs:" not in arn:
+        logger.warning("on-failure destination %s is not a queue; only SQS destinations are served locally", arn)
+        return None
+    url: str = session.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+    return url
+
+
+def _clock(
+    stack: DeployedStack,
+    spec: FunctionSpec,
+    event: EventSpec,
+    function: LocalFunction,
+    interval_seconds: float,
+) -> ScheduleClock:
+    # SAM names the rule (or schedule) it creates for an event <Function><Event>.
+    rule_id = f"{spec.logical_id}{event.name}"
+    rule_name = stack.physical_ids.get(rule_id) or rule_id
+    if event.type == "Schedule":
+        rule_arn = f"arn:aws:events:{stack.region}:{stack.account_id}:rule/{rule_name}"
+    else:
+        rule_arn = f"arn:aws:scheduler:{stack.region}:{stack.account_id}:schedule/default/{rule_name}"
+    return ScheduleClock(
+        function,
+        rule_arn=rule_arn,
+        region=stack.region,
+        account_id=stack.account_id,
+        interval_seconds=interval_seconds,
+        input_json=event.properties.get("Input"),
+    )

@@ -1,0 +1,282 @@
+"""The sandbox carrier: a small HTTP SMSC on a loopback port whose outcomes depend on the number.
+
+Protocol (the contract with the layer's SandboxCarrier connector):
+
+* ``POST /submit`` ``{"messages": [{"reference", "to", "text", "sender_id", "segments"}]}`` →
+  ``{"results": [{"reference", "outcome", "carrier_ref", "error_code", "error_message"}]}``
+  in the same order; ``carrier_ref`` echoes the reference when accepted.
+* Receipts: one JSON POST per message to the receipts endpoint, with ``x-carrier-token``,
+  ``receipt_delay`` seconds after the submit (from a background thread), retried a few times
+  with a short backoff on errors and non-2xx answers, as real carriers do.
+* ``GET /submissions``: every submit received, so tests can check nothing went twice.
+
+The outcome table (DESIGN §5) is :func:`sandbox_outcome`, a pure function.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+logger = logging.getLogger("local.sandbox")
+
+SubmitOutcome = Literal["accepted", "rejected", "transient"]
+
+_RECEIPT_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
+_RECEIPT_TIMEOUT_SECONDS = 10
+_TRANSIENT_ERROR = ("THROTTLED", "Carrier busy, retry later")
+_REJECTED_ERROR = ("REJECTD", "Sender or content rejected by the carrier")
+
+
+@dataclass(frozen=True)
+class SandboxOutcome:
+    submit: SubmitOutcome
+    # The receipt's status, or None when no receipt is ever sent.
+    receipt: str | None = None
+    receipt_error_code: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    # The SMPP race: the receipt is posted, and answered, before the submit response goes back.
+    receipt_before_reply: bool = False
+
+
+def sandbox_outcome(number: str, attempt: int) -> SandboxOutcome:
+    """What the sandbox does with the ``attempt``-th submit (1-based) of a reference to ``number``."""
+    suffix = number[-4:]
+    if suffix == "0002":
+        return SandboxOutcome("rejected", error_code=_REJECTED_ERROR[0], error_message=_REJECTED_ERROR[1])
+    if suffix == "0006" or (suffix == "0005" and attempt <= 2):
+        return SandboxOutcome("transient", error_code=_TRANSIENT_ERROR[0], error_message=_TRANSIENT_ERROR[1])
+    receipts: dict[str, tuple[str | None, str | None]] = {
+        "0001": ("undelivered", "1"),
+        "0003": ("expired", None),
+        "0004": (None, None),
+        "0007": ("partially_delivered", None),
+        "0008": ("delivery_unknown", None),
+    }
+    receipt, error_code = receipts.get(suffix, ("delivered", None))
+    return SandboxOutcome(
+        "accepted", receipt=receipt, receipt_error_code=error_code, receipt_before_reply=suffix == "0009"
+    )
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class _Receipt:
+    carrier_ref: str
+    status: str
+    error_code: str | None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "carrier_ref": self.carrier_ref,
+            "status": self.status,
+            "error_code": self.error_code,
+            "done_at": _utc_now(),
+        }
+
+
+class SandboxCarrier:
+    def __init__(self, *, receipt_delay: float = 0.3, senders: int = 4) -> None:
+        self.receipt_delay = receipt_delay
+        self._receipts_url: str | None = None
+        self._token: str | None = None
+        self._lock = threading.Lock()
+        self._attempts: dict[str, int] = {}
+        self._submissions: list[dict[str, Any]] = []
+        # Receipts due later wait in a heap for one scheduler thread; a few senders post them.
+        self._due: list[tuple[float, int, _Receipt]] = []
+        self._due_changed = threading.Condition(self._lock)
+        self._sequence = itertools.count()
+        self._senders = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="sandbox-receipts")
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        carrier = self
+
+        class Handler(_SandboxRequestHandler):
+            sandbox = carrier
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True),
+            threading.Thread(target=self._schedule_receipts, name="sandbox-scheduler", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox carrier is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def configure_receipts(self, receipts_url: str, token: str) -> None:
+        """Where receipts go and the token they carry: known only once the gateway is up and the
+        carrier is registered, which is after the sandbox's URL went into the stack."""
+        with self._lock:
+            self._receipts_url = receipts_url
+            self._token = token
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._due_changed:
+            self._due_changed.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._senders.shutdown(wait=False, cancel_futures=True)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    # --- the SMSC ------------------------------------------------------------------------------
+
+    def submit(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        immediate: list[_Receipt] = []
+        for message in messages:
+            reference, number = str(message["reference"]), str(message["to"])
+            with self._lock:
+                attempt = self._attempts[reference] = self._attempts.get(reference, 0) + 1
+                outcome = sandbox_outcome(number, attempt)
+                self._submissions.append(
+                    {
+                        "reference": reference,
+                        "to": number,
+                        "attempt": attempt,
+                        "outcome": outcome.submit,
+                        "at": _utc_now(),
+                    }
+                )
+            accepted = outcome.submit == "accepted"
+            results.append(
+                {
+                    "reference": reference,
+                    "outcome": outcome.submit,
+                    "carrier_ref": reference if accepted else None,
+                    "error_code": outcome.error_code,
+                    "error_message": outcome.error_message,
+                }
+            )
+            if accepted and outcome.receipt is not None:
+                receipt = _Receipt(reference, outcome.receipt, outcome.receipt_error_code)
+                if outcome.receipt_before_reply:
+                    immediate.append(receipt)
+                else:
+                    self._schedule(receipt, self.receipt_delay)
+        for receipt in immediate:
+            self._post_receipt(receipt)
+        return results
+
+    def submissions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._submissions)
+
+    # --- receipts ------------------------------------------------------------------------------
+
+    def _schedule(self, receipt: _Receipt, delay: float) -> None:
+        with self._due_changed:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._sequence), receipt))
+            self._due_changed.notify()
+
+    def _schedule_receipts(self) -> None:
+        with self._due_changed:
+            while not self._stopping.is_set():
+                if not self._due:
+                    self._due_changed.wait()
+                    continue
+                due_at, _, receipt = self._due[0]
+                remaining = due_at - time.monotonic()
+                if remaining > 0:
+                    self._due_changed.wait(remaining)
+                    continue
+                heapq.heappop(self._due)
+                self._senders.submit(self._post_receipt, receipt)
+
+    def _post_receipt(self, receipt: _Receipt) -> None:
+        with self._lock:
+            url, token = self._receipts_url, self._token
+        if url is None or token is None:
+            logger.warning("receipt for %s dropped: the sandbox has no receipts URL yet", receipt.carrier_ref)
+            return
+        body = json.dumps(receipt.payload()).encode()
+        for attempt, backoff in enumerate((*_RECEIPT_BACKOFF_SECONDS, None), start=1):
+            failure = _post(url, body, token)
+            if failure is None:
+                return
+            if backoff is None or self._stopping.is_set():
+                logger.error("receipt for %s given up after %d attempts: %s", receipt.carrier_ref, attempt, failure)
+                return
+            logger.warning("receipt for %s: %s; retrying in %.1f s", receipt.carrier_ref, failure, backoff)
+            self._stopping.wait(backoff)
+
+
+def _post(url: str, body: bytes, token: str) -> str | None:
+    """Posts one receipt; None on a 2xx answer, else what went wrong."""
+    request = urllib.request.Request(  # noqa: S310 - the local gateway's loopback URL
+        url, data=body, headers={"Content-Type": "application/json", "x-carrier-token": token}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=_RECEIPT_TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read()
+            return None
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code} {error.read()[:200]!r}"
+    except OSError as error:
+        return str(error)
+
+
+class _SandboxRequestHandler(BaseHTTPRequestHandler):
+    sandbox: SandboxCarrier
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        if self.path != "/submit":
+            self._answer(404, {"error": "not found"})
+            return
+        try:
+            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            messages = payload["messages"]
+            if not isinstance(messages, list) or not all("reference" in m and "to" in m for m in messages):
+                raise ValueError("messages must be a list of objects with reference and to")
+        except (ValueError, KeyError, TypeError) as error:
+            self._answer(400, {"error": f"bad submit: {error}"})
+            return
+        self._answer(200, {"results": self.sandbox.submit(messages)})
+
+    def do_GET(self) -> None:
+        if self.path == "/submissions":
+            self._answer(200, self.sandbox.submissions())
+        else:
+            self._answer(404, {"error": "not found"})
+
+    def _answer(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("sandbox: " + format, *args)

@@ -1,0 +1,73 @@
+"""The local stack's knobs: command-line options, with environment variables as defaults."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    port: int = 3000
+    # How often Schedule events fire locally (the sweep), whatever rate the template says.
+    schedule_seconds: float = 5.0
+    # How long the sandbox carrier waits before posting a receipt.
+    receipt_delay_seconds: float = 0.3
+    # The template's DeliveryTimeoutSeconds; None keeps the template's default.
+    delivery_timeout_seconds: int | None = None
+    # The template's CarrierRetryDelays ("0,1,2": seconds after the first attempt); None keeps its default.
+    carrier_retry_delays: str | None = None
+    verbose: bool = False
+    template_path: Path = REPOSITORY_ROOT / "template.yaml"
+    # Further template parameters (NAME=VALUE), e.g. for knobs added to the template later.
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> LocalSettings:
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="The whole SMS API on this machine: moto, a local gateway, pollers, a sandbox carrier.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(environ.get("LISOLOO_LOCAL_PORT", "3000")),
+        help="gateway port (0 picks a free one); env LISOLOO_LOCAL_PORT",
+    )
+    parser.add_argument("--template", type=Path, default=REPOSITORY_ROOT / "template.yaml")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=shlex.split(environ.get("LISOLOO_LOCAL_PARAMETERS", "")),
+        metavar="NAME=VALUE",
+        help="a template parameter override (repeatable); env LISOLOO_LOCAL_PARAMETERS='A=1 B=2'",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=environ.get("LISOLOO_LOCAL_VERBOSE", "") not in ("", "0", "false"),
+        help="request log and the handlers' INFO logs; env LISOLOO_LOCAL_VERBOSE=1",
+    )
+    options = parser.parse_args(argv)
+    overrides: dict[str, str] = {}
+    for entry in options.parameter:
+        name, separator, value = entry.partition("=")
+        if not separator:
+            parser.error(f"--parameter {entry!r}: expected NAME=VALUE")
+        overrides[name] = value
+    timeout = environ.get("LISOLOO_DELIVERY_TIMEOUT_SECONDS")
+    return LocalSettings(
+        port=options.port,
+        schedule_seconds=float(environ.get("LISOLOO_LOCAL_SWEEP_SECONDS", "5")),
+        receipt_delay_seconds=float(environ.get("LISOLOO_SANDBOX_RECEIPT_DELAY", "0.3")),
+        delivery_timeout_seconds=int(timeout) if timeout else None,
+        carrier_retry_delays=environ.get("LISOLOO_CARRIER_RETRY_DELAYS") or None,
+        verbose=options.verbose,
+        template_path=options.template,
+        parameter_overrides=overrides,
+    )

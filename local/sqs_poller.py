@@ -1,0 +1,164 @@
+"""Lambda's SQS event source mapping, locally: poll, invoke with Lambda's records, delete.
+
+Semantics kept from Lambda: a batch is up to ``BatchSize`` messages (one ReceiveMessage,
+so at most 10: a batching window that gathers more is not simulated); with
+``ReportBatchItemFailures`` only the messages not listed in ``batchItemFailures`` are
+deleted; when the function fails nothing is deleted, so the messages come back after the
+queue's visibility timeout and moto moves them to the dead-letter queue after
+``maxReceiveCount`` receives; messages a ``FilterCriteria`` drops are deleted unprocessed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.batch_responses import failed_item_ids
+from local.event_filters import matches_any
+from local.lambda_runtime import LocalFunction
+
+logger = logging.getLogger("local.sqs")
+
+# Long enough to not spin, short enough that Ctrl-C stops the stack within a second or so.
+_WAIT_SECONDS = 1
+_ERROR_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    reports_failures: bool = False
+    filters: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+    @property
+    def region(self) -> str:
+        return self.queue_arn.split(":")[3]
+
+
+def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of Lambda's SQS event from a ReceiveMessage message."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _message_attribute(attribute) for name, attribute in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def _message_attribute(attribute: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS API casing (StringValue, BinaryValue as bytes) to Lambda's (stringValue, base64)."""
+    converted: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": attribute["DataType"],
+    }
+    if "StringValue" in attribute:
+        converted["stringValue"] = attribute["StringValue"]
+    if "BinaryValue" in attribute:
+        converted["binaryValue"] = base64.b64encode(attribute["BinaryValue"]).decode()
+    return converted
+
+
+def _filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a filter pattern sees: the body as JSON when it is JSON (Lambda's rule), else the text."""
+    try:
+        body = json.loads(record["body"])
+    except ValueError:
+        body = record["body"]
+    return {**record, "body": body}
+
+
+class SqsPoller:
+    def __init__(self, source: SqsEventSource, function: LocalFunction, session: boto3.Session | None = None) -> None:
+        self.source = source
+        self.function = function
+        self._sqs = (session or boto3.Session()).client("sqs")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sqs-{function.spec.logical_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=_WAIT_SECONDS + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once(wait_seconds=_WAIT_SECONDS)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                logger.exception("polling %s for %s failed", self.source.queue_arn, self.function.spec.logical_id)
+                self._stop.wait(_ERROR_BACKOFF_SECONDS)
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """Receives one batch and processes it; returns the number of messages received."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self.source.queue_url,
+            MaxNumberOfMessages=max(1, min(self.source.batch_size, 10)),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if messages:
+            self.process(messages)
+        return len(messages)
+
+    def process(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        records = [sqs_record(message, self.source.queue_arn, self.source.region) for message in messages]
+        selected = [record for record in records if matches_any(self.source.filters, _filter_view(record))]
+        failed: set[str] = set()
+        if selected:
+            invocation = self.function.invoke({"Records": selected})
+            failed = failed_item_ids(
+                invocation,
+                [record["messageId"] for record in selected],
+                reports_failures=self.source.reports_failures,
+            )
+            if invocation.error is not None:
+                logger.error(
+                    "%s failed on %d messages from %s (%s: %s); they return after the visibility timeout\n%s",
+                    self.function.spec.logical_id,
+                    len(selected),
+                    self.source.queue_arn.rsplit(":", 1)[-1],
+                    invocation.error.error_type,
+                    invocation.error.message,
+                    invocation.error.trace,
+                )
+            elif failed:
+                logger.info(
+                    "%s reported %d of %d messages failed; they return after the visibility timeout",
+                    self.function.spec.logical_id,
+                    len(failed),
+                    len(selected),
+                )
+        done = [record for record in records if record["messageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self._sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": record["receiptHandle"]}
+                    for index, record in enumerate(done[start : start + 10])
+                ],
+            )

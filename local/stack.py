@@ -1,0 +1,122 @@
+"""The whole local stack in one process, started in dependency order and stopped in reverse.
+
+moto → sandbox carrier (its URL is a template parameter) → the stack from template.yaml →
+the functions, imported with the stack's environment → the gateway → demo tenants (they need
+the table) → receipts configured on the sandbox → pollers and clocks (last, so nothing is
+dispatched before the sandbox knows where to post receipts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+
+from local.api_gateway import ApiGateway
+from local.api_model import base_path, read_rest_apis
+from local.bootstrap import create_demo_tenants
+from local.event_sources import BackgroundWorker, build_workers
+from local.infrastructure import deploy_template, load_template
+from local.lambda_runtime import load_functions
+from local.moto_server import RunningMoto, point_process_at, start_moto_server
+from local.sandbox_carrier import SandboxCarrier
+from local.settings import LocalSettings
+
+logger = logging.getLogger("local.stack")
+
+TABLE_LOGICAL_ID = "SmsTable"
+SANDBOX_CARRIER = "sandbox"
+READY_MARKER = "LISOLOO_LOCAL_READY"
+
+
+@dataclass(frozen=True)
+class ReadyInfo:
+    base_url: str
+    app_key: str
+    second_app_key: str
+    carrier_token: str
+    sandbox_url: str
+    moto_url: str
+
+    def ready_line(self) -> str:
+        return f"{READY_MARKER} {json.dumps(asdict(self))}"
+
+
+class LocalStack:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        self._moto: RunningMoto | None = None
+        self._sandbox: SandboxCarrier | None = None
+        self._gateway: ApiGateway | None = None
+        self._workers: list[BackgroundWorker] = []
+
+    def start(self) -> ReadyInfo:
+        started = time.monotonic()
+        self._moto = start_moto_server()
+        point_process_at(self._moto.url)
+
+        self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
+        self._sandbox.start()
+
+        stack = deploy_template(self.settings.template_path, self._parameters(self._sandbox.url))
+        logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
+
+        functions = load_functions(stack.functions.values(), overrides=self._environment_overrides())
+        apis = read_rest_apis(stack.template, stack.parameters)
+        self._gateway = ApiGateway(
+            apis,
+            functions,
+            api_ids={logical_id: stack.physical_id(logical_id) for logical_id in apis},
+            account_id=stack.account_id,
+            region=stack.region,
+            log_requests=self.settings.verbose,
+        )
+        self._gateway.start(port=self.settings.port)
+        base_url = self._gateway.url + base_path(self._gateway.routes)
+
+        tenants = create_demo_tenants(stack.physical_id(TABLE_LOGICAL_ID), SANDBOX_CARRIER)
+        self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
+
+        self._workers = build_workers(stack, functions, schedule_seconds=self.settings.schedule_seconds)
+        for worker in self._workers:
+            worker.start()
+        logger.info("local stack up in %.1f s", time.monotonic() - started)
+        return ReadyInfo(
+            base_url=base_url,
+            app_key=tenants.app_key,
+            second_app_key=tenants.second_app_key,
+            carrier_token=tenants.carrier_token,
+            sandbox_url=self._sandbox.url,
+            moto_url=self._moto.url,
+        )
+
+    def _parameters(self, sandbox_url: str) -> dict[str, str]:
+        wanted = {"SandboxCarrierUrl": sandbox_url}
+        if self.settings.delivery_timeout_seconds is not None:
+            wanted["DeliveryTimeoutSeconds"] = str(self.settings.delivery_timeout_seconds)
+        if self.settings.carrier_retry_delays is not None:
+            wanted["CarrierRetryDelays"] = self.settings.carrier_retry_delays
+        wanted.update(self.settings.parameter_overrides)
+        # A setting for a parameter the template does not (yet) declare is skipped, not fatal:
+        # settings and the template evolve separately, and the stack is still worth running.
+        declared = load_template(self.settings.template_path).get("Parameters", {})
+        for name in sorted(set(wanted) - set(declared)):
+            logger.warning("template.yaml declares no parameter %s; its setting is ignored", name)
+        return {name: value for name, value in wanted.items() if name in declared}
+
+    def _environment_overrides(self) -> dict[str, str]:
+        # The template's log level is for CloudWatch; a terminal wants warnings only, unless asked.
+        return {} if self.settings.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+    def stop(self) -> None:
+        """Stops whatever started, in reverse order; a part that fails to stop does not keep
+        the others running."""
+        for worker in reversed(self._workers):
+            with suppress(Exception):
+                worker.stop()
+        for part in (self._gateway, self._sandbox, self._moto):
+            if part is not None:
+                with suppress(Exception):
+                    part.stop()

@@ -1,0 +1,86 @@
+"""template.yaml deployed into in-process moto, as the local stack and the integration tests do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.infrastructure import DeployedStack, deploy_template, load_template
+from local.settings import REPOSITORY_ROOT
+
+TEMPLATE = REPOSITORY_ROOT / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[DeployedStack]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws(config={"lambda": {"use_docker": False}}):
+            yield deploy_template(TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "DeliveryTimeoutSeconds": "7"})
+
+
+def test_functions_get_their_environment_with_physical_names(deployed: DeployedStack) -> None:
+    # Given the stack deployed with two parameter overrides
+    send = deployed.functions["SendFunction"]
+
+    # Then the function's variables name the real table and queue, and carry the overrides as strings
+    assert send.environment["TABLE_NAME"] == deployed.physical_id("SmsTable")
+    assert send.environment["DISPATCH_QUEUE_URL"] == deployed.physical_id("DispatchQueue")
+    assert send.environment["SANDBOX_CARRIER_URL"] == "http://127.0.0.1:9"
+    assert send.environment["DELIVERY_TIMEOUT_SECONDS"] == "7"
+    assert send.handler == "app.lambda_handler"
+    assert send.code_dir == REPOSITORY_ROOT / "functions" / "send"
+    assert deployed.functions["DispatchFunction"].timeout_seconds == 30
+
+
+def test_every_function_of_the_template_is_deployed(deployed: DeployedStack) -> None:
+    template = load_template(TEMPLATE)
+    declared = {lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(deployed.functions) == declared
+
+
+def test_table_and_queues_come_from_the_template(deployed: DeployedStack) -> None:
+    # Given the deployed stack
+    table = boto3.client("dynamodb").describe_table(TableName=deployed.physical_id("SmsTable"))["Table"]
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=deployed.physical_id("DispatchQueue"), AttributeNames=["All"])[
+        "Attributes"
+    ]
+
+    # Then the table streams both images and the dispatch queue redrives to its dead-letter queue
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert attributes["VisibilityTimeout"] == "180"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == deployed.resolve({"Fn::GetAtt": ["DispatchDeadLetterQueue", "Arn"]})
+    assert int(redrive["maxReceiveCount"]) == 5
+
+
+def test_moto_gets_no_event_source_mappings(deployed: DeployedStack) -> None:
+    # moto would consume the queue and the stream itself; the local pollers do that instead
+    assert boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_resolve_event_properties(deployed: DeployedStack) -> None:
+    dispatch = deployed.functions["DispatchFunction"]
+    (event,) = [event for event in dispatch.events if event.type == "SQS"]
+    assert deployed.resolve(event.properties["Queue"]).startswith("arn:aws:sqs:us-east-1:123456789012:")
+    assert deployed.resolve({"Ref": "Stage"}) == "dev"
+    assert ":table/" in deployed.resolve({"Fn::GetAtt": ["SmsTable", "StreamArn"]})
+
+
+def test_undeclared_parameters_are_refused(deployed: DeployedStack) -> None:
+    # (inside the fixture's mock: should the check ever come later, nothing reaches AWS)
+    with pytest.raises(ValueError, match="NoSuchParameter"):
+        deploy_template(TEMPLATE, {"NoSuchParameter": "x"})

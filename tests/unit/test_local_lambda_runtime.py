@@ -1,0 +1,137 @@
+"""Handlers run in-process the way Lambda runs them."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.infrastructure import FunctionSpec
+from local.lambda_runtime import EnvironmentConflictError, LocalFunction, load_functions, merged_environment
+
+
+def _spec(logical_id: str = "F", code_dir: Path = Path("."), timeout: int = 3, **environment: str) -> FunctionSpec:
+    return FunctionSpec(
+        logical_id=logical_id,
+        name=f"stack-{logical_id}",
+        arn=f"arn:aws:lambda:us-east-1:123456789012:function:stack-{logical_id}",
+        code_dir=code_dir,
+        handler="app.lambda_handler",
+        timeout_seconds=timeout,
+        memory_mb=256,
+        environment=environment,
+        events=(),
+    )
+
+
+def test_result_crosses_a_json_boundary() -> None:
+    # Given a handler that returns a Decimal (as boto3's DynamoDB layer does) and sees its context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {
+            "n": Decimal("1.5"),
+            "name": context.function_name,
+            "left": context.get_remaining_time_in_millis(),
+        }
+
+    # When it is invoked
+    invocation = LocalFunction(_spec(), handler).invoke({"a": 1})
+
+    # Then the result is plain JSON and the context is Lambda's
+    assert invocation.ok
+    assert invocation.result["n"] == 1.5
+    assert invocation.result["name"] == "stack-F"
+    assert 0 < invocation.result["left"] <= 3000
+
+
+def test_exception_is_a_function_error_with_its_trace() -> None:
+    def handler(event: Any, context: Any) -> None:
+        raise ValueError("broken")
+
+    invocation = LocalFunction(_spec(), handler).invoke({})
+    assert invocation.error is not None
+    assert (invocation.error.error_type, invocation.error.message) == ("ValueError", "broken")
+    assert "Traceback" in invocation.error.trace
+
+
+def test_unserialisable_result_is_a_marshal_error() -> None:
+    invocation = LocalFunction(_spec(), lambda event, context: {"at": object()}).invoke({})
+    assert invocation.error is not None
+    assert invocation.error.error_type == "Runtime.MarshalError"
+
+
+def test_overrunning_the_timeout_is_a_function_error() -> None:
+    # Given a function with a 0 s timeout (anything overruns it)
+    invocation = LocalFunction(_spec(timeout=0), lambda event, context: time.sleep(0.01)).invoke({})
+
+    # Then its result is discarded as Lambda would have killed it
+    assert invocation.error is not None
+    assert invocation.error.error_type == "Sandbox.Timedout"
+
+
+def test_one_invocation_at_a_time_per_function() -> None:
+    # Given a slow handler that records how many invocations overlap
+    running = 0
+    most = 0
+    guard = threading.Lock()
+
+    def handler(event: Any, context: Any) -> None:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        with guard:
+            running -= 1
+
+    function = LocalFunction(_spec(), handler)
+
+    # When four threads invoke it together
+    threads = [threading.Thread(target=function.invoke, args=({},)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then they ran one after another
+    assert most == 1
+
+
+def test_functions_that_disagree_on_a_variable_stop_the_stack() -> None:
+    # Given two functions resolving TABLE_NAME differently
+    specs = [_spec("A", TABLE_NAME="t1", SHARED="x"), _spec("B", TABLE_NAME="t2", SHARED="x")]
+
+    # When / Then merging their environments fails, naming both
+    with pytest.raises(EnvironmentConflictError, match=r"TABLE_NAME.*A.*B"):
+        merged_environment(specs)
+    assert merged_environment([_spec("A", X="1"), _spec("B", X="1", Y="2")]) == {"X": "1", "Y": "2"}
+
+
+def test_handlers_are_loaded_after_the_environment_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two functions, each an app.py reading a variable at import (as settings do)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(
+            "import os\nSEEN = os.environ['LOCAL_TEST_VALUE']\n"
+            f"def lambda_handler(event, context):\n    return {{'fn': '{name}', 'seen': SEEN}}\n"
+        )
+    monkeypatch.delenv("LOCAL_TEST_VALUE", raising=False)
+    specs = [
+        _spec("One", code_dir=tmp_path / "one", LOCAL_TEST_VALUE="from-template"),
+        _spec("Two", code_dir=tmp_path / "two", LOCAL_TEST_VALUE="from-template"),
+    ]
+
+    # When they are loaded
+    functions = load_functions(specs, overrides={})
+
+    # Then each is its own module and saw the template's environment at import
+    assert functions["One"].invoke({}).result == {"fn": "one", "seen": "from-template"}
+    assert functions["Two"].invoke({}).result == {"fn": "two", "seen": "from-template"}
+    assert os.environ["LOCAL_TEST_VALUE"] == "from-template"
+    for logical_id in ("One", "Two"):
+        sys.modules.pop(f"lisoloo_local_{logical_id}_app", None)
