@@ -39,7 +39,9 @@ def stack() -> Iterator[DeployedStack]:
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         with mock_aws(config={"lambda": {"use_docker": False}}):
-            deployed = deploy_template(TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9"})
+            deployed = deploy_template(
+                TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "WebhookAllowLoopback": "true"}
+            )
             for function in deployed.functions.values():
                 for name, value in function.environment.items():
                     patch.setenv(name, value)

@@ -16,6 +16,8 @@ def delivery_jobs(
     """Images are the stream's raw DynamoDB JSON. Targets: the organization's webhook URL and
     the message's callback URL, each getting every event; the body is fixed here, so every
     retry sends the same bytes under the same ``webhook-id``."""
+    if not _is_message(new_image) or (old_image is not None and not _is_message(old_image)):
+        return []  # the template's filter passes only message items; this keeps it true anywhere
     old = MessageRecord.from_item(old_image) if old_image else None
     new = MessageRecord.from_item(new_image) if new_image else None
     events = events_for_change(old, new)
@@ -35,3 +37,7 @@ def delivery_jobs(
         for event in events
         for url in dict.fromkeys(targets)  # one delivery when both targets are the same URL
     ]
+
+
+def _is_message(image: dict[str, Any] | None) -> bool:
+    return image is not None and image.get("kind", {}).get("S") == "message"
