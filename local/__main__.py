@@ -76,6 +76,9 @@ def _print_banner(ready: ReadyInfo) -> None:
         f"  curl -s {ready.base_url}/status/<message_id> -H 'app-key: {ready.app_key}'",
         "",
         f"sandbox carrier: {ready.sandbox_url} (GET /submissions lists what it received)",
+        f"webhooks: the demo organization's events arrive at {ready.demo_webhook_url}",
+        f"  watch them: curl -s {ready.demo_webhook_url}",
+        f"  signing secret: {ready.demo_webhook_secret}",
         "",
         ready.ready_line(),
     ]

@@ -4,6 +4,7 @@ second one for tenant-isolation tests) and the sandbox carrier's receipt token."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -13,13 +14,16 @@ class DemoTenants:
     second_org_id: str
     second_app_key: str
     carrier_token: str
+    webhook_secret: str
 
 
-def create_demo_tenants(table_name: str, carrier: str = "sandbox") -> DemoTenants:
+def create_demo_tenants(table_name: str, carrier: str = "sandbox", *, webhook_url: str) -> DemoTenants:
     # Imported here, not at the top: the layer reads settings and builds its logger at import,
     # which must happen after the functions' environment is in place.
     from lisoloo.provisioning import create_organization, issue_app_key, register_carrier
+    from lisoloo.settings import get_settings
     from lisoloo.storage import SmsRepository
+    from lisoloo.webhooks.subscriptions import configure_webhook
 
     repository = SmsRepository(table_name)
     org_id = create_organization(repository, name="Demo merchant")
@@ -30,4 +34,6 @@ def create_demo_tenants(table_name: str, carrier: str = "sandbox") -> DemoTenant
         second_org_id=second_org_id,
         second_app_key=issue_app_key(repository, second_org_id),
         carrier_token=register_carrier(repository, carrier),
+        webhook_secret=configure_webhook(repository, org_id, webhook_url, get_settings(), datetime.now(UTC)).secret
+        or "",
     )

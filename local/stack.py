@@ -23,6 +23,7 @@ from local.lambda_runtime import load_functions
 from local.moto_server import RunningMoto, point_process_at, start_moto_server
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings
+from local.webhook_inspector import WebhookInspector
 
 logger = logging.getLogger("local.stack")
 
@@ -39,6 +40,9 @@ class ReadyInfo:
     carrier_token: str
     sandbox_url: str
     moto_url: str
+    webhook_inspector_url: str
+    demo_webhook_url: str
+    demo_webhook_secret: str
 
     def ready_line(self) -> str:
         return f"{READY_MARKER} {json.dumps(asdict(self))}"
@@ -51,6 +55,7 @@ class LocalStack:
         self._sandbox: SandboxCarrier | None = None
         self._gateway: ApiGateway | None = None
         self._workers: list[BackgroundWorker] = []
+        self._inspector: WebhookInspector | None = None
 
     def start(self) -> ReadyInfo:
         started = time.monotonic()
@@ -59,6 +64,8 @@ class LocalStack:
 
         self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
         self._sandbox.start()
+        self._inspector = WebhookInspector()
+        self._inspector.start()
 
         stack = deploy_template(self.settings.template_path, self._parameters(self._sandbox.url))
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
@@ -76,7 +83,9 @@ class LocalStack:
         self._gateway.start(port=self.settings.port)
         base_url = self._gateway.url + base_path(self._gateway.routes)
 
-        tenants = create_demo_tenants(stack.physical_id(TABLE_LOGICAL_ID), SANDBOX_CARRIER)
+        tenants = create_demo_tenants(
+            stack.physical_id(TABLE_LOGICAL_ID), SANDBOX_CARRIER, webhook_url=self._inspector.hook_url("demo")
+        )
         self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
 
         self._workers = build_workers(stack, functions, schedule_seconds=self.settings.schedule_seconds)
@@ -90,10 +99,14 @@ class LocalStack:
             carrier_token=tenants.carrier_token,
             sandbox_url=self._sandbox.url,
             moto_url=self._moto.url,
+            webhook_inspector_url=self._inspector.url,
+            demo_webhook_url=self._inspector.hook_url("demo"),
+            demo_webhook_secret=tenants.webhook_secret,
         )
 
     def _parameters(self, sandbox_url: str) -> dict[str, str]:
-        wanted = {"SandboxCarrierUrl": sandbox_url}
+        # Loopback webhooks are allowed here only: the inspector and tests' receivers live there.
+        wanted = {"SandboxCarrierUrl": sandbox_url, "WebhookAllowLoopback": "true"}
         if self.settings.delivery_timeout_seconds is not None:
             wanted["DeliveryTimeoutSeconds"] = str(self.settings.delivery_timeout_seconds)
         if self.settings.carrier_retry_delays is not None:
@@ -116,7 +129,7 @@ class LocalStack:
         for worker in reversed(self._workers):
             with suppress(Exception):
                 worker.stop()
-        for part in (self._gateway, self._sandbox, self._moto):
+        for part in (self._gateway, self._inspector, self._sandbox, self._moto):
             if part is not None:
                 with suppress(Exception):
                     part.stop()
