@@ -24,7 +24,8 @@ def handle_delivery(record: WebhookDeliveryRecord) -> None:
         # Back off by making this job visible again later; the queue's redrive policy sends
         # it to the dead-letter queue after the last attempt.
         attempt = int(record.attributes.ApproximateReceiveCount)
-        webhook_queue().delay(record.receiptHandle, retry_delay_seconds(attempt))
+        first = get_settings().webhook_first_retry_seconds
+        webhook_queue().delay(record.receiptHandle, retry_delay_seconds(attempt, first))
         raise
 
 

@@ -26,6 +26,7 @@ FAST_SETTINGS = {
     "LISOLOO_LOCAL_SWEEP_SECONDS": "1",
     "LISOLOO_DELIVERY_TIMEOUT_SECONDS": "6",
     "LISOLOO_CARRIER_RETRY_DELAYS": "0,1,2",
+    "LISOLOO_LOCAL_PARAMETERS": "WebhookFirstRetrySeconds=1 WebhookMaxAttempts=3",
 }
 
 
@@ -37,6 +38,9 @@ class LocalStack:
     carrier_token: str
     sandbox_url: str
     moto_url: str
+    webhook_inspector_url: str
+    demo_webhook_url: str
+    demo_webhook_secret: str
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -25,6 +25,8 @@ class Settings(BaseModel):
     webhook_queue_url: str = ""
     # Only the local stack sets this: webhooks may then go to http(s) on 127.0.0.0/8 and ::1.
     webhook_allow_loopback: bool = False
+    # A failed webhook's first retry waits this long, doubling per attempt up to 6 hours.
+    webhook_first_retry_seconds: int = Field(default=30, gt=0)
     delivery_timeout_seconds: int = Field(default=86_400, gt=0)
     retention_days: int = Field(default=90, gt=0)
     carrier: str = "sandbox"
@@ -37,6 +39,32 @@ class Settings(BaseModel):
     release_guard_seconds: int = Field(default=300, gt=0)
     # How long a sweep holds due work before another sweep may take it over.
     sweep_lease_seconds: int = Field(default=120, gt=0)
+
+    # --- real carriers (carriers/kannel.py, jasmin.py, generic.py); secrets live in SSM / Secrets Manager
+    # Our API's base URL (…/api/v1/lisoloo/sms-api): receipt URLs handed to carriers start with it.
+    receipts_base_url: str = ""
+    # The sender id used when a message names none ("" lets the carrier choose).
+    carrier_sender_id: str = ""
+    # Where each carrier's secrets document lives: {prefix}/{carrier} (carriers/secrets.py).
+    carrier_secrets_prefix: str = "lisoloo/carriers"
+    carrier_secrets_store: Literal["ssm", "secretsmanager"] = "ssm"
+    carrier_secrets_max_age_seconds: int = Field(default=300, gt=0)
+    # Requests in flight at once, and the time a dispatch run may spend submitting one chunk.
+    carrier_concurrency: int = Field(default=8, gt=0)
+    carrier_submit_budget_seconds: float = Field(default=20.0, gt=0)
+    kannel_sendsms_url: str = ""
+    kannel_username: str = ""
+    kannel_smsc: str = ""
+    jasmin_send_url: str = ""
+    jasmin_username: str = ""
+    # The generic JSON carrier: its name (the receipts path), URL, auth header and field mapping (JSON).
+    http_carrier_name: str = "http"
+    http_carrier_url: str = ""
+    http_carrier_auth_header: str = "Authorization"
+    http_carrier_mapping: str = ""
+    # A receipt whose carrier id is not known yet is parked and retried this often, for this long.
+    parked_receipt_retry_seconds: int = Field(default=30, gt=0)
+    parked_receipt_window_seconds: int = Field(default=600, gt=0)
 
     @property
     def message_lifetime(self) -> timedelta:

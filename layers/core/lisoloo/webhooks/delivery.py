@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from lisoloo.webhooks.addresses import WebhookTarget
 
 TIMEOUT_SECONDS = 15.0
-# Retries back off from 30 s, doubling to a 6 h cap, with jitter: about a day over 14 tries,
-# the queue's maxReceiveCount, after which the job rests in the dead-letter queue.
-FIRST_RETRY_SECONDS = 30
+# Retries back off from the first delay (30 s by default), doubling to a 6 h cap, with
+# jitter: about a day over 14 tries (the queue's maxReceiveCount), then the dead-letter queue.
 MAX_RETRY_SECONDS = 6 * 3600
-MAX_ATTEMPTS = 14
 
 
-def retry_delay_seconds(attempt: int) -> int:
+def retry_delay_seconds(attempt: int, first_retry_seconds: int = 30) -> int:
     """Seconds before retry number ``attempt`` (1-based): exponential with equal jitter."""
-    ceiling = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempt - 1))
+    ceiling = min(MAX_RETRY_SECONDS, first_retry_seconds * 2 ** (attempt - 1))
     return int(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not security
 
 
