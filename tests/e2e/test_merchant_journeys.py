@@ -141,7 +141,8 @@ def test_a_repeated_idempotency_key_sends_once(local_stack: LocalStack) -> None:
 
 
 def test_a_scheduled_send_is_released_on_time_and_delivered(local_stack: LocalStack) -> None:
-    at = time.time() + 3
+    # Whole seconds: the instant the merchant asks for is what release must not precede.
+    at = int(time.time()) + 3
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
     reply = send(local_stack, {"to": ["+254712345678"], "message": "later", "scheduled_dates": [moment]})
     assert reply.status_code == 200, reply.text
