@@ -11,6 +11,8 @@ import time
 import warnings
 from types import FrameType
 
+from local.infrastructure import DEFAULT_STACK_NAME
+from local.moto_server import REGION
 from local.settings import read_settings
 from local.stack import LocalStack, ReadyInfo
 
@@ -80,9 +82,24 @@ def _print_banner(ready: ReadyInfo) -> None:
         f"  watch them: curl -s {ready.demo_webhook_url}",
         f"  signing secret: {ready.demo_webhook_secret}",
         "",
+        f"API docs (Swagger UI, no app-key needed): {ready.base_url}/docs",
+        "operate it (organizations, keys, webhooks, sender ids, rate limits) with the same CLI as in AWS:",
+        f"  {_admin_command(ready.moto_url)} create-org 'My shop'",
+        "",
         ready.ready_line(),
     ]
     print("\n".join(lines), flush=True)
+
+
+def _admin_command(moto_url: str) -> str:
+    environment = {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    assignments = " ".join(f"{name}={value}" for name, value in environment.items())
+    return f"{assignments} .venv/bin/lisoloo-admin --stack {DEFAULT_STACK_NAME}"
 
 
 if __name__ == "__main__":

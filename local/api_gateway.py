@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +37,7 @@ from local.authorizer import GatewayRejectionError, LambdaAuthorizer
 from local.gateway_responses import (
     GATEWAY_FAILURE,
     INTEGRATION_ERROR,
+    INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
     THROTTLED,
@@ -63,6 +64,7 @@ class ApiGateway:
         region: str,
         throttle: TokenBuckets | None = None,
         log_requests: bool = False,
+        pages: Mapping[str, Callable[[HttpRequest], HttpResponse]] | None = None,
     ) -> None:
         if not apis:
             raise ValueError("the template declares no Api events: nothing to serve")
@@ -84,6 +86,8 @@ class ApiGateway:
         # Requests that match no route still need an API's gateway responses: the first one's.
         self._fallback_api = next(iter(self._apis.values()))
         self._throttle = throttle
+        # Pages the local stack serves itself at fixed paths, without authorizer (the API docs).
+        self._pages = dict(pages or {})
         self._log_level = logging.INFO if log_requests else logging.DEBUG
         self._server: _GatewayHttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -101,6 +105,11 @@ class ApiGateway:
         api = self._fallback_api
         detail = ""
         try:
+            page = self._pages.get(request.path.rstrip("/")) if request.method in ("GET", "HEAD") else None
+            if page is not None:
+                response = page(request)
+                response.headers.append(("x-amzn-RequestId", request_id))
+                return response
             lookup = find_route(self._routes, request.method, path_segments(request.path))
             if lookup.match is None:
                 raise GatewayRejectionError(
@@ -136,7 +145,7 @@ class ApiGateway:
         identity = self._identities[api.logical_id]
         received_at = datetime.now(UTC)
         authorizer_context: Mapping[str, Any] | None = None
-        throttle_key = request.source_ip
+        usage_key: str | None = None
         if match.route.authorizer:
             authorized = self._authorizers[(api.logical_id, match.route.authorizer)].authorize(
                 request,
@@ -146,9 +155,14 @@ class ApiGateway:
                 method_arn(identity, request.method, request.path),
             )
             authorizer_context = authorized.request_context
-            throttle_key = authorized.usage_identifier_key or authorized.principal_id
-        if self._throttle is not None and not self._throttle.allow(throttle_key):
-            raise GatewayRejectionError(THROTTLED, f"throttled {throttle_key}")
+            usage_key = authorized.usage_identifier_key
+        if match.route.api_key_required:
+            # Usage plans meter routes that require an API key, by the key (ApiKeySourceType
+            # AUTHORIZER: the authorizer's usageIdentifierKey); other routes are not throttled.
+            if usage_key is None:
+                raise GatewayRejectionError(INVALID_API_KEY, "no usageIdentifierKey from the authorizer")
+            if self._throttle is not None and not self._throttle.allow(usage_key):
+                raise GatewayRejectionError(THROTTLED, f"throttled {usage_key}")
 
         function = self._functions[match.route.function_logical_id]
         event = proxy_event(

@@ -1,6 +1,7 @@
 """The REST APIs as template.yaml declares them: routes from functions' ``Type: Api`` events,
 authorizers and gateway responses from the ``AWS::Serverless::Api`` resources (``Globals.Api``
-merged in), and the route lookup API Gateway does (most specific resource first, then method).
+merged in), the throttle of the usage plan attached to each API, and the route lookup API
+Gateway does (most specific resource first, then method).
 """
 
 from __future__ import annotations
@@ -40,12 +41,22 @@ class GatewayResponseConfig:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """A usage plan's throttle: steady requests per second and burst, per API key."""
+
+    rate_per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
 class Route:
     api_logical_id: str
     resource_path: str
     method: str
     function_logical_id: str
     authorizer: str | None
+    # Metered by usage plans (ApiKeyRequired): only these routes are throttled per key.
+    api_key_required: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -59,6 +70,11 @@ class RestApi:
     authorizers: Mapping[str, AuthorizerConfig]
     gateway_responses: Mapping[str, GatewayResponseConfig]
     routes: tuple[Route, ...]
+    # Where metered routes find their API key: the x-api-key header, or the authorizer's
+    # usageIdentifierKey (ApiKeySourceType: AUTHORIZER, the only one served locally).
+    api_key_source: Literal["HEADER", "AUTHORIZER"] = "HEADER"
+    # The throttle of the (first) usage plan attached to this API; None: no usage plan.
+    usage_plan_throttle: Throttle | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ def read_rest_apis(template: Mapping[str, Any], parameters: Mapping[str, str]) -
         if resource.get("Type") == "AWS::Serverless::Api"
     }
     routes = _read_routes(resources, api_properties)
+    defaults = {name: str(spec.get("Default")) for name, spec in (template.get("Parameters") or {}).items()}
     if any(route.api_logical_id == IMPLICIT_API for route in routes):
         api_properties[IMPLICIT_API] = {**global_api, "StageName": _IMPLICIT_API_STAGE}
 
@@ -95,6 +112,13 @@ def read_rest_apis(template: Mapping[str, Any], parameters: Mapping[str, str]) -
         if not api_routes:
             continue
         auth = properties.get("Auth") or {}
+        api_key_source: Literal["HEADER", "AUTHORIZER"] = (
+            "AUTHORIZER" if properties.get("ApiKeySourceType") == "AUTHORIZER" else "HEADER"
+        )
+        if api_key_source == "HEADER" and any(route.api_key_required for route in api_routes):
+            raise UnsupportedTemplateError(
+                f"{logical_id}: ApiKeyRequired is served locally with ApiKeySourceType AUTHORIZER only"
+            )
         apis[logical_id] = RestApi(
             logical_id=logical_id,
             stage=str(_parameter_value(properties.get("StageName", _IMPLICIT_API_STAGE), parameters)),
@@ -103,6 +127,8 @@ def read_rest_apis(template: Mapping[str, Any], parameters: Mapping[str, str]) -
                 name: _gateway_response(config) for name, config in (properties.get("GatewayResponses") or {}).items()
             },
             routes=api_routes,
+            api_key_source=api_key_source,
+            usage_plan_throttle=_usage_plan_throttle(resources, logical_id, {**defaults, **parameters}),
         )
     _check_unique_routes([route for api in apis.values() for route in api.routes])
     return apis
@@ -113,15 +139,16 @@ def _read_routes(resources: Mapping[str, Any], api_properties: Mapping[str, Mapp
     for function_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+        for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
             if event.get("Type") != "Api":
                 continue
             properties = event.get("Properties") or {}
             api_id = _referenced_logical_id(properties.get("RestApiId")) or IMPLICIT_API
-            default_authorizer = ((api_properties.get(api_id) or {}).get("Auth") or {}).get("DefaultAuthorizer")
-            authorizer = (properties.get("Auth") or {}).get("Authorizer", default_authorizer)
-            if (properties.get("Auth") or {}).get("ApiKeyRequired"):
-                raise UnsupportedTemplateError(f"{function_id}.{event_name}: ApiKeyRequired is not served locally yet")
+            api_auth = (api_properties.get(api_id) or {}).get("Auth") or {}
+            authorizer = (properties.get("Auth") or {}).get("Authorizer", api_auth.get("DefaultAuthorizer"))
+            api_key_required = (properties.get("Auth") or {}).get(
+                "ApiKeyRequired", api_auth.get("ApiKeyRequired", False)
+            )
             routes.append(
                 Route(
                     api_logical_id=api_id,
@@ -129,9 +156,29 @@ def _read_routes(resources: Mapping[str, Any], api_properties: Mapping[str, Mapp
                     method=str(properties["Method"]).upper(),
                     function_logical_id=function_id,
                     authorizer=None if authorizer in (None, "NONE") else str(authorizer),
+                    api_key_required=bool(api_key_required),
                 )
             )
     return routes
+
+
+def _usage_plan_throttle(resources: Mapping[str, Any], api_id: str, parameters: Mapping[str, str]) -> Throttle | None:
+    """The Throttle of the first AWS::ApiGateway::UsagePlan whose ApiStages name ``api_id``."""
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGateway::UsagePlan":
+            continue
+        properties = resource.get("Properties") or {}
+        stages = properties.get("ApiStages") or []
+        if not any(_referenced_logical_id(stage.get("ApiId")) == api_id for stage in stages):
+            continue
+        throttle = properties.get("Throttle")
+        if not throttle:
+            return None
+        return Throttle(
+            rate_per_second=float(_parameter_value(throttle["RateLimit"], parameters)),
+            burst=int(_parameter_value(throttle["BurstLimit"], parameters)),
+        )
+    return None
 
 
 def _check_unique_routes(routes: list[Route]) -> None:

@@ -47,6 +47,9 @@ MISSING_AUTHENTICATION_TOKEN = GatewayError(
     "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token", "MissingAuthenticationTokenException"
 )
 THROTTLED = GatewayError("THROTTLED", 429, "Too Many Requests", "TooManyRequestsException")
+# A metered route (ApiKeyRequired) and no API key: with ApiKeySourceType AUTHORIZER, the
+# authorizer returned no usageIdentifierKey.
+INVALID_API_KEY = GatewayError("INVALID_API_KEY", 403, "Forbidden", "ForbiddenException")
 REQUEST_TOO_LARGE = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLargeException")
 AUTHORIZER_FAILURE = GatewayError("AUTHORIZER_FAILURE", 500, None, "AuthorizerConfigurationException")
 AUTHORIZER_CONFIGURATION_ERROR = GatewayError(

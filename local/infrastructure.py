@@ -6,6 +6,7 @@ template, never from a hand-kept copy. What moto cannot or must not do is taken 
 first (TOOLCHAIN.md, "Building the local stack from template.yaml"):
 
 * API Gateway deployments and stages: moto has no data plane; the local gateway serves the API.
+  Usage plans go with them (they name the stage); the local gateway throttles by itself.
 * Lambda event source mappings: moto would consume SQS messages and stream records itself
   (and throw their results away); the local pollers feed the functions instead.
 
@@ -38,7 +39,14 @@ DEFAULT_STACK_NAME = "lisoloo-local"
 
 # Resource types left out of the stack, and why (see the module docstring).
 _SKIPPED_RESOURCE_TYPES = frozenset(
-    {"AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage", "AWS::Lambda::EventSourceMapping"}
+    {
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::UsagePlanKey",
+        "AWS::ApiGateway::ApiKey",
+        "AWS::Lambda::EventSourceMapping",
+    }
 )
 _LOCAL_URI_PROPERTIES = ("CodeUri", "ContentUri")
 
@@ -157,7 +165,7 @@ def deploy_template(
     parameter_values = {name: str(parameters.get(name, spec.get("Default", ""))) for name, spec in declared.items()}
 
     code_dirs = _local_code_dirs(template, template_path.parent)
-    cloudformation_template = _translate(template, parameter_values, region)
+    cloudformation_template = _for_moto(translate_template(template, parameter_values, region))
     with _moto_unsupported_types_quiet():
         _upload_placeholders(session, cloudformation_template)
         _create_stack(session, stack_name, cloudformation_template, parameters)
@@ -191,7 +199,11 @@ def _local_code_dirs(template: dict[str, Any], base_dir: Path) -> dict[str, Path
     return code_dirs
 
 
-def _translate(template: dict[str, Any], parameter_values: dict[str, str], region: str) -> dict[str, Any]:
+def translate_template(template: dict[str, Any], parameter_values: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The SAM template as plain CloudFormation, translated offline by aws-sam-translator: local
+    ``CodeUri``/``ContentUri`` become ``s3://lisoloo-local-code/<LogicalId>.zip`` and no AWS
+    managed policy ARNs are looked up. Everything is kept (the build checks lint and assert
+    this output); :func:`deploy_template` then leaves out what moto cannot run."""
     sam_template = json.loads(json.dumps(template))  # the translator mutates its input
     for section in (sam_template.get("Globals", {}).get("Function", {}), sam_template.get("Globals", {})):
         if isinstance(section.get("CodeUri"), str):
@@ -203,14 +215,28 @@ def _translate(template: dict[str, Any], parameter_values: dict[str, str], regio
                 properties[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}.zip"
     with _region(region):
         translated: dict[str, Any] = transform(sam_template, dict(parameter_values), _NoManagedPolicies())
+    return translated
+
+
+def _for_moto(translated: dict[str, Any]) -> dict[str, Any]:
     resources = translated["Resources"]
-    for logical_id in [lid for lid, resource in resources.items() if resource["Type"] in _SKIPPED_RESOURCE_TYPES]:
+    skipped = {lid for lid, resource in resources.items() if resource["Type"] in _SKIPPED_RESOURCE_TYPES}
+    for logical_id in skipped:
         del resources[logical_id]
+    # Outputs that name a resource left out would fail the whole stack.
+    outputs = translated.get("Outputs", {})
+    for name in [name for name, output in outputs.items() if _references(output, skipped)]:
+        del outputs[name]
     for resource in resources.values():
         # moto names a RestApi from its Name only (it ignores the swagger Body that carries one).
         if resource["Type"] == "AWS::ApiGateway::RestApi":
             resource["Properties"].setdefault("Name", "local-api")
     return translated
+
+
+def _references(value: Any, logical_ids: set[str]) -> bool:
+    text = json.dumps(value)
+    return any(f'"Ref": "{lid}"' in text or f'"Fn::GetAtt": ["{lid}"' in text for lid in logical_ids)
 
 
 @contextmanager

@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 
 from local.api_gateway import ApiGateway
-from local.api_model import base_path, read_rest_apis
+from local.api_model import RestApi, base_path, read_rest_apis
 from local.bootstrap import create_demo_tenants
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
 from local.moto_server import RunningMoto, point_process_at, start_moto_server
+from local.openapi import docs_pages
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings
+from local.throttling import TokenBuckets, organization_limits
 from local.webhook_inspector import WebhookInspector
 
 logger = logging.getLogger("local.stack")
@@ -72,13 +75,16 @@ class LocalStack:
 
         functions = load_functions(stack.functions.values(), overrides=self._environment_overrides())
         apis = read_rest_apis(stack.template, stack.parameters)
+        routes = tuple(route for api in apis.values() for route in api.routes)
         self._gateway = ApiGateway(
             apis,
             functions,
             api_ids={logical_id: stack.physical_id(logical_id) for logical_id in apis},
             account_id=stack.account_id,
             region=stack.region,
+            throttle=self._throttle(apis, stack.physical_id(TABLE_LOGICAL_ID)),
             log_requests=self.settings.verbose,
+            pages=docs_pages(base_path(routes)),
         )
         self._gateway.start(port=self.settings.port)
         base_url = self._gateway.url + base_path(self._gateway.routes)
@@ -103,6 +109,15 @@ class LocalStack:
             demo_webhook_url=self._inspector.hook_url("demo"),
             demo_webhook_secret=tenants.webhook_secret,
         )
+
+    @staticmethod
+    def _throttle(apis: Mapping[str, RestApi], table_name: str) -> TokenBuckets | None:
+        """The usage plan's throttle from the template, with organizations' own limits from the
+        table (lisoloo-admin rate-limit), as API Gateway applies them per API key."""
+        plan = next((api.usage_plan_throttle for api in apis.values() if api.usage_plan_throttle), None)
+        if plan is None:
+            return None
+        return TokenBuckets(plan.rate_per_second, plan.burst, limits_for=organization_limits(table_name))
 
     def _parameters(self, sandbox_url: str) -> dict[str, str]:
         # Loopback webhooks are allowed here only: the inspector and tests' receivers live there.

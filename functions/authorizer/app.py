@@ -26,7 +26,7 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context=caller.model_dump() if caller else None,
+        context=caller.as_context() if caller else None,
         # Usage plans throttle per organization (ApiKeySourceType: AUTHORIZER).
         usage_identifier_key=caller.org_id if caller else None,
     )

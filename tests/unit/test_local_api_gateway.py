@@ -53,6 +53,8 @@ def _authorize(event: dict[str, Any], context: Any) -> dict[str, Any]:
             ],
         },
         "context": {"org_id": f"org-{key}"},
+        # (the key "unmetered" stands for an authorizer that forgot usageIdentifierKey)
+        **({"usageIdentifierKey": f"org-{key}"} if key != "unmetered" else {}),
     }
 
 
@@ -72,12 +74,15 @@ API = RestApi(
         "UNAUTHORIZED": GatewayResponseConfig(401, {"application/json": '{"detail": "Invalid or missing app-key"}'}),
         "ACCESS_DENIED": GatewayResponseConfig(401, {"application/json": '{"detail": "Invalid or missing app-key"}'}),
         "MISSING_AUTHENTICATION_TOKEN": GatewayResponseConfig(404, {"application/json": '{"detail": "Not Found"}'}),
-        "THROTTLED": GatewayResponseConfig(429, {"application/json": '{"detail": "Rate limit exceeded"}'}),
+        "THROTTLED": GatewayResponseConfig(
+            429, {"application/json": '{"detail": "Rate limit exceeded"}'}, {"Retry-After": "1"}
+        ),
         "DEFAULT_4XX": GatewayResponseConfig(None, {"application/json": '{"detail": $context.error.messageString}'}),
         "DEFAULT_5XX": GatewayResponseConfig(None, {"application/json": '{"detail": "Internal server error"}'}),
     },
     routes=(
-        Route("Api", "/v1/echo/{id}", "GET", "Echo", "Key"),
+        Route("Api", "/v1/echo/{id}", "GET", "Echo", "Key", api_key_required=True),
+        Route("Api", "/v1/unmetered", "GET", "Echo", "Key"),
         Route("Api", "/v1/open", "POST", "Echo", None),
         Route("Api", "/v1/crash", "GET", "Crash", None),
         Route("Api", "/v1/malformed", "GET", "Malformed", None),
@@ -166,9 +171,27 @@ def test_throttling_per_principal() -> None:
     second = gateway.handle(_request("GET", "/v1/echo/1", ("app-key", "k1")))
     other = gateway.handle(_request("GET", "/v1/echo/1", ("app-key", "k2")))
 
-    # Then only the second call of the first organization is throttled
+    # Then only the second call of the first organization is throttled, with the template's header
     assert (first.status, second.status, other.status) == (200, 429, 200)
     assert json.loads(second.body) == {"detail": "Rate limit exceeded"}
+    assert ("Retry-After", "1") in second.headers
+
+
+def test_only_routes_that_require_an_api_key_are_metered() -> None:
+    # Given a throttle of one request per key
+    gateway = _gateway(throttle=TokenBuckets(rate_per_second=0.001, burst=1))
+
+    # When one organization calls a route without ApiKeyRequired three times
+    statuses = [gateway.handle(_request("GET", "/v1/unmetered", ("app-key", "k1"))).status for _ in range(3)]
+
+    # Then none is throttled (usage plans only see metered routes)
+    assert statuses == [200, 200, 200]
+
+
+def test_a_metered_route_without_a_usage_identifier_key_is_forbidden() -> None:
+    response = _gateway().handle(_request("GET", "/v1/echo/1", ("app-key", "unmetered")))
+    assert response.status == 403
+    assert json.loads(response.body) == {"detail": "Forbidden"}
 
 
 def test_over_http() -> None:

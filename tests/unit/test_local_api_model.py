@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.api_model import Route, base_path, find_route, read_rest_apis
+from local.api_model import Route, Throttle, base_path, find_route, read_rest_apis
 from local.infrastructure import load_template
 from local.settings import REPOSITORY_ROOT
 
@@ -81,3 +81,9 @@ def test_template_routes_authorizer_and_gateway_responses() -> None:
     assert routes[("POST", "/api/v1/lisoloo/sms-api/receipts/{carrier}")].authorizer is None
     assert api.gateway_responses["UNAUTHORIZED"].status_code == 401
     assert base_path(api.routes) == "/api/v1/lisoloo/sms-api"
+    # Merchant routes are metered by the usage plan (the authorizer's key), carriers' are not
+    assert api.api_key_source == "AUTHORIZER"
+    assert routes[("POST", "/api/v1/lisoloo/sms-api/send")].api_key_required
+    assert not routes[("POST", "/api/v1/lisoloo/sms-api/receipts/{carrier}")].api_key_required
+    assert api.usage_plan_throttle == Throttle(rate_per_second=10.0, burst=20)
+    assert api.gateway_responses["THROTTLED"].headers == {"Retry-After": "1"}

@@ -20,4 +20,8 @@ def authorize_app_key(repository: SmsRepository, app_key: str | None) -> Caller 
     organization = repository.get_organization(record.org_id)
     if organization is None:
         return None
-    return Caller(org_id=organization.org_id, default_country=organization.default_country)
+    return Caller(
+        org_id=organization.org_id,
+        default_country=organization.default_country,
+        sender_ids=organization.sender_ids,
+    )

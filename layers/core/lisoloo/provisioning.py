@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lisoloo.credentials import hash_secret, new_app_key, new_carrier_token
 from lisoloo.identifiers import new_organization_id
-from lisoloo.storage import CarrierRecord, OrganizationRecord, SmsRepository
+from lisoloo.storage import CarrierRecord, NewAppKey, OrganizationRecord, SmsRepository
 
 
 def create_organization(repository: SmsRepository, *, name: str, default_country: str = "KE") -> str:
@@ -19,11 +21,34 @@ def create_organization(repository: SmsRepository, *, name: str, default_country
     return org_id
 
 
+@dataclass(frozen=True)
+class IssuedAppKey:
+    key_id: str
+    # The plain key: shown once, never stored.
+    app_key: str
+    hint: str
+
+
+def key_hint(app_key: str) -> str:
+    """Enough to recognise a key in a list (``lsk_…Xy3Q``), far too little to use it."""
+    return f"{app_key[:4]}…{app_key[-4:]}"
+
+
+def issue_key(repository: SmsRepository, org_id: str, *, label: str | None = None) -> IssuedAppKey:
+    """A new key for an existing organization (``LookupError`` otherwise). Only its SHA-256 is
+    stored, so the returned plain key is the one time anyone sees it."""
+    app_key = new_app_key()
+    issued = IssuedAppKey(key_id=f"key_{secrets.token_hex(6)}", app_key=app_key, hint=key_hint(app_key))
+    repository.add_app_key(
+        NewAppKey(key_id=issued.key_id, key_hash=hash_secret(app_key), org_id=org_id, hint=issued.hint, label=label),
+        datetime.now(UTC),
+    )
+    return issued
+
+
 def issue_app_key(repository: SmsRepository, org_id: str) -> str:
     """Returns the plain key; only its SHA-256 is stored, so this is the one time anyone sees it."""
-    app_key = new_app_key()
-    repository.store_app_key(hash_secret(app_key), org_id, datetime.now(UTC))
-    return app_key
+    return issue_key(repository, org_id).app_key
 
 
 def register_carrier(repository: SmsRepository, carrier: str) -> str:
