@@ -67,6 +67,7 @@ def _sqs_source(stack: DeployedStack, event: EventSpec, session: boto3.Session) 
         queue_url=queue_url,
         queue_arn=queue_arn,
         batch_size=int(properties.get("BatchSize", 10)),
+        batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
         reports_failures=_REPORTS_FAILURES in (properties.get("FunctionResponseTypes") or []),
         filters=parse_filter_criteria(properties.get("FilterCriteria")),
     )

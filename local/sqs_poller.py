@@ -1,7 +1,8 @@
 """Lambda's SQS event source mapping, locally: poll, invoke with Lambda's records, delete.
 
-Semantics kept from Lambda: a batch is up to ``BatchSize`` messages (one ReceiveMessage,
-so at most 10: a batching window that gathers more is not simulated); with
+Semantics kept from Lambda: a batch is up to ``BatchSize`` messages; above 10 (one
+ReceiveMessage's most) the poller keeps receiving until the batch is full or
+``MaximumBatchingWindowInSeconds`` has passed since its first message; with
 ``ReportBatchItemFailures`` only the messages not listed in ``batchItemFailures`` are
 deleted; when the function fails nothing is deleted, so the messages come back after the
 queue's visibility timeout and moto moves them to the dead-letter queue after
@@ -14,6 +15,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,9 @@ logger = logging.getLogger("local.sqs")
 # Long enough to not spin, short enough that Ctrl-C stops the stack within a second or so.
 _WAIT_SECONDS = 1
 _ERROR_BACKOFF_SECONDS = 1.0
+_RECEIVE_LIMIT = 10
+# While a batching window is open and the queue is momentarily empty.
+_WINDOW_PAUSE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class SqsEventSource:
     queue_url: str
     queue_arn: str
     batch_size: int = 10
+    batching_window_seconds: float = 0.0
     reports_failures: bool = False
     filters: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
@@ -114,16 +120,30 @@ class SqsPoller:
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """Receives one batch and processes it; returns the number of messages received."""
-        messages = self._sqs.receive_message(
+        messages = self._receive(self.source.batch_size, wait_seconds)
+        if messages and self.source.batch_size > _RECEIVE_LIMIT:
+            # Lambda's batching window: gather up to BatchSize for a while before invoking.
+            window_ends = time.monotonic() + self.source.batching_window_seconds
+            while len(messages) < self.source.batch_size:
+                more = self._receive(self.source.batch_size - len(messages), 0)
+                messages.extend(more)
+                if not more:
+                    if time.monotonic() >= window_ends or self._stop.is_set():
+                        break
+                    time.sleep(_WINDOW_PAUSE_SECONDS)
+        if messages:
+            self.process(messages)
+        return len(messages)
+
+    def _receive(self, limit: int, wait_seconds: int) -> list[Mapping[str, Any]]:
+        messages: list[Mapping[str, Any]] = self._sqs.receive_message(
             QueueUrl=self.source.queue_url,
-            MaxNumberOfMessages=max(1, min(self.source.batch_size, 10)),
+            MaxNumberOfMessages=max(1, min(limit, _RECEIVE_LIMIT)),
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if messages:
-            self.process(messages)
-        return len(messages)
+        return messages
 
     def process(self, messages: Sequence[Mapping[str, Any]]) -> None:
         records = [sqs_record(message, self.source.queue_arn, self.source.region) for message in messages]

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.dependencies import carrier_connector, repository
 from lisoloo.dispatching import dispatch_chunk
-from lisoloo.models import DispatchJobRecord
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.records import DispatchJobRecord
 from lisoloo.settings import get_settings
 
 processor = BatchProcessor(event_type=EventType.SQS, model=DispatchJobRecord)

@@ -1,22 +1,24 @@
-"""Carrier delivery receipts: POST (JSON or form) or GET (query string) per carrier."""
+"""Carrier delivery receipts: POST (JSON or form) or GET (query string) per carrier; parsed,
+queued for receipt-apply, answered 2xx."""
 
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.api import API_PREFIX, build_resolver
 from lisoloo.carriers import ReceiptRequest
-from lisoloo.dependencies import carrier_connector, repository
+from lisoloo.dependencies import carrier_connector, receipts_queue, repository
 from lisoloo.observability import logger, metrics, tracer
-from lisoloo.receipts import apply_receipts, authenticate_carrier
+from lisoloo.receipts import authenticate_carrier, queue_receipts
 
 app = build_resolver()
 
 
 @app.route(f"{API_PREFIX}/receipts/<carrier>", method=["GET", "POST"])
-def receive(carrier: str) -> dict[str, Any]:
+def receive(carrier: str) -> Response[Any]:
     event = app.current_event
     query = event.query_string_parameters or {}
     authenticate_carrier(repository(), carrier, event.headers.get("x-carrier-token") or query.get("token"))
@@ -26,8 +28,13 @@ def receive(carrier: str) -> dict[str, Any]:
         content_type=event.headers.get("content-type", ""),
         query=query,
     )
-    summary = apply_receipts(repository(), carrier_connector(carrier), request, datetime.now(UTC))
-    return {"status_code": 200, "data": {"received": summary.received, "applied": summary.applied}}
+    connector = carrier_connector(carrier)
+    received = queue_receipts(connector, request, receipts_queue(), datetime.now(UTC))
+    if connector.receipt_acknowledgement is not None:
+        # The exact body this carrier needs to stop re-sending the receipt (Jasmin: ACK/Jasmin).
+        return Response(200, content_types.TEXT_PLAIN, connector.receipt_acknowledgement)
+    data = {"received": received}
+    return Response(200, content_types.APPLICATION_JSON, {"status_code": 200, "data": data})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.dependencies import repository, webhook_queue
-from lisoloo.models import WebhookDeliveryRecord
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.records import WebhookDeliveryRecord
 from lisoloo.settings import get_settings
 from lisoloo.webhooks.delivering import WebhookDeliveryFailedError, deliver
 from lisoloo.webhooks.delivery import retry_delay_seconds

@@ -184,3 +184,22 @@ def test_filtered_out_messages_are_deleted_unprocessed(sqs: Any) -> None:
 
     # Then only the matching one reached the function, and neither is left
     assert [record["body"] for batch in recorder.batches for record in batch] == ['{"kind": "keep"}']
+
+
+def test_a_batch_size_over_ten_gathers_messages_for_the_batching_window(sqs: Any) -> None:
+    # Given 250 messages and an event source of BatchSize 100 with a batching window
+    url = sqs.create_queue(QueueName="receipts")["QueueUrl"]
+    for start in range(0, 250, 10):
+        entries = [{"Id": str(n), "MessageBody": str(start + n)} for n in range(10)]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    recorder = Recorder(answer={"batchItemFailures": []})
+    poller = _poller(sqs, url, recorder, batch_size=100, batching_window_seconds=0.2, reports_failures=True)
+
+    # When the poller polls three times
+    received = [poller.poll_once() for _ in range(3)]
+
+    # Then the function got full batches of 100, then the 50 left once the window closed
+    assert received == [100, 100, 50]
+    assert [len(batch) for batch in recorder.batches] == [100, 100, 50]
+    assert sorted(int(record["body"]) for batch in recorder.batches for record in batch) == list(range(250))
+    assert _visible(sqs, url) == 0

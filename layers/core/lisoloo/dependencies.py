@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from lisoloo.carriers import Carrier, carrier_named
 from lisoloo.queues import JobQueue
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
-from lisoloo.sweeping import Sweeper
+
+if TYPE_CHECKING:
+    # Imported where used: only the dispatch, receipts and sweep functions need carriers, and
+    # only the sweep the sweeper; the other functions' cold starts do not pay for them.
+    from lisoloo.carriers import Carrier
+    from lisoloo.sweeping import Sweeper
 
 
 @cache
@@ -23,11 +28,15 @@ def dispatch_queue() -> JobQueue:
 
 @cache
 def carrier_connector(name: str) -> Carrier:
+    from lisoloo.carriers import carrier_named
+
     return carrier_named(name, get_settings())
 
 
 @cache
 def sweeper() -> Sweeper:
+    from lisoloo.sweeping import Sweeper
+
     return Sweeper(
         repository=repository(),
         queue=dispatch_queue(),
@@ -39,3 +48,8 @@ def sweeper() -> Sweeper:
 @cache
 def webhook_queue() -> JobQueue:
     return JobQueue(get_settings().webhook_queue_url)
+
+
+@cache
+def receipts_queue() -> JobQueue:
+    return JobQueue(get_settings().receipts_queue_url)

@@ -64,7 +64,9 @@ def dispatch_chunk(
     if claimed:
         deadline = now + timedelta(seconds=settings.delivery_timeout_seconds)
         repository.mark_started(job.org_id, job.message_id, now, deadline)
-        outcome = record_submissions(repository, carrier.submit(claimed), now, settings, attempt=1)
+        outcome = record_submissions(
+            repository, carrier.submit(claimed), now, settings, attempt=1, carrier=carrier.name
+        )
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying
@@ -106,10 +108,15 @@ def record_submissions(
     settings: Settings,
     *,
     attempt: int,
+    carrier: str = "",
 ) -> SubmissionOutcome:
     """Accepted recipients are recorded as handed off; rejected ones, and transient failures
     on the last attempt, come back as terminal transitions for the caller to apply together;
-    other transient failures wait in the due index for their next attempt."""
+    other transient failures wait in the due index for their next attempt.
+
+    A carrier whose receipts name its own ids (``lookup_refs``) gets lookup items first, so a
+    receipt arriving right after the hand-off finds the recipient; one that outruns even
+    this is parked by the receipts function (DESIGN §2)."""
     outcome = SubmissionOutcome(handed_off=set(), failures=[], retrying=0)
     delays = settings.carrier_retry_delays
     for result in results:
@@ -117,6 +124,10 @@ def record_submissions(
         if key is None:
             continue
         if result.outcome is SubmitOutcome.ACCEPTED:
+            if result.lookup_refs and carrier:
+                lookup_expires = now + timedelta(seconds=settings.delivery_timeout_seconds) + timedelta(days=1)
+                for carrier_ref in result.lookup_refs:
+                    repository.link_carrier_ref(carrier, carrier_ref, key, lookup_expires)
             # Applied or not (a receipt may have got there first), the recipient is past us.
             repository.record_handoff(key, result.carrier_ref or result.reference, now)
             outcome.handed_off.add(key.index)

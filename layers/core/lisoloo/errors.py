@@ -78,6 +78,12 @@ class InvalidRecipientsError(DomainError):
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class InvalidSenderIdError(DomainError):
+    """A sender_id the organization has not registered (when it has registered some)."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 class InvalidScheduleError(DomainError):
     """Scheduled dates in the past, or a recurrence that would never fire."""
 

@@ -6,16 +6,15 @@ Row shapes (DynamoDB items) stay in ``storage``; these never carry keys.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    Json,
     PlainSerializer,
     StrictStr,
     field_validator,
@@ -36,6 +35,15 @@ Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=st
 
 # Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
 _SENDER_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15})$")
+
+
+def check_sender_id(value: str) -> str:
+    """A sender id a carrier can carry (also what ``lisoloo-admin set-sender-ids`` accepts)."""
+    if not _SENDER_ID.match(value):
+        raise ValueError("sender_id must be 1-11 letters, digits, spaces, '.', '_' or '-', or a number")
+    return value
+
+
 # Printable, no control characters: a reference is echoed in headers and logs.
 _REFERENCE = re.compile(r"^[\x20-\x7e]{1,64}$")
 
@@ -83,9 +91,7 @@ class SendRequest(BaseModel):
     @field_validator("sender_id")
     @classmethod
     def _sender_id_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _SENDER_ID.match(value):
-            raise ValueError("sender_id must be 1-11 letters, digits, spaces, '.', '_' or '-', or a number")
-        return value
+        return check_sender_id(value) if value is not None else None
 
     @field_validator("reference")
     @classmethod
@@ -102,6 +108,24 @@ class Caller(BaseModel):
 
     org_id: str
     default_country: str
+    # Sender ids the organization may use, its default first (lisoloo-admin set-sender-ids); empty: any.
+    sender_ids: tuple[str, ...] = ()
+
+    def as_context(self) -> dict[str, str]:
+        """The authorizer's context: API Gateway hands integrations strings only."""
+        context = {"org_id": self.org_id, "default_country": self.default_country}
+        if self.sender_ids:
+            context["sender_ids"] = ",".join(self.sender_ids)  # sender ids never hold a comma
+        return context
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Caller:
+        sender_ids = str(context.get("sender_ids") or "")
+        return cls(
+            org_id=context["org_id"],
+            default_country=context["default_country"],
+            sender_ids=tuple(sender_id for sender_id in sender_ids.split(",") if sender_id),
+        )
 
 
 DataT = TypeVar("DataT")
@@ -171,12 +195,6 @@ class DispatchJob(BaseModel):
     chunk: int = Field(ge=0)
 
 
-class DispatchJobRecord(SqsRecordModel):
-    """An SQS record whose body is a dispatch job (parsed by the batch processor)."""
-
-    body: Json[DispatchJob]  # narrows the raw string body
-
-
 class WebhookDeliveryJob(BaseModel):
     """One event for one target on the webhook-deliveries queue; enough to replay it from the
     dead-letter queue as is."""
@@ -189,8 +207,23 @@ class WebhookDeliveryJob(BaseModel):
     body: str
 
 
-class WebhookDeliveryRecord(SqsRecordModel):
-    body: Json[WebhookDeliveryJob]
+class QueuedReceipt(BaseModel):
+    """One parsed carrier receipt, as it waits on the receipts queue (``CarrierReceipt``'s fields)."""
+
+    carrier_ref: str
+    status: SmsStatus
+    error_code: str | None = None
+    done_at: AwareDatetime | None = None
+    reference: str | None = None
+    part: str | None = None
+
+
+class ReceiptJob(BaseModel):
+    """The receipts one carrier request carried, parsed and authenticated, for receipt-apply."""
+
+    carrier: str
+    received_at: AwareDatetime
+    receipts: list[QueuedReceipt] = Field(min_length=1)
 
 
 class WebhookSettingsRequest(BaseModel):

@@ -6,5 +6,7 @@ Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRIC
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
-tracer = Tracer()
+# Only what this code calls: AWS (botocore) and carriers and webhooks (http.client). The default,
+# every library X-Ray knows, imports each one that happens to be installed: ~0.2 s of cold start.
+tracer = Tracer(patch_modules=["botocore", "httplib"])
 metrics = Metrics()

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from lisoloo.errors import StorageBusyError
@@ -34,7 +35,11 @@ class JobQueue:
 
     def _send(self, entries: list[dict[str, str]]) -> None:
         for _ in range(_MAX_ATTEMPTS):
-            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            try:
+                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (BotoCoreError, ClientError) as error:
+                # The SDK has retried already: the queue is unavailable, a named error for callers.
+                raise StorageBusyError(f"{len(entries)} jobs could not be queued: {error}") from error
             failed = {failure["Id"] for failure in response.get("Failed", [])}
             entries = [entry for entry in entries if entry["Id"] in failed]
             if not entries:

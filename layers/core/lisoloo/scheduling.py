@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
@@ -55,7 +55,10 @@ def recurring_occurrence_after(schedule: RecurringSchedule, created: int, after:
     """The recurrence's next time, or None once it has run out (end_at or max_occurrences)."""
     if schedule.max_occurrences is not None and created >= schedule.max_occurrences:
         return None
-    moment = next_occurrence(schedule.cron, zone_named(schedule.timezone), after)
+    try:
+        moment = next_occurrence(schedule.cron, zone_named(schedule.timezone), after)
+    except CroniterBadDateError:
+        return None  # a day that never comes (31 February): the recurrence never fires again
     if schedule.end_at is not None and moment > schedule.end_at:
         return None
     return moment
@@ -127,14 +130,17 @@ def new_schedule(
 def release_occurrence(
     repository: SmsRepository, queue: JobQueue, message: MessageRecord, now: datetime, settings: Settings
 ) -> None:
-    """Turn a due occurrence into a live message: give it its own copy of the numbers, mark it
-    released, queue its dispatch jobs, and for a recurrence create the next occurrence. Every
-    step is safe to repeat, because a sweep that dies here gets the same item again."""
+    """Turn a due occurrence into a live message: give it its own copy of the numbers, create a
+    recurrence's next occurrence, mark it released, queue its dispatch jobs. Every step is safe
+    to repeat, because a sweep that dies here gets the same item again, and only an occurrence
+    not yet marked released is released again: so the next occurrence is created before the mark."""
     schedule = repository.get_schedule(message.org_id, message.schedule_id) if message.schedule_id else None
     if message.numbers_in_schedule and message.schedule_id:
         numbers = repository.read_schedule_numbers(message.org_id, message.schedule_id)
         expires_at = (message.scheduled_for or now) + settings.message_lifetime
         repository.copy_numbers(message.org_id, message.message_id, numbers, expires_at)
+    if schedule is not None and schedule.recurring is not None and message.occurrence_number:
+        _create_next(repository, schedule, message, settings)
     repository.mark_released(message.org_id, message.message_id, now)
     queue.enqueue(
         [
@@ -142,8 +148,6 @@ def release_occurrence(
             for chunk in range(chunk_count(message.total))
         ]
     )
-    if schedule is not None and schedule.recurring is not None and message.occurrence_number:
-        _create_next(repository, schedule, message, settings)
 
 
 def _create_next(

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageBusyError
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, DispatchJob, Occurrence, SendAccepted, SendRequest
+from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
 from lisoloo.scheduling import new_schedule, plan_occurrences
@@ -48,6 +51,26 @@ def normalise_recipients(raw_numbers: list[str], default_country: str) -> list[s
     return numbers
 
 
+def choose_sender_id(requested: str | None, allowed: tuple[str, ...]) -> str | None:
+    """The request's sender id, checked against the organization's; its default when the request
+    names none. An organization with no sender ids of its own may use any."""
+    if not allowed:
+        return requested
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise InvalidSenderIdError(
+            [
+                {
+                    "loc": ["body", "sender_id"],
+                    "msg": f"not one of this organization's sender ids ({', '.join(allowed)})",
+                    "type": "sender_id",
+                }
+            ]
+        )
+    return requested
+
+
 def send_message(
     request: SendRequest,
     caller: Caller,
@@ -58,18 +81,19 @@ def send_message(
     now: datetime,
 ) -> SendAccepted:
     numbers = normalise_recipients(request.to, caller.default_country)
+    sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
         check_webhook_url(request.callback_url, allow_loopback=settings.webhook_allow_loopback)
     segments = count_segments(request.message)
     if request.scheduled_dates or request.recurring_schedule:
-        return _schedule(request, caller, numbers, segments, repository, settings, now)
+        return _schedule(request, caller, numbers, sender_id, segments, repository, settings, now)
     message_id = new_message_id(now.timestamp())
     repository.create_message(
         NewMessage(
             org_id=caller.org_id,
             message_id=message_id,
             text=request.message,
-            sender_id=request.sender_id,
+            sender_id=sender_id,
             reference=request.reference,
             encoding=segments.encoding,
             segments=segments.segments,
@@ -81,12 +105,19 @@ def send_message(
         ),
         numbers,
     )
-    queue.enqueue(
-        [
-            DispatchJob(org_id=caller.org_id, message_id=message_id, chunk=chunk)
-            for chunk in range(chunk_count(len(numbers)))
-        ]
-    )
+    try:
+        queue.enqueue(
+            [
+                DispatchJob(org_id=caller.org_id, message_id=message_id, chunk=chunk)
+                for chunk in range(chunk_count(len(numbers)))
+            ]
+        )
+    except StorageBusyError:
+        # Stored is accepted: the sweep queues the jobs of a message whose dispatch has not
+        # started after RELEASE_GUARD_SECONDS. An error here would invite the merchant to send
+        # it again, and both would go out.
+        logger.warning("dispatch jobs not queued; the sweep will", extra={"message_id": message_id})
+        metrics.add_metric(name="DispatchJobsDeferred", unit=MetricUnit.Count, value=1)
     return SendAccepted(
         message_id=message_id,
         status=SmsStatus.PENDING,
@@ -102,6 +133,7 @@ def _schedule(
     request: SendRequest,
     caller: Caller,
     numbers: list[str],
+    sender_id: str | None,
     segments: SegmentInfo,
     repository: SmsRepository,
     settings: Settings,
@@ -123,7 +155,7 @@ def _schedule(
     schedule = new_schedule(
         org_id=caller.org_id,
         text=request.message,
-        sender_id=request.sender_id,
+        sender_id=sender_id,
         reference=request.reference,
         encoding=segments.encoding,
         segments=segments.segments,
@@ -132,7 +164,13 @@ def _schedule(
         callback_url=request.callback_url,
         now=now,
     )
-    occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)
+    try:
+        occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)
+    except OverflowError as error:
+        # A date so far ahead that its expiry (date + retention) is past the year 9999.
+        raise InvalidScheduleError(
+            [{"loc": ["body", "scheduled_dates"], "msg": "too far in the future", "type": "date_out_of_range"}]
+        ) from error
     if not occurrences:
         raise InvalidScheduleError(
             [

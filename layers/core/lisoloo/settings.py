@@ -23,6 +23,8 @@ class Settings(BaseModel):
     dispatch_queue_url: str = ""
     idempotency_table_name: str = ""
     webhook_queue_url: str = ""
+    # Parsed carrier receipts, between the receipts endpoint and receipt-apply.
+    receipts_queue_url: str = ""
     # Only the local stack sets this: webhooks may then go to http(s) on 127.0.0.0/8 and ::1.
     webhook_allow_loopback: bool = False
     # A failed webhook's first retry waits this long, doubling per attempt up to 6 hours.

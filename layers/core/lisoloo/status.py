@@ -158,6 +158,19 @@ def aggregate_of_recipients(statuses: list[SmsStatus], *, released: bool = True)
     return aggregate_status(progress)
 
 
+def status_of_parts(delivered: int, failed: int, failure: SmsStatus | None = None) -> SmsStatus:
+    """A multi-part recipient's final state once every part has reported: ``delivered``
+    when all parts were, ``partially_delivered`` when some were and some were not, and
+    otherwise the parts' failure state (the first one reported; ``undelivered`` if none)."""
+    if failed == 0:
+        return SmsStatus.DELIVERED
+    if delivered > 0:
+        return SmsStatus.PARTIALLY_DELIVERED
+    if failure is not None and failure.is_terminal and not failure.is_success:
+        return failure
+    return SmsStatus.UNDELIVERED
+
+
 def counter_delta(new: SmsStatus) -> tuple[int, int]:
     """(delivered, failed) increments when a non-terminal recipient moves to ``new``."""
     if not new.is_terminal:

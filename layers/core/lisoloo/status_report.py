@@ -12,7 +12,8 @@ from lisoloo.storage import SmsRepository
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit() or len(cursor) > 5:
+    # ASCII digits only: str.isdigit() also admits '²' and other digits int() refuses.
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 5:
         raise InvalidCursorError()
     return int(cursor)
 

@@ -15,6 +15,7 @@ counters can never drift from the rows.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 import zlib
@@ -35,6 +36,7 @@ from lisoloo.identifiers import is_message_id, is_organization_id
 from lisoloo.status import MessageProgress, SmsStatus, Tier
 
 RECIPIENTS_PER_CHUNK = 100
+CHUNK_SEPARATOR = " "
 # A transaction holds at most 100 items: 99 recipients and the message they belong to.
 RECIPIENTS_PER_TRANSACTION = 99
 _BATCH_WRITE_LIMIT = 25
@@ -64,6 +66,7 @@ class DueKind(StrEnum):
     RELEASE = "release"  # a message to hand to dispatch (scheduled, or whose jobs may be lost)
     DEADLINE = "deadline"  # a dispatched message that may still wait for receipts
     RETRY = "retry"  # a recipient whose submission failed transiently
+    PARKED = "parked"  # a receipt whose carrier id was not known yet, to apply again
 
 
 def _org_pk(org_id: str) -> str:
@@ -90,8 +93,21 @@ def _app_key_pk(key_hash: str) -> str:
     return f"KEY#{key_hash}"
 
 
+def _app_key_listing_sk(key_id: str) -> str:
+    # Under the organization's own item (ORG#{org} / META), so its keys are one Query away.
+    return f"APPKEY#{key_id}"
+
+
 def _carrier_pk(carrier: str) -> str:
     return f"CARRIER#{carrier}"
+
+
+def _carrier_ref_pk(carrier: str, carrier_ref: str) -> str:
+    return f"CARRIER#{carrier}#{carrier_ref}"
+
+
+CARRIER_REF_SK = "REF"
+_PARKED_SK_PREFIX = "PARKED#"
 
 
 def _schedule_pk(org_id: str, schedule_id: str) -> str:
@@ -122,6 +138,13 @@ def _to_item(values: dict[str, Any]) -> dict[str, Any]:
 def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     values = {name: _deserializer.deserialize(value) for name, value in item.items()}
     return {name: int(value) if isinstance(value, Decimal) else value for name, value in values.items()}
+
+
+def _chunk_numbers(item: dict[str, Any]) -> list[str]:
+    """A chunk item's numbers: one space-separated string (numbers are E.164, never spaced);
+    chunks written before that are lists."""
+    value = item["numbers"]
+    return value["S"].split(CHUNK_SEPARATOR) if "S" in value else [entry["S"] for entry in value["L"]]
 
 
 def _values(values: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +178,8 @@ class RecipientKey:
         if len(parts) != 3:
             return None
         org_id, message_id, index = parts
-        if not (is_organization_id(org_id) and is_message_id(message_id) and index.isdigit()):
+        # ASCII digits only: str.isdigit() also admits '²', which int() refuses.
+        if not (is_organization_id(org_id) and is_message_id(message_id) and index.isascii() and index.isdigit()):
             return None
         return cls(org_id, message_id, int(index))
 
@@ -416,6 +440,34 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NewAppKey:
+    """An app-key to store: its SHA-256 (the only form of the key we keep), an id to name it by
+    and a hint (its first and last characters) to recognise it."""
+
+    key_id: str
+    key_hash: str
+    org_id: str
+    hint: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppKeyInfo:
+    """An app-key as an operator lists it: never the key, never its hash."""
+
+    key_id: str
+    org_id: str
+    hint: str
+    created_at: datetime
+    label: str | None = None
+    # When it stops (or stopped) working; a rotation can leave the old key a grace period.
+    revoked_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None or self.revoked_at > now
+
+
+@dataclass(frozen=True, slots=True)
 class OrganizationRecord:
     org_id: str
     name: str
@@ -425,6 +477,11 @@ class OrganizationRecord:
     webhook_secret: str | None = None
     previous_webhook_secret: str | None = None
     previous_secret_valid_until: datetime | None = None
+    # Sender ids the organization may send as (the first is its default); empty: any.
+    sender_ids: tuple[str, ...] = ()
+    # Its own usage-plan throttle (requests per second, burst); None: the template's default plan.
+    rate_limit: int | None = None
+    burst_limit: int | None = None
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The current secret, and the rotated-out one while it is still honoured."""
@@ -439,6 +496,42 @@ class OrganizationRecord:
 class CarrierRecord:
     name: str
     token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedReceipt:
+    """A receipt that named a carrier id no lookup item knew yet (it outran the submit
+    response); kept and applied again until ``give_up_at``."""
+
+    carrier: str
+    carrier_ref: str
+    status: SmsStatus
+    parked_at: datetime
+    give_up_at: datetime
+    error_code: str | None = None
+    done_at: datetime | None = None
+    part: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Same receipt, same item: a carrier re-sending it does not park it twice."""
+        values = (self.status.value, self.error_code or "", self.part or "", self.done_at or "")
+        return hashlib.sha256("|".join(map(str, values)).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class PartProgress:
+    """The per-part outcomes of a multi-part recipient, after recording one part.
+    ``recorded`` is False when that part had been recorded before (a re-sent receipt)."""
+
+    delivered: int
+    failed: int
+    failure: SmsStatus | None
+    recorded: bool
+
+    @property
+    def reported(self) -> int:
+        return self.delivered + self.failed
 
 
 class SmsRepository:
@@ -485,6 +578,9 @@ class SmsRepository:
             webhook_secret=item.get("webhook_secret"),
             previous_webhook_secret=item.get("previous_webhook_secret"),
             previous_secret_valid_until=_parse_timestamp(until) if until else None,
+            sender_ids=tuple(item.get("sender_ids", ())),
+            rate_limit=item.get("rate_limit"),
+            burst_limit=item.get("burst_limit"),
         )
 
     def set_webhook_url(self, org_id: str, url: str | None, secret_if_none: str, now: datetime) -> str:
@@ -523,17 +619,85 @@ class SmsRepository:
             ),
         )
 
-    def store_app_key(self, key_hash: str, org_id: str, now: datetime) -> None:
-        self.client.put_item(
-            TableName=self.table_name,
-            Item=_to_item({"PK": _app_key_pk(key_hash), "SK": META, "org_id": org_id, "created_at": _timestamp(now)}),
-            # A hash collision with an existing key must never re-point it to another organization.
-            ConditionExpression="attribute_not_exists(PK)",
-        )
+    def add_app_key(self, key: NewAppKey, now: datetime) -> None:
+        """The lookup item the authorizer reads (by hash) and the listing item under the
+        organization, in one transaction. Ids and keys are random, so a cancelled transaction
+        means the organization does not exist: ``LookupError``."""
+        created = _timestamp(now)
+        try:
+            self._transact_write(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _to_item(
+                                {
+                                    "PK": _app_key_pk(key.key_hash),
+                                    "SK": META,
+                                    "org_id": key.org_id,
+                                    "key_id": key.key_id,
+                                    "created_at": created,
+                                }
+                            ),
+                            # A hash collision must never re-point an existing key to another organization.
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _to_item(
+                                {
+                                    "PK": _org_pk(key.org_id),
+                                    "SK": _app_key_listing_sk(key.key_id),
+                                    "key_id": key.key_id,
+                                    "key_hash": key.key_hash,
+                                    "hint": key.hint,
+                                    "label": key.label,
+                                    "created_at": created,
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table_name,
+                            "Key": _to_item({"PK": _org_pk(key.org_id), "SK": META}),
+                            # Keys only for organizations that exist.
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _error_code(error) == "TransactionCanceledException":
+                raise LookupError(f"no organization {key.org_id}") from error
+            raise
 
-    def find_app_key(self, key_hash: str) -> ApiKeyRecord | None:
+    def _transact_write(self, TransactItems: list[dict[str, Any]]) -> None:  # boto3's parameter name
+        """``transact_write_items`` that retries what is not an answer (a conflict with another
+        transaction, throttling) with backoff; a cancellation for a failed condition is raised."""
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=TransactItems)
+                return
+            except ClientError as error:
+                reasons = error.response.get("CancellationReasons", [])
+                retryable = _error_code(error) in _RETRYABLE_CODES or any(
+                    reason.get("Code") in _RETRYABLE_REASONS for reason in reasons
+                )
+                if not retryable or attempt == _MAX_ATTEMPTS - 1:
+                    raise
+                _backoff(attempt)
+
+    def find_app_key(self, key_hash: str, now: datetime | None = None) -> ApiKeyRecord | None:
+        """The key's organization, unless the key is unknown or its revocation time has come."""
         item = self._get(_app_key_pk(key_hash), META)
-        if item is None or item.get("revoked_at"):
+        if item is None:
+            return None
+        revoked_at = item.get("revoked_at")
+        if revoked_at and _parse_timestamp(revoked_at) <= (now or datetime.now(UTC)):
             return None
         return ApiKeyRecord(key_hash=key_hash, org_id=item["org_id"])
 
@@ -555,6 +719,96 @@ class SmsRepository:
         if item is None:
             return None
         return CarrierRecord(name=name, token_hash=item["token_hash"])
+
+    # --- admin: app-key listing and revocation, organization settings (lisoloo-admin) ---------
+
+    def list_app_keys(self, org_id: str) -> list[AppKeyInfo]:
+        """Every key the organization was issued, oldest id first: hints and dates only."""
+        pk = _org_pk(org_id)
+        low, high = _app_key_listing_sk(""), _app_key_listing_sk("~")
+        return [_app_key_info(org_id, _from_item(item)) for item in self._query_between(pk, low, high)]
+
+    def revoke_app_key(self, org_id: str, key_id: str, at: datetime) -> AppKeyInfo | None:
+        """The key stops working at ``at`` (now, or later for a rotation's grace period); a key
+        already revoked earlier keeps its earlier time. None if the organization has no such key."""
+        listing = self._get(_org_pk(org_id), _app_key_listing_sk(key_id))
+        if listing is None:
+            return None
+        when = _timestamp(at)
+        # Only ever brings a revocation forward: a second revoke cannot revive a key for a while.
+        condition = "attribute_exists(PK) AND (attribute_not_exists(revoked_at) OR revoked_at > :at)"
+        try:
+            # A conflict is retried: swallowed, it would leave the key working while reported revoked.
+            self._transact_write(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _to_item({"PK": _org_pk(org_id), "SK": _app_key_listing_sk(key_id)}),
+                            "UpdateExpression": "SET revoked_at = :at",
+                            "ConditionExpression": condition,
+                            "ExpressionAttributeValues": _values({":at": when}),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _to_item({"PK": _app_key_pk(listing["key_hash"]), "SK": META}),
+                            "UpdateExpression": "SET revoked_at = :at",
+                            "ConditionExpression": condition,
+                            "ExpressionAttributeValues": _values({":at": when}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _error_code(error) != "TransactionCanceledException":
+                raise
+        current = self._get(_org_pk(org_id), _app_key_listing_sk(key_id))
+        return _app_key_info(org_id, current) if current else None
+
+    def set_default_country(self, org_id: str, country: str, now: datetime) -> None:
+        self._update_organization(org_id, now, set_values={"default_country": country})
+
+    def set_sender_ids(self, org_id: str, sender_ids: Sequence[str], now: datetime) -> None:
+        if sender_ids:
+            self._update_organization(org_id, now, set_values={"sender_ids": list(sender_ids)})
+        else:
+            self._update_organization(org_id, now, remove=("sender_ids",))
+
+    def set_rate_limit(self, org_id: str, rate_limit: int | None, burst_limit: int | None, now: datetime) -> None:
+        """The organization's own throttle, or (None) back to the default plan's."""
+        if rate_limit is None or burst_limit is None:
+            self._update_organization(org_id, now, remove=("rate_limit", "burst_limit"))
+        else:
+            self._update_organization(org_id, now, set_values={"rate_limit": rate_limit, "burst_limit": burst_limit})
+
+    def _update_organization(
+        self,
+        org_id: str,
+        now: datetime,
+        *,
+        set_values: dict[str, Any] | None = None,
+        remove: Sequence[str] = (),
+    ) -> None:
+        values = {**(set_values or {}), "updated_at": _timestamp(now)}
+        update = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
+        if remove:
+            update += " REMOVE " + ", ".join(f"#{name}" for name in remove)
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": _org_pk(org_id), "SK": META}),
+                UpdateExpression=update,
+                # Settings of an organization that exists; never creates a half organization.
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={f"#{name}": name for name in [*values, *remove]},
+                ExpressionAttributeValues=_values({f":{name}": value for name, value in values.items()}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise LookupError(f"no organization {org_id}") from error
+            raise
 
     # --- messages ------------------------------------------------------------------------
 
@@ -602,7 +856,7 @@ class SmsRepository:
                 rows[row.index] = row
             else:
                 base = int(sort_key[2:]) * RECIPIENTS_PER_CHUNK
-                for offset, number in enumerate(_from_item(item)["numbers"]):
+                for offset, number in enumerate(_chunk_numbers(item)):
                     numbers[base + offset] = number
         recipients = [self._view(index, numbers[index], rows.get(index), message) for index in range(start, end)]
         return StatusPage(message=message, recipients=recipients, next_index=end if end < message.total else None)
@@ -633,7 +887,7 @@ class SmsRepository:
                 row = RecipientRecord.from_item(item)
                 rows[row.index] = row
             else:
-                numbers = list(_from_item(item)["numbers"])
+                numbers = list(_chunk_numbers(item))
         return ChunkWork(message=message, numbers=numbers, first_index=chunk * RECIPIENTS_PER_CHUNK, rows=rows)
 
     # --- recipient transitions -------------------------------------------------------------
@@ -763,10 +1017,23 @@ class SmsRepository:
 
     def apply_transitions(self, transitions: Sequence[Transition]) -> TransitionOutcome:
         """Apply recipient moves, per message in transactions of ≤ 99 rows plus one counter
-        update on the message: the counters move exactly when the rows do."""
+        update on the message: the counters move exactly when the rows do.
+
+        One move per recipient: a transaction may not touch an item twice, so of several moves
+        for one recipient (a re-sent or out-of-order receipt in the same batch) only the one
+        that goes furthest is written and the others count as superseded."""
         outcome = TransitionOutcome()
-        by_message: dict[tuple[str, str], list[Transition]] = {}
+        furthest: dict[RecipientKey, Transition] = {}
         for transition in transitions:
+            kept = furthest.get(transition.key)
+            if kept is None or _goes_further(transition, kept):
+                if kept is not None:
+                    outcome.superseded.append(kept)
+                furthest[transition.key] = transition
+            else:
+                outcome.superseded.append(transition)
+        by_message: dict[tuple[str, str], list[Transition]] = {}
+        for transition in furthest.values():
             by_message.setdefault((transition.key.org_id, transition.key.message_id), []).append(transition)
         for group in by_message.values():
             for start in range(0, len(group), RECIPIENTS_PER_TRANSACTION):
@@ -928,7 +1195,7 @@ class SmsRepository:
 
     def read_schedule_numbers(self, org_id: str, schedule_id: str) -> list[str]:
         pk = _schedule_pk(org_id, schedule_id)
-        return [number for item in self._query_between(pk, "P#", "P#~") for number in _from_item(item)["numbers"]]
+        return [number for item in self._query_between(pk, "P#", "P#~") for number in _chunk_numbers(item)]
 
     def copy_numbers(self, org_id: str, message_id: str, numbers: Sequence[str], expires_at: datetime) -> None:
         """A released occurrence gets its own chunks, so it no longer depends on its schedule."""
@@ -952,39 +1219,48 @@ class SmsRepository:
         """The next occurrence of a recurrence and the schedule's count, in one transaction:
         only the first release of the current occurrence creates it."""
         created = message.occurrence_number or 0
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": _to_item(_message_item(message, numbers_in_schedule=True)),
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": _to_item({"PK": _schedule_pk(schedule.org_id, schedule.schedule_id), "SK": META}),
-                            "UpdateExpression": (
-                                "SET occurrences_created = :created, occurrence_ids = list_append(occurrence_ids, :id)"
-                            ),
-                            # Still at the previous count, and not cancelled meanwhile.
-                            "ConditionExpression": (
-                                "occurrences_created = :previous AND attribute_not_exists(cancelled_at)"
-                            ),
-                            "ExpressionAttributeValues": _values(
-                                {":created": created, ":previous": created - 1, ":id": [message.message_id]}
-                            ),
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _error_code(error) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                self.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": _to_item(_message_item(message, numbers_in_schedule=True)),
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self.table_name,
+                                "Key": _to_item(
+                                    {"PK": _schedule_pk(schedule.org_id, schedule.schedule_id), "SK": META}
+                                ),
+                                "UpdateExpression": (
+                                    "SET occurrences_created = :created,"
+                                    " occurrence_ids = list_append(occurrence_ids, :id)"
+                                ),
+                                # Still at the previous count, and not cancelled meanwhile.
+                                "ConditionExpression": (
+                                    "occurrences_created = :previous AND attribute_not_exists(cancelled_at)"
+                                ),
+                                "ExpressionAttributeValues": _values(
+                                    {":created": created, ":previous": created - 1, ":id": [message.message_id]}
+                                ),
+                            }
+                        },
+                    ]
+                )
+            except ClientError as error:
+                if _error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])
+                if any(reason.get("Code") in _RETRYABLE_REASONS for reason in reasons):
+                    _backoff(attempt)  # a conflict or throttling, not an answer: try again
+                    continue
+                return False  # the next occurrence exists already, or the schedule was cancelled
+            return True
+        raise StorageBusyError("creating the next occurrence kept conflicting")
 
     def mark_schedule_cancelled(self, org_id: str, schedule_id: str, now: datetime) -> None:
         self.client.update_item(
@@ -1085,12 +1361,162 @@ class SmsRepository:
                 row = RecipientRecord.from_item(item)
                 rows[row.index] = row
             else:
-                numbers.extend(_from_item(item)["numbers"])
+                numbers.extend(_chunk_numbers(item))
         return numbers, rows
 
     def get_recipient(self, key: RecipientKey) -> RecipientRecord | None:
         item = self._get_raw(_message_pk(key.org_id, key.message_id), _recipient_sk(key.index))
         return RecipientRecord.from_item(item) if item else None
+
+    # --- carrier references and parked receipts -------------------------------------------
+
+    def link_carrier_ref(self, carrier: str, carrier_ref: str, key: RecipientKey, expires_at: datetime) -> None:
+        """The lookup item from a carrier's own message id to the recipient, for carriers
+        whose receipts cannot carry our reference. TTL removes it after the receipt window."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_to_item(
+                    {
+                        "PK": _carrier_ref_pk(carrier, carrier_ref),
+                        "SK": CARRIER_REF_SK,
+                        "org_id": key.org_id,
+                        "message_id": key.message_id,
+                        "index": key.index,
+                        "expires_at": int(expires_at.timestamp()),
+                    }
+                ),
+                # A carrier id points at one recipient for good: a retried dispatch may write
+                # it again, but a reused id never re-points an earlier one.
+                ConditionExpression="attribute_not_exists(PK) OR (org_id = :org AND message_id = :msg)",
+                ExpressionAttributeValues=_values({":org": key.org_id, ":msg": key.message_id}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def find_carrier_ref(self, carrier: str, carrier_ref: str) -> RecipientKey | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=_to_item({"PK": _carrier_ref_pk(carrier, carrier_ref), "SK": CARRIER_REF_SK}),
+            # Strongly consistent: the lookup may have been written a moment ago (the race
+            # parking exists for), and a stale miss would park a receipt for nothing.
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        values = _from_item(item)
+        return RecipientKey(values["org_id"], values["message_id"], values["index"])
+
+    def park_receipt(self, parked: ParkedReceipt, retry_at: datetime, expires_at: datetime) -> bool:
+        """Keep a receipt for a carrier id not known yet, due for another try at ``retry_at``.
+        False when the same receipt is already parked."""
+        pk = _carrier_ref_pk(parked.carrier, parked.carrier_ref)
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_to_item(
+                    {
+                        "PK": pk,
+                        "SK": _PARKED_SK_PREFIX + parked.fingerprint,
+                        "carrier": parked.carrier,
+                        "carrier_ref": parked.carrier_ref,
+                        "status": parked.status.value,
+                        "error_code": parked.error_code,
+                        "done_at": _timestamp(parked.done_at) if parked.done_at else None,
+                        "part": parked.part,
+                        "parked_at": _timestamp(parked.parked_at),
+                        "give_up_at": _timestamp(parked.give_up_at),
+                        "expires_at": int(expires_at.timestamp()),
+                        **_due_values(pk, retry_at, DueKind.PARKED),
+                    }
+                ),
+                # A re-sent receipt keeps the first one's deadline.
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_parked_receipt(self, item: DueItem) -> ParkedReceipt | None:
+        values = self._get(item.pk, item.sk)
+        if values is None or not item.sk.startswith(_PARKED_SK_PREFIX):
+            return None
+        return ParkedReceipt(
+            carrier=values["carrier"],
+            carrier_ref=values["carrier_ref"],
+            status=SmsStatus(values["status"]),
+            parked_at=_parse_timestamp(values["parked_at"]),
+            give_up_at=_parse_timestamp(values["give_up_at"]),
+            error_code=values.get("error_code"),
+            done_at=_parse_timestamp(values["done_at"]) if values.get("done_at") else None,
+            part=values.get("part"),
+        )
+
+    def drop_parked_receipt(self, item: DueItem) -> None:
+        """A parked receipt that has been applied: gone, if the lease is still ours."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": item.pk, "SK": item.sk}),
+                ConditionExpression="due_at = :lease",
+                ExpressionAttributeValues=_values({":lease": item.due_at}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def record_part_outcome(self, key: RecipientKey, carrier: str, part: str, status: SmsStatus) -> PartProgress | None:
+        """Count one part's final outcome on the recipient row (each part once); the caller
+        moves the recipient, through ``apply_transitions``, when every part has reported.
+        None when the row is gone, already terminal, or not this carrier's."""
+        if not status.is_terminal:
+            raise ValueError(f"{status} is not a part's final outcome")
+        delivered = 1 if status.is_success else 0
+        update = "ADD part_ids :part, parts_delivered :delivered, parts_failed :failed"
+        values: dict[str, Any] = {
+            ":part": {part},
+            ":part_id": part,
+            ":delivered": delivered,
+            ":failed": 1 - delivered,
+            ":terminal": int(Tier.TERMINAL),
+            ":carrier": carrier,
+        }
+        if not delivered:
+            update += " SET part_failure = if_not_exists(part_failure, :failure)"
+            values[":failure"] = status.value
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"PK": _message_pk(key.org_id, key.message_id), "SK": _recipient_sk(key.index)}),
+                UpdateExpression=update,
+                # Each part counts once (carriers re-send receipts), only while the recipient
+                # is not final, and only for the carrier it was submitted through. ADD is
+                # atomic, so of two last parts landing together exactly one sees them all.
+                ConditionExpression=(
+                    "attribute_exists(PK) AND #tier < :terminal AND #carrier = :carrier"
+                    " AND NOT contains(part_ids, :part_id)"
+                ),
+                ExpressionAttributeNames={"#tier": "tier", "#carrier": "carrier"},
+                ExpressionAttributeValues=_values(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            old = error.response.get("Item")
+            if not old:
+                return None
+            row = _from_item(old)
+            if row.get("tier", 0) >= Tier.TERMINAL or row.get("carrier") != carrier:
+                return None
+            # A part already counted: report the progress so a final move a crash lost is redone.
+            return _part_progress(row, recorded=False)
+        return _part_progress(_from_item(response["Attributes"]), recorded=True)
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -1129,7 +1555,9 @@ class SmsRepository:
             {
                 "PK": pk,
                 "SK": _chunk_sk(chunk),
-                "numbers": list(numbers[start : start + RECIPIENTS_PER_CHUNK]),
+                # One string, not a list: a list of 100 strings costs botocore validation and
+                # serialization per element, which made POST /send of 10,000 numbers slow.
+                "numbers": CHUNK_SEPARATOR.join(numbers[start : start + RECIPIENTS_PER_CHUNK]),
                 "expires_at": int(expires_at.timestamp()),
             }
             for chunk, start in enumerate(range(0, len(numbers), RECIPIENTS_PER_CHUNK))
@@ -1182,6 +1610,38 @@ def _message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str
         "expires_at": int(message.expires_at.timestamp()),
         **_due_values(pk, message.due_at, DueKind.RELEASE),
     }
+
+
+def _app_key_info(org_id: str, values: dict[str, Any]) -> AppKeyInfo:
+    revoked_at = values.get("revoked_at")
+    return AppKeyInfo(
+        key_id=values["key_id"],
+        org_id=org_id,
+        hint=values["hint"],
+        created_at=_parse_timestamp(values["created_at"]),
+        label=values.get("label"),
+        revoked_at=_parse_timestamp(revoked_at) if revoked_at else None,
+    )
+
+
+def _part_progress(row: dict[str, Any], *, recorded: bool) -> PartProgress:
+    failure = row.get("part_failure")
+    return PartProgress(
+        delivered=row.get("parts_delivered", 0),
+        failed=row.get("parts_failed", 0),
+        failure=SmsStatus(failure) if failure else None,
+        recorded=recorded,
+    )
+
+
+def _goes_further(candidate: Transition, kept: Transition) -> bool:
+    """Whether ``candidate`` replaces ``kept`` as a recipient's one move in a batch: a higher
+    tier wins; inside handed-off the later report wins (sideways moves are allowed there);
+    a terminal state, like the row's own guard, keeps the first."""
+    candidate_tier, kept_tier = candidate.status.tier, kept.status.tier
+    if candidate_tier is None or kept_tier is None:
+        return kept_tier is None and candidate_tier is not None
+    return candidate_tier > kept_tier or candidate_tier == kept_tier == Tier.HANDED_OFF
 
 
 def _error_code(error: ClientError) -> str:

@@ -17,6 +17,7 @@ from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
 from lisoloo.queues import JobQueue
+from lisoloo.receipts import ParkedOutcome, retry_parked_receipt
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus, Tier
@@ -34,6 +35,7 @@ class SweepSummary:
     requeued: int = 0
     timed_out: int = 0
     retried: int = 0
+    unparked: int = 0
     lost_leases: int = 0
     queries: int = 0
     out_of_time: bool = False
@@ -71,6 +73,9 @@ class Sweeper:
             self._release(item, now, summary)
         elif item.kind is DueKind.DEADLINE:
             self._deadline(item, now, summary)
+        elif item.kind is DueKind.PARKED:
+            if retry_parked_receipt(self.repository, item, now, self.settings) is ParkedOutcome.APPLIED:
+                summary.unparked += 1
         else:
             self._retry(item, now, summary)
 
@@ -83,6 +88,8 @@ class Sweeper:
             release_occurrence(self.repository, self.queue, message, now, self.settings)
             summary.released += 1
             self.repository.finish_due(item, next_due=guard, kind=DueKind.RELEASE)
+        elif message.progress.all_terminal:
+            self.repository.finish_due(item)  # settled without a claim (every number invalid)
         elif not message.started:
             # Released but never picked up: its jobs may be lost. Queue them again (dispatch
             # claims per recipient, so a duplicate job costs nothing) and, should even that
@@ -135,7 +142,9 @@ class Sweeper:
         number = work.numbers[key.index - work.first_index]
         carrier = self.carrier_for(row.carrier)
         results = carrier.submit([submission_for(key, number, work.message)])
-        outcome = record_submissions(self.repository, results, now, self.settings, attempt=row.attempts)
+        outcome = record_submissions(
+            self.repository, results, now, self.settings, attempt=row.attempts, carrier=carrier.name
+        )
         if outcome.failures:
             self.repository.apply_transitions(outcome.failures)
         summary.retried += 1

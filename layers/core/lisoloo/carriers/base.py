@@ -33,6 +33,10 @@ class SubmitResult:
     carrier_ref: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # Set by carriers whose receipts name the recipient by their own ids instead of our
+    # reference (one per part when each part has its own id and receipt): dispatch then
+    # writes a lookup item from each id to the recipient.
+    lookup_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +51,23 @@ class ReceiptRequest:
 
 @dataclass(frozen=True, slots=True)
 class CarrierReceipt:
+    """One delivery report. ``reference`` is ours when the carrier echoes it (in the dlr-url
+    or a callback URL); otherwise ``carrier_ref`` (the carrier's own id) names the recipient
+    through a lookup item. ``part`` identifies the SMS part a per-part receipt is about."""
+
     carrier_ref: str
     status: SmsStatus
     error_code: str | None = None
     done_at: datetime | None = None
+    reference: str | None = None
+    part: str | None = None
 
 
 class Carrier(Protocol):
     name: str
+    # The exact plain-text body the carrier needs back to stop re-sending a receipt
+    # (Jasmin: "ACK/Jasmin"); None answers our usual JSON.
+    receipt_acknowledgement: str | None
 
     def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
         """One result per submission, same order. Never raises for carrier-side trouble:

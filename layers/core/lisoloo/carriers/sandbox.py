@@ -43,6 +43,7 @@ _receipts: TypeAdapter[_SandboxReceipt | list[_SandboxReceipt]] = TypeAdapter(_S
 
 class SandboxCarrier:
     name = "sandbox"
+    receipt_acknowledgement: str | None = None
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
         self.base_url = base_url.rstrip("/")
@@ -87,6 +88,8 @@ class SandboxCarrier:
                 status=receipt.status,
                 error_code=receipt.error_code,
                 done_at=receipt.done_at,
+                # Its ids are our references: a receipt is never for an id not known yet.
+                reference=receipt.carrier_ref,
             )
             for receipt in receipts
         ]
