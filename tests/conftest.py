@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 TEMPLATE = ROOT / "template.yaml"
+
+# What template.yaml's Globals give every function, set before any test module imports the
+# layer: Powertools reads it when ``lisoloo.observability`` builds its Metrics, and without it
+# a metric set that fills up (100 values, flushed on its own) fails with "no namespace".
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Lisoloo")
 
 
 def load_event(name: str) -> dict[str, Any]:
