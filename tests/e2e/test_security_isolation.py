@@ -1,0 +1,172 @@
+"""Tenant isolation and authentication over the local stack's HTTP gateway.
+
+Every merchant endpoint, given another organization's ids answers exactly what an unknown id
+answers: same status, same bytes, same headers that matter, and no time difference worth
+measuring (the DynamoDB work is proved identical in tests/integration/test_stateful_isolation.py;
+here the medians of interleaved requests stay close). Webhook settings never cross organizations.
+Receipts need the carrier's token; a revoked app-key is refused.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.e2e.conftest import LocalStack
+from tests.reliability import polite
+from tests.reliability.tenants import Tenant, local_repository, new_tenant
+
+pytestmark = pytest.mark.e2e
+
+INVALID_KEY = b'{"detail": "Invalid or missing app-key"}'
+
+
+@pytest.fixture(scope="module")
+def owner(local_stack: LocalStack) -> Tenant:
+    return new_tenant(local_stack.moto_url, rate_limit=200, burst_limit=400)
+
+
+@pytest.fixture(scope="module")
+def stranger(local_stack: LocalStack) -> Tenant:
+    return new_tenant(local_stack.moto_url, rate_limit=200, burst_limit=400)
+
+
+@pytest.fixture(scope="module")
+def owned(local_stack: LocalStack, owner: Tenant) -> dict[str, str]:
+    later = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sent = polite.post(
+        f"{local_stack.base_url}/send",
+        json={"to": ["+254712345678"], "message": "private"},
+        headers={"app-key": owner.app_key},
+    ).json()["data"]
+    scheduled = polite.post(
+        f"{local_stack.base_url}/send",
+        json={"to": ["+254712345678"], "message": "later", "scheduled_dates": [later]},
+        headers={"app-key": owner.app_key},
+    ).json()["data"]
+    return {
+        "message_id": sent["message_id"],
+        "schedule_id": scheduled["schedule_id"],
+        "occurrence_id": scheduled["message_id"],
+    }
+
+
+def fingerprint(response: polite.requests.Response) -> tuple[int, bytes, str, str]:
+    return (
+        response.status_code,
+        response.content,
+        response.headers.get("Content-Type", ""),
+        response.headers.get("Content-Length", ""),
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "ids"),
+    [
+        ("GET", "/status/{}", ("message_id", "occurrence_id")),
+        ("GET", "/status/{}?recipients_limit=1", ("message_id",)),
+        ("GET", "/status/{}?recipients_cursor=1", ("message_id",)),
+        ("DELETE", "/schedules/{}", ("schedule_id",)),
+    ],
+)
+def test_another_organizations_ids_are_indistinguishable_from_unknown_ones(
+    local_stack: LocalStack, stranger: Tenant, owned: dict[str, str], method: str, template: str, ids: tuple[str, ...]
+) -> None:
+    unknown = {"message_id": "0" * 24, "occurrence_id": "f" * 24, "schedule_id": "sch_0000000000000000"}
+    malformed = {"message_id": "nope", "occurrence_id": "NOPE", "schedule_id": "sch_nope"}
+    for name in ids:
+        answers = {
+            fingerprint(polite.request(method, local_stack.base_url + template.format(value), headers={"app-key": key}))
+            for value, key in [
+                (owned[name], stranger.app_key),
+                (unknown[name], stranger.app_key),
+                (malformed[name], stranger.app_key),
+            ]
+        }
+        assert len(answers) == 1, answers
+        (status, body, _, _) = answers.pop()
+        assert status == 404 and body in (b'{"detail":"Message not found"}', b'{"detail":"Schedule not found"}')
+
+
+def test_the_owner_still_has_everything_the_stranger_tried(
+    local_stack: LocalStack, owner: Tenant, stranger: Tenant, owned: dict[str, str]
+) -> None:
+    polite.delete(f"{local_stack.base_url}/schedules/{owned['schedule_id']}", headers={"app-key": stranger.app_key})
+    for message_id in (owned["message_id"], owned["occurrence_id"]):
+        response = polite.get(f"{local_stack.base_url}/status/{message_id}", headers={"app-key": owner.app_key})
+        assert response.status_code == 200, response.text
+
+
+def test_no_time_difference_worth_measuring_between_theirs_and_unknown(
+    local_stack: LocalStack, stranger: Tenant, owned: dict[str, str]
+) -> None:
+    timings: dict[str, list[float]] = {"theirs": [], "unknown": []}
+    for _ in range(15):
+        for label, message_id in (("theirs", owned["message_id"]), ("unknown", "0" * 24)):
+            started = time.perf_counter()
+            polite.get(f"{local_stack.base_url}/status/{message_id}", headers={"app-key": stranger.app_key})
+            timings[label].append(time.perf_counter() - started)
+    theirs, unknown = statistics.median(timings["theirs"]), statistics.median(timings["unknown"])
+    # Generous on purpose (a shared 2-core machine): an extra lookup for existing ids would
+    # show as a steady gap; equal work shows as noise around zero.
+    assert abs(theirs - unknown) < max(0.010, 0.5 * min(theirs, unknown)), (theirs, unknown)
+
+
+def test_webhook_settings_stay_with_their_organization(
+    local_stack: LocalStack, owner: Tenant, stranger: Tenant
+) -> None:
+    base = local_stack.base_url
+    put = polite.put(
+        f"{base}/webhook", json={"webhook_url": "http://127.0.0.1:9/owner"}, headers={"app-key": owner.app_key}
+    )
+    assert put.status_code == 200, put.text
+    polite.put(
+        f"{base}/webhook", json={"webhook_url": "http://127.0.0.1:9/stranger"}, headers={"app-key": stranger.app_key}
+    )
+    rotated = polite.post(f"{base}/webhook/rotate-secret", headers={"app-key": stranger.app_key}).json()["data"]
+    assert rotated["webhook_url"] == "http://127.0.0.1:9/stranger"
+    shown = polite.get(f"{base}/webhook", headers={"app-key": owner.app_key}).json()["data"]
+    assert shown == {"webhook_url": "http://127.0.0.1:9/owner", "secret_configured": True, "secret": None}
+    organization = local_repository(local_stack.moto_url).get_organization(owner.org_id)
+    assert organization.previous_webhook_secret is None  # the stranger's rotation never touched it
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/receipts/sandbox", {}, 401),
+        ("/receipts/sandbox", {"x-carrier-token": ""}, 401),
+        ("/receipts/sandbox", {"x-carrier-token": "lct_wrong"}, 401),
+        ("/receipts/sandbox?token=lct_wrong", {}, 401),
+        ("/receipts/sandbox", {"app-key": "{app_key}"}, 401),
+        ("/receipts/sandbox", {"x-carrier-token": "{app_key}"}, 401),
+        ("/receipts/kannel-nowhere", {"x-carrier-token": "{carrier_token}"}, 404),
+    ],
+)
+def test_receipts_need_the_carriers_own_token(
+    local_stack: LocalStack, path: str, headers: dict[str, str], status: int
+) -> None:
+    filled = {
+        name: value.format(app_key=local_stack.app_key, carrier_token=local_stack.carrier_token)
+        for name, value in headers.items()
+    }
+    response = polite.post(
+        local_stack.base_url + path, json={"carrier_ref": "x", "status": "delivered"}, headers=filled
+    )
+    assert response.status_code == status, response.text
+    assert set(response.json()) == {"detail"}
+
+
+def test_a_revoked_key_is_refused_and_its_organizations_other_keys_still_work(local_stack: LocalStack) -> None:
+    from lisoloo.provisioning import issue_key
+
+    tenant = new_tenant(local_stack.moto_url)
+    repository = local_repository(local_stack.moto_url)
+    revoked = issue_key(repository, tenant.org_id)
+    repository.revoke_app_key(tenant.org_id, revoked.key_id, datetime.now(UTC) - timedelta(seconds=1))
+    refused = polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": revoked.app_key})
+    assert (refused.status_code, refused.content.replace(b" ", b"")) == (401, INVALID_KEY.replace(b" ", b""))
+    assert polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": tenant.app_key}).status_code == 200
