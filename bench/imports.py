@@ -1,0 +1,107 @@
+"""Cold import of each function ÷ ``import boto3``, each in a fresh interpreter.
+
+Each child process gets what Lambda gives a function: the function's folder and the layer on
+``sys.path``, the template's Globals as environment, and Lambda's own variables (so
+Powertools' Tracer is on, as ``Tracing: Active`` makes it). It times only the import
+statement, so interpreter start-up is left out of both sides. Rounds alternate the
+baseline and the functions; each figure is the fastest of its rounds (a busy machine only ever
+adds time), and the ratio is of those.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from bench.stack import ROOT
+
+LAYER = ROOT / "layers" / "core"
+FUNCTIONS = ROOT / "functions"
+
+_PROBE = """
+import sys, time
+sys.path[:0] = {paths!r}
+started = time.perf_counter()
+import {module}
+print(time.perf_counter() - started)
+"""
+
+
+def lambda_environment(function: str) -> dict[str, str]:
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "",
+        # What the Lambda runtime sets.
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": f"lisoloo-{function}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS / function),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        # The template's Globals.
+        "TABLE_NAME": "lisoloo-SmsTable",
+        "DISPATCH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dispatch",
+        "IDEMPOTENCY_TABLE_NAME": "lisoloo-IdempotencyTable",
+        "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/webhooks",
+        "WEBHOOK_ALLOW_LOOPBACK": "false",
+        "WEBHOOK_FIRST_RETRY_SECONDS": "30",
+        "DELIVERY_TIMEOUT_SECONDS": "86400",
+        "CARRIER_RETRY_DELAYS": "0,3600,14400",
+        "RETENTION_DAYS": "90",
+        "CARRIER": "sandbox",
+        "SANDBOX_CARRIER_URL": "",
+        "POWERTOOLS_SERVICE_NAME": "lisoloo-sms-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "Lisoloo",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    return environment
+
+
+def _import_seconds(module: str, paths: list[str], environment: dict[str, str]) -> float:
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", _PROBE.format(paths=paths, module=module)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"import {module} failed: {completed.stderr[-2000:]}")
+    return float(completed.stdout.strip().splitlines()[-1])
+
+
+def function_names() -> list[str]:
+    return sorted(path.parent.name for path in FUNCTIONS.glob("*/app.py"))
+
+
+def cold_imports(rounds: int = 3) -> dict[str, Any]:
+    names = function_names()
+    samples: dict[str, list[float]] = {"boto3": [], **{name: [] for name in names}}
+    for round_number in range(rounds + 1):  # round 0 warms the bytecode caches
+        for name in ["boto3", *names]:
+            function_dir = FUNCTIONS / name
+            if name == "boto3":
+                seconds = _import_seconds("boto3", [], lambda_environment("send"))
+            else:
+                seconds = _import_seconds("app", [str(function_dir), str(LAYER)], lambda_environment(name))
+            if round_number:
+                samples[name].append(seconds)
+    baseline = min(samples["boto3"])
+    return {
+        "rounds": rounds,
+        "boto3_seconds": baseline,
+        "functions": {name: {"seconds": min(samples[name]), "ratio": min(samples[name]) / baseline} for name in names},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(cold_imports(int(sys.argv[1]) if len(sys.argv) > 1 else 3), indent=2))

@@ -1,0 +1,238 @@
+"""Scenarios against the local stack (``python -m local``, started here as the e2e tests do),
+driven over HTTP on 127.0.0.1 like a merchant and a carrier.
+
+* 1,000 receipts for one message, arriving concurrently: none lost, counters exact, and how
+  often the message item was written (counted from the table's stream: one MODIFY record per
+  write that changed it).
+* ``POST /send`` for 10,000 numbers ÷ for 1, over HTTP (dispatch of earlier sends runs in the
+  stack's background meanwhile, for both sides alike).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+
+from bench.stack import ROOT
+
+READY_MARKER = "LISOLOO_LOCAL_READY "
+RECEIPTS = 1_000
+CONCURRENCY = 32
+RETRIES = 5
+# Dispatch of the 1,000 recipients on the local stack (moto over HTTP) must finish in this.
+DISPATCH_WAIT_SECONDS = 150
+ENVIRONMENT = {
+    "LISOLOO_SANDBOX_RECEIPT_DELAY": "0.05",
+    "LISOLOO_LOCAL_SWEEP_SECONDS": "30",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+@dataclass(frozen=True)
+class Ready:
+    base_url: str
+    app_key: str
+    carrier_token: str
+    sandbox_url: str
+    moto_url: str
+
+
+@contextmanager
+def local_stack(timeout: float = 120) -> Iterator[Ready]:
+    environment = {**os.environ, **ENVIRONMENT}
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local", "--port", "0"], cwd=ROOT, env=environment, stdout=stdout, stderr=stderr
+        )
+        try:
+            yield _wait_until_ready(process, stdout, stderr, timeout)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], stdout: IO[str], stderr: IO[str], timeout: float) -> Ready:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stdout.seek(0)
+        for line in stdout.read().splitlines():
+            if line.startswith(READY_MARKER):
+                info = json.loads(line[len(READY_MARKER) :])
+                return Ready(**{name: info[name] for name in Ready.__dataclass_fields__})
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    stderr.seek(0)
+    raise RuntimeError(f"the local stack did not become ready: {stderr.read()[-3000:]}")
+
+
+def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request; a reset connection (the local gateway's listen queue overflowing under
+    concurrency) is retried, as a carrier retries a receipt it could not deliver."""
+    for _ in range(RETRIES):
+        try:
+            return _call_once(method, url, body, headers)
+        except (ConnectionError, urllib.error.URLError):
+            time.sleep(0.5)
+    return _call_once(method, url, body, headers)
+
+
+def _call_once(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw) if raw else None
+
+
+def _send(ready: Ready, numbers: list[str]) -> tuple[int, Any]:
+    return _call("POST", f"{ready.base_url}/send", {"to": numbers, "message": "bench"}, {"app-key": ready.app_key})
+
+
+def _status(ready: Ready, message_id: str, limit: int = 100) -> dict[str, Any]:
+    code, body = _call(
+        "GET", f"{ready.base_url}/status/{message_id}?recipients_limit={limit}", headers={"app-key": ready.app_key}
+    )
+    if code != 200:
+        raise RuntimeError(f"status answered {code}: {body}")
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _meta_writes(ready: Ready, message_pk: str) -> int:
+    """MODIFY records of the message item on the table's stream (read at moto's endpoint)."""
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")  # noqa: S106 - moto
+    dynamodb = session.client("dynamodb", endpoint_url=ready.moto_url)
+    streams = session.client("dynamodbstreams", endpoint_url=ready.moto_url)
+    tables = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]
+    arn = dynamodb.describe_table(TableName=tables[0])["Table"]["LatestStreamArn"]
+    writes = 0
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            for record in response["Records"]:
+                keys = record["dynamodb"]["Keys"]
+                if record["eventName"] == "MODIFY" and keys["PK"]["S"] == message_pk and keys["SK"]["S"] == "META":
+                    writes += 1
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
+    return writes
+
+
+def concurrent_receipts(ready: Ready) -> dict[str, Any]:
+    # Numbers ending 0004: the sandbox accepts them and never sends a receipt (DESIGN §5),
+    # so every receipt below is ours.
+    numbers = [f"+2547{index:04d}0004" for index in range(RECEIPTS)]
+    code, body = _send(ready, numbers)
+    if code != 200:
+        raise RuntimeError(f"send answered {code}: {body}")
+    message_id = body["data"]["message_id"]
+    deadline = time.monotonic() + DISPATCH_WAIT_SECONDS
+    while _status(ready, message_id)["status"] != "sent":
+        if time.monotonic() > deadline:
+            raise RuntimeError("dispatch did not hand off the 1,000 recipients in time")
+        time.sleep(1)
+    _, submissions = _call("GET", f"{ready.sandbox_url}/submissions")
+    references = sorted({s["reference"] for s in submissions if s["reference"].split(".")[1] == message_id})
+    org_id = references[0].split(".")[0]
+    message_pk = f"ORG#{org_id}#MSG#{message_id}"
+    expected = {
+        int(reference.split(".")[2]): "delivered" if index % 2 else "undelivered"
+        for index, reference in enumerate(references)
+    }
+    writes_before = _meta_writes(ready, message_pk)
+
+    def post(reference: str) -> tuple[int, Any]:
+        status = expected[int(reference.split(".")[2])]
+        return _call(
+            "POST",
+            f"{ready.base_url}/receipts/sandbox",
+            {"carrier_ref": reference, "status": status},
+            {"x-carrier-token": ready.carrier_token},
+        )
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        replies = list(pool.map(post, references))
+    seconds = time.monotonic() - started
+    # Receipts may be queued and applied a moment later (a buffer between carrier and table).
+    deadline = time.monotonic() + 120
+    while (data := _status(ready, message_id, limit=1000))["pending"] and time.monotonic() < deadline:
+        time.sleep(1)
+    writes = _meta_writes(ready, message_pk) - writes_before
+    rows = {index: recipient["status"] for index, recipient in enumerate(data["recipients"])}
+    lost = sum(1 for index, status in expected.items() if rows.get(index) != status)
+    delivered = sum(1 for status in expected.values() if status == "delivered")
+    return {
+        "receipts": len(references),
+        "concurrency": CONCURRENCY,
+        "answered_2xx": sum(1 for code, _ in replies if 200 <= code < 300),
+        "queued": sum(reply["data"]["received"] for code, reply in replies if code == 200),
+        "lost": lost,
+        "counters": [data["delivered"], data["failed"], data["pending"]],
+        "counters_exact": (data["delivered"], data["failed"], data["pending"])
+        == (delivered, len(expected) - delivered, 0)
+        and data["delivered"] == sum(1 for status in rows.values() if status == "delivered"),
+        "final_status": data["status"],
+        "message_item_writes": writes,
+        "seconds": seconds,
+    }
+
+
+def send_ratio_http(ready: Ready, repetitions: int = 3, big: int = 10_000) -> dict[str, Any]:
+    one = ["+254712345678"]
+    many = [f"+2547{index:08d}" for index in range(big)]
+    samples: dict[str, list[float]] = {"one": [], "many": []}
+    for repetition in range(repetitions + 1):
+        order = [("one", one), ("many", many)] if repetition % 2 else [("many", many), ("one", one)]
+        for label, batch in order:
+            started = time.perf_counter()
+            code, body = _send(ready, batch)
+            elapsed = time.perf_counter() - started
+            if code != 200:
+                raise RuntimeError(f"send answered {code}: {body}")
+            if repetition:
+                samples[label].append(elapsed)
+    return {
+        "wall_ratio": statistics.median(samples["many"]) / statistics.median(samples["one"]),
+        "repetitions": repetitions,
+    }
+
+
+def run(big: int = 10_000) -> dict[str, Any]:
+    with local_stack() as ready:
+        results: dict[str, Any] = {"receipts": concurrent_receipts(ready)}
+        results["send_ratio"] = send_ratio_http(ready, big=big)
+        return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

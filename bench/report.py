@@ -1,0 +1,297 @@
+"""From the scenarios' figures to rows (scenario, figure, goal, pass/fail), the cost estimate,
+the printed table and ``docs/benchmarks.md``. Pure functions over the figures' JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# AWS list prices, us-east-1, as published on the services' pricing pages in January 2025
+# (DynamoDB on-demand after its November 2024 cut). Change them here when AWS does.
+PRICES_DATE = "2025-01"
+PRICES: dict[str, tuple[float, str]] = {
+    "lambda_request": (0.20 / 1e6, "Lambda: $0.20 per million requests"),
+    "lambda_gb_second": (0.0000133334, "Lambda: $0.0000133334 per GB-second (arm64, as the template's functions)"),
+    "dynamodb_write_unit": (0.625 / 1e6, "DynamoDB on-demand: $0.625 per million write request units"),
+    "dynamodb_read_unit": (0.125 / 1e6, "DynamoDB on-demand: $0.125 per million read request units"),
+    "sqs_request": (0.40 / 1e6, "SQS standard: $0.40 per million requests (each 64 KB chunk)"),
+    "api_request": (3.50 / 1e6, "API Gateway REST API: $3.50 per million requests (first 333 million)"),
+    "eventbridge_event": (1.00 / 1e6, "EventBridge: $1.00 per million events or Scheduler invocations"),
+}
+# Billed Lambda duration is not measured (timings are not the bench's business); it is assumed:
+# a base per invocation plus a wait per AWS request a function makes (in-region round trips).
+ASSUMED_BASE_MS = 20.0
+ASSUMED_MS_PER_REQUEST = 8.0
+# Requests Lambda's event source mappings make, not the functions.
+_POLLER_REQUESTS = ("sqs.ReceiveMessage", "sqs.DeleteMessageBatch")
+
+SHARDS = 16
+COST_GOAL = 10.0
+WRITE_UNIT_GOAL = 4.5
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    figure: str
+    goal: str
+    passed: bool | None  # None: informational, no goal
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def per_recipient(lifecycle: dict[str, Any]) -> dict[str, float]:
+    count = lifecycle["recipients"]
+    return {
+        "write_units": (lifecycle["write_units"] + lifecycle["index_write_units"]) / count,
+        "table_write_units": lifecycle["write_units"] / count,
+        "read_units": lifecycle["read_units"] / count,
+        "requests": lifecycle["aws_requests"] / count,
+        "dynamodb_requests": lifecycle["dynamodb_requests"] / count,
+        "sqs_requests": lifecycle["sqs_requests"] / count,
+        "invocations": sum(lifecycle["invocations"].values()) / count,
+        "api_requests": sum(lifecycle["api_requests"].values()) / count,
+    }
+
+
+def cost(lifecycle: dict[str, Any], memory_mb: int) -> dict[str, float]:
+    """Dollars per million recipients, by service, from one lifecycle's counts."""
+    count = lifecycle["recipients"]
+    scale = 1e6 / count
+    requests: dict[str, int] = lifecycle["requests"]
+    invocations = sum(lifecycle["invocations"].values())
+    function_requests = sum(n for name, n in requests.items() if name not in _POLLER_REQUESTS)
+    seconds = (invocations * ASSUMED_BASE_MS + function_requests * ASSUMED_MS_PER_REQUEST) / 1000
+    eventbridge = sum(n for name, n in requests.items() if name.split(".")[0] in ("events", "scheduler"))
+    parts = {
+        "Lambda requests": invocations * PRICES["lambda_request"][0],
+        "Lambda GB-seconds": seconds * memory_mb / 1024 * PRICES["lambda_gb_second"][0],
+        "DynamoDB writes": (lifecycle["write_units"] + lifecycle["index_write_units"])
+        * PRICES["dynamodb_write_unit"][0],
+        "DynamoDB reads": lifecycle["read_units"] * PRICES["dynamodb_read_unit"][0],
+        "SQS": lifecycle["sqs_requests"] * PRICES["sqs_request"][0],
+        "API Gateway": sum(lifecycle["api_requests"].values()) * PRICES["api_request"][0],
+        "EventBridge": eventbridge * PRICES["eventbridge_event"][0],
+    }
+    return {name: value * scale for name, value in parts.items()}
+
+
+def _count(requests: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name.split('.')[1]}" for name, n in sorted(requests.items())) or "none"
+
+
+def rows(figures: dict[str, Any]) -> list[Row]:
+    out: list[Row] = []
+    big = figures["big"]
+    for key, lifecycle in figures["lifecycle"].items():
+        each = per_recipient(lifecycle)
+        goal = f"≤ {WRITE_UNIT_GOAL} WU" if int(key) >= 100 else "—"
+        ok = lifecycle["correct"] and (each["write_units"] <= WRITE_UNIT_GOAL if int(key) >= 100 else True)
+        out.append(
+            Row(
+                f"1. lifecycle, {int(key):,} recipient{'s' if int(key) > 1 else ''}",
+                f"per recipient: {_fmt(each['write_units'])} WU ({_fmt(each['table_write_units'])} table), "
+                f"{_fmt(each['read_units'])} RU, {_fmt(each['requests'])} AWS requests "
+                f"({_fmt(each['dynamodb_requests'])} DynamoDB, {_fmt(each['sqs_requests'])} SQS), "
+                f"{_fmt(each['invocations'])} Lambda invocations"
+                + ("" if lifecycle["correct"] else "; FINAL STATUS WRONG"),
+                goal,
+                ok if int(key) >= 100 else bool(lifecycle["correct"]),
+            )
+        )
+    send = figures["send"]
+    out.append(
+        Row(
+            f"2. POST /send {big:,} ÷ 1 (in-process)",
+            f"{send['wall_ratio']:.2f}x wall ({send['own_ratio']:.2f}x outside AWS calls); "
+            f"requests {_count(send['requests_many'])} vs {_count(send['requests_one'])}",
+            "≤ 3",
+            send["wall_ratio"] <= 3,
+        )
+    )
+    local = figures.get("local", {})
+    if "send_ratio" in local:
+        ratio = local["send_ratio"]["wall_ratio"]
+        out.append(Row(f"2. POST /send {big:,} ÷ 1 (local stack, HTTP)", f"{ratio:.2f}x wall", "≤ 3", ratio <= 3))
+    status = figures["status"]
+    big_requests = status["requests_big"]
+    one_of_each = set(big_requests) <= {"dynamodb.GetItem", "dynamodb.Query"} and max(big_requests.values()) <= 1
+    out.append(
+        Row(
+            f"3. GET /status {big:,} ÷ 1",
+            f"{status['wall_ratio']:.2f}x wall; {big:,}: {_count(big_requests)}, {_fmt(status['read_units_big'])} RU",
+            "≤ 1.5; ≤ 1 GetItem + 1 Query",
+            status["wall_ratio"] <= 1.5 and one_of_each,
+        )
+    )
+    sweep = figures["sweep"]
+    idle = sweep["idle"]["requests"]
+    queries = idle.get("dynamodb.Query", 0)
+    out.append(
+        Row(
+            f"4. sweep, 0 due of {sweep['idle_messages']:,} idle",
+            f"{_count(idle)}; {_fmt(sweep['idle']['read_units'])} RU",
+            f"≤ {SHARDS} Query, nothing else",
+            queries <= SHARDS and sum(idle.values()) == queries,
+        )
+    )
+    due = sweep["due"]
+    out.append(
+        Row(
+            f"4. sweep, {sweep['due_messages']:,} due",
+            f"{_fmt(due['aws_requests'] / sweep['due_messages'])} requests, "
+            f"{_fmt((due['write_units'] + due['index_write_units']) / sweep['due_messages'])} WU per due message "
+            f"({_count(due['requests'])})",
+            "—",
+            None,
+        )
+    )
+    if "error" in local:
+        out.append(Row("2, 5. local stack", f"not measured: {local['error']}", "runs", False))
+    receipts = local.get("receipts")
+    if receipts:
+        limit = math.ceil(receipts["receipts"] / 99)
+        out.append(
+            Row(
+                f"5. {receipts['receipts']:,} concurrent receipts, one message",
+                f"{receipts['lost']} lost, counters {'exact' if receipts['counters_exact'] else 'WRONG'} "
+                f"{receipts['counters']}, {receipts['message_item_writes']} writes to the message item",
+                f"0 lost, exact, ≤ {limit} writes",
+                receipts["lost"] == 0 and receipts["counters_exact"] and receipts["message_item_writes"] <= limit,
+            )
+        )
+    lifecycle_big = figures["lifecycle"][str(big)]
+    out.append(
+        Row(
+            f"5. message item writes, {big:,}-recipient lifecycle",
+            f"{lifecycle_big['message_item_writes']:,} writes for {big:,} receipts",
+            "— (receipts one by one)",
+            None,
+        )
+    )
+    imports = figures["imports"]
+    for name, entry in imports["functions"].items():
+        out.append(Row(f"6. cold import {name} ÷ boto3", f"{entry['ratio']:.2f}x", "≤ 1.5", entry["ratio"] <= 1.5))
+    dollars = cost(lifecycle_big, figures.get("memory_mb", 512))
+    total = sum(dollars.values())
+    biggest = sorted(dollars.items(), key=lambda item: -item[1])[:3]
+    out.append(
+        Row(
+            "7. cost per million recipients",
+            f"${total:.2f} (" + ", ".join(f"{name} ${value:.2f}" for name, value in biggest) + ")",
+            f"≤ ${COST_GOAL:.0f}",
+            total <= COST_GOAL,
+        )
+    )
+    return out
+
+
+def _mark(passed: bool | None) -> str:
+    return "—" if passed is None else "pass" if passed else "FAIL"
+
+
+def text_table(current: list[Row], before: list[Row] | None = None) -> str:
+    header = ["scenario", "figure", "goal", "result"]
+    lines = [[row.scenario, row.figure, row.goal, _mark(row.passed)] for row in current]
+    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(3)]
+    widths[1] = min(widths[1], 110)
+
+    def render(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))
+
+    out = [render(header), render(["-" * w for w in widths] + ["------"])]
+    out += [render(line) for line in lines]
+    return "\n".join(out)
+
+
+def price_line() -> str:
+    return f"prices (us-east-1 list, {PRICES_DATE}): " + "; ".join(text for _, text in PRICES.values())
+
+
+def markdown(
+    figures: dict[str, Any], current: list[Row], baseline: dict[str, Any] | None, before: list[Row] | None
+) -> str:
+    run = figures["run"]
+    lines = [
+        f"Last run: {run['date']} · {run['machine']} · Python {run['python']} · commit {run['commit']} · "
+        f"{run['seconds']} s.",
+        "",
+    ]
+    previous = dict(zip(_keys(before or []), before or [], strict=True))
+    if before is not None and baseline is not None:
+        size = f"{baseline['big']:,} recipients as the large case" + ("" if "local" in baseline else ", no local stack")
+        lines += [
+            f"Before: {baseline['run']['date']}, commit {baseline['run']['commit']} ({size}).",
+            "",
+            "| scenario | goal | before | after | result |",
+            "|---|---|---|---|---|",
+        ]
+        for key, row in zip(_keys(current), current, strict=True):
+            old = previous.get(key)
+            old_text = f"{old.figure} ({_mark(old.passed)})" if old else "—"
+            lines.append(f"| {row.scenario} | {row.goal} | {old_text} | {row.figure} | {_mark(row.passed)} |")
+    else:
+        lines += ["| scenario | figure | goal | result |", "|---|---|---|---|"]
+        lines += [f"| {r.scenario} | {r.figure} | {r.goal} | {_mark(r.passed)} |" for r in current]
+    big = figures["lifecycle"][str(figures["big"])]
+    dollars = cost(big, figures.get("memory_mb", 512))
+    lines += [
+        "",
+        f"Cost per million recipients, from the {figures['big']:,}-recipient lifecycle's counts "
+        f"(Lambda duration assumed: {ASSUMED_BASE_MS:.0f} ms an invocation + {ASSUMED_MS_PER_REQUEST:.0f} ms per AWS "
+        f"request a function makes, at {figures.get('memory_mb', 512)} MB):",
+        "",
+        "| service | $ per million recipients |",
+        "|---|---|",
+        *(f"| {name} | {value:.2f} |" for name, value in dollars.items()),
+        f"| **total** | **{sum(dollars.values()):.2f}** |",
+        "",
+        f"Prices used (us-east-1 list prices, {PRICES_DATE}; in `bench/report.py`):",
+        "",
+        *(f"- {text}" for _, text in PRICES.values()),
+        "",
+        f"Requests in the {figures['big']:,}-recipient lifecycle: {_count(big['requests'])}; "
+        f"invocations: {', '.join(f'{n} {name}' for name, n in sorted(big['invocations'].items()))}.",
+    ]
+    return "\n".join(lines)
+
+
+def _keys(rows: list[Row]) -> list[str]:
+    """Rows of two runs paired by scenario with its sizes left out (a run may use 1,000
+    recipients for 10,000), numbered when several rows share one."""
+    keys: list[str] = []
+    for row in rows:
+        key = re.sub(r"\d[\d,]*", "N", row.scenario)
+        keys.append(f"{key}#{sum(1 for k in keys if k.startswith(key + '#'))}")
+    return keys
+
+
+BEGIN = "<!-- make bench: generated from here -->"
+END = "<!-- make bench: generated up to here -->"
+
+
+def write_markdown(
+    path: Path,
+    figures: dict[str, Any],
+    current: list[Row],
+    baseline: dict[str, Any] | None,
+    before: list[Row] | None,
+) -> None:
+    """Replaces the generated block of ``path`` (creating the file if needed); the rest of the
+    file (the written explanation) is kept."""
+    block = f"{BEGIN}\n{markdown(figures, current, baseline, before)}\n{END}"
+    if path.exists() and BEGIN in (text := path.read_text()) and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = (
+            f"# Benchmarks\n\n`make bench` writes the block below; the notes after it are written by hand.\n\n{block}\n"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

@@ -1,0 +1,244 @@
+"""The in-process scenarios: each drives the real handlers on moto and returns plain figures
+(JSON-ready) for the report. Counts come from the meter; timings only ever as ratios of two
+measurements taken alternately in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.counting import Tally
+from bench.stack import InProcessStack, LambdaContext, Merchant, load_event
+
+BIG = 10_000
+
+
+def numbers(count: int) -> list[str]:
+    """Distinct valid Kenyan mobile numbers (+2547 and eight digits)."""
+    return [f"+2547{index:08d}" for index in range(count)]
+
+
+def tally_figures(tally: Tally) -> dict[str, Any]:
+    return {
+        "requests": dict(tally.requests),
+        "aws_requests": tally.aws_requests,
+        "dynamodb_requests": tally.service_requests("dynamodb"),
+        "sqs_requests": tally.service_requests("sqs"),
+        "write_units": tally.write_units,
+        "index_write_units": tally.index_write_units,
+        "read_units": tally.read_units,
+        "write_units_by": dict(sorted(tally.write_units_by.items(), key=lambda entry: -entry[1])),
+        "failed_conditions": tally.failed_conditions,
+        "invocations": dict(tally.invocations),
+        "api_requests": dict(tally.api_requests),
+        "carrier_calls": tally.carrier_calls,
+    }
+
+
+def _message_key(merchant: Merchant, message_id: str) -> tuple[str, str]:
+    return (f"ORG#{merchant.org_id}#MSG#{message_id}", "META")
+
+
+# --- 1. the whole lifecycle ------------------------------------------------------------------
+
+
+def lifecycle(stack: InProcessStack, count: int) -> dict[str, Any]:
+    """send → dispatch → one receipt per recipient → final status, with the webhooks the
+    message's changes cause (the merchant has a webhook URL), all counted."""
+    merchant = stack.new_merchant(webhook=True)
+    started = time.perf_counter()
+    with stack.meter.tally() as tally:
+        stack.authorize(merchant)
+        code, body = stack.send(merchant, numbers(count))
+        if code != 200:
+            raise RuntimeError(f"send answered {code}: {body}")
+        message_id = body["data"]["message_id"]
+        stack.drain()
+        references = stack.carrier.take()
+        queued = 0
+        for reference in references:
+            code, reply = stack.receipt(reference, "delivered")
+            # The endpoint only queues receipts; receipt-apply applies them in the drain below.
+            queued += (reply or {}).get("data", {}).get("received", 0) if 200 <= code < 300 else 0
+        stack.drain()
+        code, status = stack.status(merchant, message_id)
+    data = status["data"]
+    figures = tally_figures(tally)
+    figures.update(
+        recipients=count,
+        message_id=message_id,
+        org_id=merchant.org_id,
+        submitted=len(references),
+        receipts_queued=queued,
+        final=[data["status"], data["delivered"], data["failed"], data["pending"]],
+        correct=data["status"] == "delivered" and data["delivered"] == count and data["pending"] == 0,
+        message_item_writes=tally.writes_to(stack.table_name, _message_key(merchant, message_id)),
+        webhooks_received=stack.endpoint.received,
+        seconds=time.perf_counter() - started,
+    )
+    return figures
+
+
+# --- 2. and 3. latency ratios ------------------------------------------------------------------
+
+
+def _timed(stack: InProcessStack, call: Callable[[], tuple[int, Any]]) -> tuple[float, float, Tally]:
+    """(wall seconds, seconds outside AWS calls, tally) of one handler call."""
+    with stack.meter.tally() as tally:
+        started = time.perf_counter()
+        code, body = call()
+        wall = time.perf_counter() - started
+    if code != 200:
+        raise RuntimeError(f"answered {code}: {body}")
+    return wall, wall - tally.endpoint_seconds, tally
+
+
+def _ratio_of_medians(small: list[float], big: list[float]) -> float:
+    return statistics.median(big) / statistics.median(small)
+
+
+def send_ratio(stack: InProcessStack, repetitions: int = 5, big: int = BIG) -> dict[str, Any]:
+    """POST /send with 10,000 numbers ÷ with 1, alternating, after one warm-up each."""
+    merchant = stack.new_merchant(webhook=False)
+    one, many = numbers(1), numbers(big)
+    samples: dict[str, list[tuple[float, float, Tally]]] = {"one": [], "many": []}
+    for repetition in range(repetitions + 1):
+        for label, batch in (("one", one), ("many", many)) if repetition % 2 else (("many", many), ("one", one)):
+            sample = _timed(stack, lambda batch=batch: stack.send(merchant, batch))  # type: ignore[misc]
+            stack.purge_dispatch_queue()
+            if repetition:
+                samples[label].append(sample)
+    return {
+        "wall_ratio": _ratio_of_medians([s[0] for s in samples["one"]], [s[0] for s in samples["many"]]),
+        "own_ratio": _ratio_of_medians([s[1] for s in samples["one"]], [s[1] for s in samples["many"]]),
+        "requests_one": dict(samples["one"][0][2].requests),
+        "requests_many": dict(samples["many"][0][2].requests),
+        "repetitions": repetitions,
+    }
+
+
+def status_ratio(stack: InProcessStack, big: dict[str, Any], repetitions: int = 15) -> dict[str, Any]:
+    """GET /status of the 10,000-recipient lifecycle's message ÷ of a finished 1-recipient
+    one (each read by its own merchant), alternating, after one warm-up each."""
+    small = lifecycle(stack, 1)
+    stack.endpoint.received = 0
+    big_owner = Merchant(org_id=big["org_id"], app_key="")
+    small_owner = Merchant(org_id=small["org_id"], app_key="")
+    samples: dict[str, list[tuple[float, float, Tally]]] = {"small": [], "big": []}
+    for repetition in range(repetitions + 1):
+        order = [("small", small_owner, small["message_id"]), ("big", big_owner, big["message_id"])]
+        if not repetition % 2:
+            order.reverse()
+        for label, owner, message_id in order:
+            sample = _timed(stack, lambda owner=owner, message_id=message_id: stack.status(owner, message_id))  # type: ignore[misc]
+            if repetition:
+                samples[label].append(sample)
+    small_tally, big_tally = samples["small"][0][2], samples["big"][0][2]
+    return {
+        "wall_ratio": _ratio_of_medians([s[0] for s in samples["small"]], [s[0] for s in samples["big"]]),
+        "own_ratio": _ratio_of_medians([s[1] for s in samples["small"]], [s[1] for s in samples["big"]]),
+        "requests_small": dict(small_tally.requests),
+        "requests_big": dict(big_tally.requests),
+        "read_units_small": small_tally.read_units,
+        "read_units_big": big_tally.read_units,
+        "repetitions": repetitions,
+    }
+
+
+# --- 4. the sweep ----------------------------------------------------------------------------
+
+IDLE_MESSAGES = 100_000
+DUE_MESSAGES = 1_000
+
+
+def _partition(stack: InProcessStack, pk: str) -> list[dict[str, Any]]:
+    with stack.meter.paused():
+        response = stack.aws("dynamodb").query(
+            TableName=stack.table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+        )
+    items: list[dict[str, Any]] = response["Items"]
+    return items
+
+
+def _clone(items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: str) -> list[dict[str, Any]]:
+    """The items of a message's partition under a new message id, due at ``due_at``."""
+    from lisoloo.storage import _due_shard  # the shard rule, so clones spread as real messages do
+
+    org = old_pk.split("#MSG#")[0]
+    pk = f"{org}#MSG#{message_id}"
+    clones = []
+    for item in items:
+        clone = dict(item, PK={"S": pk})
+        if "message_id" in clone:
+            clone["message_id"] = {"S": message_id}
+        if "due_at" in clone:
+            clone["due_at"] = {"S": due_at}
+            clone["due_shard"] = {"S": _due_shard(pk)}
+        clones.append(clone)
+    return clones
+
+
+def _bulk_put(stack: InProcessStack, items: list[dict[str, Any]]) -> None:
+    """Straight into moto's table (no requests, no stream records): only the sweep is measured."""
+    table = stack.moto_table()
+    shard, table.stream_shard = table.stream_shard, None
+    try:
+        for item in items:
+            table.put_item(item)
+    finally:
+        table.stream_shard = shard
+
+
+def sweep(stack: InProcessStack) -> dict[str, Any]:
+    """The sweep with 0 due among 100,000 idle messages, then with 1,000 due. Idle: dispatched
+    messages waiting for receipts (their 24 h deadline in the due index, not yet due). Due:
+    the same, past the deadline, each with one recipient handed off and never receipted."""
+    from lisoloo.identifiers import new_message_id
+
+    merchant = stack.new_merchant(webhook=False)
+    with stack.meter.paused():
+        _, body = stack.send(merchant, numbers(1))
+        stack.dispatch_all()
+        stack.carrier.take()
+    template_id = body["data"]["message_id"]
+    template_pk = f"ORG#{merchant.org_id}#MSG#{template_id}"
+    items = _partition(stack, template_pk)
+    meta = [item for item in items if item["SK"]["S"] == "META"]
+    now = datetime.now(UTC)
+    later = (now + timedelta(hours=23)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    earlier = (now - timedelta(minutes=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    started = time.perf_counter()
+    idle: list[dict[str, Any]] = []
+    for index in range(IDLE_MESSAGES):
+        idle.extend(_clone(meta, template_pk, new_message_id(now.timestamp() - index), later))
+    _bulk_put(stack, idle)
+    with stack.meter.paused():
+        stack.aws("dynamodb").delete_item(
+            TableName=stack.table_name, Key={"PK": {"S": template_pk}, "SK": {"S": "META"}}
+        )
+    loaded = time.perf_counter() - started
+    event = load_event("sweep-scheduled")
+
+    with stack.meter.tally() as idle_tally:
+        idle_summary = stack.invoke("sweep", event, LambdaContext(function_name="sweep", remaining_millis=60_000))
+    due: list[dict[str, Any]] = []
+    for _ in range(DUE_MESSAGES):
+        due.extend(_clone(items, template_pk, new_message_id(now.timestamp()), earlier))
+    _bulk_put(stack, due)
+    with stack.meter.tally() as due_tally:
+        due_summary = stack.invoke("sweep", event, LambdaContext(function_name="sweep", remaining_millis=10**9))
+    return {
+        "idle_messages": IDLE_MESSAGES,
+        "idle": tally_figures(idle_tally),
+        "idle_summary": idle_summary,
+        "due_messages": DUE_MESSAGES,
+        "due": tally_figures(due_tally),
+        "due_summary": due_summary,
+        "load_seconds": loaded,
+    }
