@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from lisoloo.carriers.dlr import SMPP_STATES, parse_smpp_date, parse_smpp_receipt, receipt_fields
-from lisoloo.carriers.http import http_call, outcome_for_status, receipts_url, submit_each
+from lisoloo.carriers.http import HttpCarrier, http_call, outcome_for_status, receipts_url
 from lisoloo.carriers.secrets import CarrierSecrets, SecretsLoader
 from lisoloo.observability import logger
 from lisoloo.status import SmsStatus
@@ -212,23 +212,10 @@ def generic_receipts(request: ReceiptRequest, mapping: ReceiptMapping) -> list[C
     return receipts
 
 
-class GenericHttpCarrier:
-    receipt_acknowledgement: str | None = None
-
+class GenericHttpCarrier(HttpCarrier[GenericHttpConfig]):
     def __init__(self, config: GenericHttpConfig, secrets: SecretsLoader) -> None:
-        self.config = config
-        self.name = config.name
-        self._secrets = secrets
-
-    def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
-        return submit_each(
-            self.name,
-            submissions,
-            self._secrets,
-            self._submit_one,
-            concurrency=self.config.concurrency,
-            budget_seconds=self.config.budget_seconds,
-        )
+        super().__init__(config, secrets)
+        self.name = config.name  # configured: one deployment may name its aggregator
 
     def request_body(self, submission: Submission, secrets: CarrierSecrets) -> dict[str, Any]:
         mapping = self.config.mapping.submit

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from lisoloo.carriers.base import Submission, SubmitOutcome, SubmitResult
 from lisoloo.carriers.secrets import CarrierSecrets, SecretsLoader
@@ -138,3 +139,39 @@ def receipts_url(base_url: str, carrier: str, token: str, reference: str) -> str
     if "%" in url:
         raise ValueError("the receipts URL must not contain '%' (base URL, token or reference)")
     return url
+
+
+class SubmitLimits(Protocol):
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def budget_seconds(self) -> float: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=SubmitLimits)
+
+
+class HttpCarrier(Generic[ConfigT]):
+    """What the HTTP connectors share: their configuration, and a batch submitted one request
+    per recipient through ``submit_each``; each connector says how one request goes."""
+
+    name: str
+    receipt_acknowledgement: str | None = None
+
+    def __init__(self, config: ConfigT, secrets: SecretsLoader) -> None:
+        self.config = config
+        self._secrets = secrets
+
+    def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
+        return submit_each(
+            self.name,
+            submissions,
+            self._secrets,
+            self._submit_one,
+            concurrency=self.config.concurrency,
+            budget_seconds=self.config.budget_seconds,
+        )
+
+    def _submit_one(self, submission: Submission, secrets: CarrierSecrets) -> SubmitResult:
+        raise NotImplementedError

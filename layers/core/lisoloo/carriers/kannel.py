@@ -20,13 +20,12 @@ and one final DLR, and that DLR stands for the whole message.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from lisoloo.carriers.dlr import kannel_receipt, receipt_fields
-from lisoloo.carriers.http import http_call, outcome_for_status, receipts_url, submit_each
-from lisoloo.carriers.secrets import CarrierSecrets, SecretsLoader
+from lisoloo.carriers.http import HttpCarrier, http_call, outcome_for_status, receipts_url
+from lisoloo.carriers.secrets import CarrierSecrets
 from lisoloo.observability import logger
 from lisoloo.segments import is_gsm7
 
@@ -49,23 +48,9 @@ class KannelConfig:
     budget_seconds: float = 20.0
 
 
-class KannelCarrier:
+class KannelCarrier(HttpCarrier[KannelConfig]):
     name = "kannel"
     receipt_acknowledgement: str | None = None
-
-    def __init__(self, config: KannelConfig, secrets: SecretsLoader) -> None:
-        self.config = config
-        self._secrets = secrets
-
-    def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
-        return submit_each(
-            self.name,
-            submissions,
-            self._secrets,
-            self._submit_one,
-            concurrency=self.config.concurrency,
-            budget_seconds=self.config.budget_seconds,
-        )
 
     def sendsms_query(self, submission: Submission, secrets: CarrierSecrets) -> dict[str, str]:
         dlr_url = receipts_url(self.config.receipts_base_url, self.name, secrets.receipt_token, submission.reference)
