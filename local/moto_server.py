@@ -32,6 +32,7 @@ def start_moto_server() -> RunningMoto:
     # receipt-apply writes up to 99 recipients and the message item in one.
     moto_dynamodb_responses.TRANSACTION_MAX_ITEMS = 100
     moto_speedups.back_up_only_touched_items()
+    moto_speedups.sqs_reads_queue_once()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

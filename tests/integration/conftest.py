@@ -46,6 +46,7 @@ def stack() -> Iterator[DeployedStack]:
         # moto still refuses transactions over 25 items, DynamoDB's limit before 2022 (now 100).
         patch.setattr("moto.dynamodb.responses.TRANSACTION_MAX_ITEMS", 100)
         moto_speedups.back_up_only_touched_items()
+        moto_speedups.sqs_reads_queue_once()
         with mock_aws(config={"lambda": {"use_docker": False}}):
             deployed = deploy_template(
                 TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "WebhookAllowLoopback": "true"}
