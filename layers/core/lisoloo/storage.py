@@ -140,6 +140,16 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: int(value) if isinstance(value, Decimal) else value for name, value in values.items()}
 
 
+def _wire_string(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value is not None else None
+
+
+def _wire_integer(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value is not None else None
+
+
 def _chunk_numbers(item: dict[str, Any]) -> list[str]:
     """A chunk item's numbers: one space-separated string (numbers are E.164, never spaced);
     chunks written before that are lists."""
@@ -341,16 +351,17 @@ class RecipientRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecipientRecord:
-        values = _from_item(item)
+        # Read straight from the wire form: a status page reads a hundred of these, and the
+        # generic deserializer (a Decimal per number) was most of the page's own time.
         return cls(
-            index=_index_of_recipient_sk(values["SK"]),
-            status=SmsStatus(values["status"]),
-            updated_at=_parse_timestamp(values["updated_at"]),
-            error_code=values.get("error_code"),
-            error_message=values.get("error_message"),
-            carrier_ref=values.get("carrier_ref"),
-            carrier=values.get("carrier"),
-            attempts=values.get("attempts", 1),
+            index=_index_of_recipient_sk(item["SK"]["S"]),
+            status=SmsStatus(item["status"]["S"]),
+            updated_at=_parse_timestamp(item["updated_at"]["S"]),
+            error_code=_wire_integer(item, "error_code"),
+            error_message=_wire_string(item, "error_message"),
+            carrier_ref=_wire_string(item, "carrier_ref"),
+            carrier=_wire_string(item, "carrier"),
+            attempts=_wire_integer(item, "attempts") or 1,
         )
 
 
