@@ -34,7 +34,7 @@ AWS_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 # The receipts queue's event source: BatchSize in template.yaml.
-RECEIPT_BATCH_SIZE = 1000
+RECEIPT_BATCH_SIZE = 990
 
 
 @pytest.fixture(scope="package")
