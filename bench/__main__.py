@@ -61,7 +61,9 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             for count in (1, 100, big):
                 results["lifecycle"][str(count)] = scenarios.lifecycle(stack, count)
                 _progress(f"lifecycle of {count}", started, results)
-            results["status"] = scenarios.status_ratio(stack, results["lifecycle"][str(big)])
+            results["status"] = scenarios.status_ratio(
+                stack, results["lifecycle"][str(big)], results["lifecycle"]["100"]
+            )
             _progress("status ratio", started, results)
             results["send"] = scenarios.send_ratio(stack, big=big)
             _progress("send ratio", started, results)

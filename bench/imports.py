@@ -61,6 +61,7 @@ def lambda_environment(function: str) -> dict[str, str]:
         "POWERTOOLS_SERVICE_NAME": "lisoloo-sms-api",
         "POWERTOOLS_METRICS_NAMESPACE": "Lisoloo",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     return environment
 
