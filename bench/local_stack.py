@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -22,12 +20,10 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-from bench.stack import ROOT
+from local.stack_process import ReadyInfo, local_stack_process
 
-READY_MARKER = "LISOLOO_LOCAL_READY "
 RECEIPTS = 1_000
 CONCURRENCY = 32
 RETRIES = 5
@@ -40,46 +36,15 @@ ENVIRONMENT = {
 }
 
 
-@dataclass(frozen=True)
-class Ready:
-    base_url: str
-    app_key: str
-    carrier_token: str
-    sandbox_url: str
-    moto_url: str
-
-
 @contextmanager
-def local_stack(timeout: float = 120) -> Iterator[Ready]:
+def local_stack(timeout: float = 120) -> Iterator[ReadyInfo]:
     environment = {**os.environ, **ENVIRONMENT}
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", "0"], cwd=ROOT, env=environment, stdout=stdout, stderr=stderr
-        )
-        try:
-            yield _wait_until_ready(process, stdout, stderr, timeout)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], stdout: IO[str], stderr: IO[str], timeout: float) -> Ready:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stdout.seek(0)
-        for line in stdout.read().splitlines():
-            if line.startswith(READY_MARKER):
-                info = json.loads(line[len(READY_MARKER) :])
-                return Ready(**{name: info[name] for name in Ready.__dataclass_fields__})
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    stderr.seek(0)
-    raise RuntimeError(f"the local stack did not become ready: {stderr.read()[-3000:]}")
+    with (
+        tempfile.TemporaryFile("w+") as stdout,
+        tempfile.TemporaryFile("w+") as stderr,
+        local_stack_process(environment, stdout, stderr, timeout=timeout) as ready,
+    ):
+        yield ready
 
 
 def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -107,11 +72,11 @@ def _call_once(method: str, url: str, body: Any = None, headers: dict[str, str] 
         return error.code, json.loads(raw) if raw else None
 
 
-def _send(ready: Ready, numbers: list[str]) -> tuple[int, Any]:
+def _send(ready: ReadyInfo, numbers: list[str]) -> tuple[int, Any]:
     return _call("POST", f"{ready.base_url}/send", {"to": numbers, "message": "bench"}, {"app-key": ready.app_key})
 
 
-def _status(ready: Ready, message_id: str, limit: int = 100) -> dict[str, Any]:
+def _status(ready: ReadyInfo, message_id: str, limit: int = 100) -> dict[str, Any]:
     code, body = _call(
         "GET", f"{ready.base_url}/status/{message_id}?recipients_limit={limit}", headers={"app-key": ready.app_key}
     )
@@ -121,7 +86,7 @@ def _status(ready: Ready, message_id: str, limit: int = 100) -> dict[str, Any]:
     return data
 
 
-def _meta_writes(ready: Ready, message_pk: str) -> int:
+def _meta_writes(ready: ReadyInfo, message_pk: str) -> int:
     """MODIFY records of the message item on the table's stream (read at moto's endpoint)."""
     import boto3
 
@@ -147,7 +112,7 @@ def _meta_writes(ready: Ready, message_pk: str) -> int:
     return writes
 
 
-def concurrent_receipts(ready: Ready) -> dict[str, Any]:
+def concurrent_receipts(ready: ReadyInfo) -> dict[str, Any]:
     # Numbers ending 0004: the sandbox accepts them and never sends a receipt (DESIGN §5),
     # so every receipt below is ours.
     numbers = [f"+2547{index:04d}0004" for index in range(RECEIPTS)]
@@ -207,7 +172,7 @@ def concurrent_receipts(ready: Ready) -> dict[str, Any]:
     }
 
 
-def send_ratio_http(ready: Ready, repetitions: int = 3, big: int = 10_000) -> dict[str, Any]:
+def send_ratio_http(ready: ReadyInfo, repetitions: int = 3, big: int = 10_000) -> dict[str, Any]:
     one = ["+254712345678"]
     many = [f"+2547{index:08d}" for index in range(big)]
     samples: dict[str, list[float]] = {"one": [], "many": []}

@@ -14,7 +14,8 @@ from types import FrameType
 from local.infrastructure import DEFAULT_STACK_NAME
 from local.moto_server import REGION
 from local.settings import read_settings
-from local.stack import LocalStack, ReadyInfo
+from local.stack import LocalStack
+from local.stack_process import ReadyInfo
 
 
 def main(argv: list[str] | None = None) -> int:

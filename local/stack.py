@@ -8,12 +8,10 @@ dispatched before the sandbox knows where to post receipts).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import asdict, dataclass
 
 from local.api_gateway import ApiGateway
 from local.api_model import RestApi, base_path, read_rest_apis
@@ -25,6 +23,7 @@ from local.moto_server import RunningMoto, point_process_at, start_moto_server
 from local.openapi import docs_pages
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings
+from local.stack_process import ReadyInfo
 from local.throttling import TokenBuckets, organization_limits
 from local.webhook_inspector import WebhookInspector
 
@@ -32,23 +31,6 @@ logger = logging.getLogger("local.stack")
 
 TABLE_LOGICAL_ID = "SmsTable"
 SANDBOX_CARRIER = "sandbox"
-READY_MARKER = "LISOLOO_LOCAL_READY"
-
-
-@dataclass(frozen=True)
-class ReadyInfo:
-    base_url: str
-    app_key: str
-    second_app_key: str
-    carrier_token: str
-    sandbox_url: str
-    moto_url: str
-    webhook_inspector_url: str
-    demo_webhook_url: str
-    demo_webhook_secret: str
-
-    def ready_line(self) -> str:
-        return f"{READY_MARKER} {json.dumps(asdict(self))}"
 
 
 class LocalStack:

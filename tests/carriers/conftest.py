@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import boto3
 import pytest
 
+from local.stack_process import local_stack_process
 from tests.carriers.kannel import PASSWORD, USERNAME, RunningKannel, free_port, missing_kannel
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_MARKER = "LISOLOO_LOCAL_READY "
 STARTUP_TIMEOUT_SECONDS = 90
 SECRETS_PREFIX = "lisoloo/test/carriers"
 
@@ -86,33 +82,21 @@ def kannel_stack(kannel: RunningKannel) -> Iterator[KannelStack]:
         "LISOLOO_LOCAL_VERBOSE": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    with (logs / "stdout.log").open("w+") as stdout, (logs / "stderr.log").open("w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=stdout,
-            stderr=stderr,
+    with (
+        (logs / "stdout.log").open("w+") as stdout,
+        (logs / "stderr.log").open("w+") as stderr,
+        local_stack_process(environment, stdout, stderr, port=port, timeout=STARTUP_TIMEOUT_SECONDS) as ready,
+    ):
+        assert ready.base_url == base_url, ready
+        stack = KannelStack(
+            base_url=base_url,
+            app_key=ready.app_key,
+            moto_url=ready.moto_url,
+            kannel=kannel,
+            stderr=logs / "stderr.log",
         )
-        try:
-            ready = _wait_until_ready(process, stdout, stderr)
-            assert ready["base_url"] == base_url, ready
-            stack = KannelStack(
-                base_url=base_url,
-                app_key=ready["app_key"],
-                moto_url=ready["moto_url"],
-                kannel=kannel,
-                stderr=logs / "stderr.log",
-            )
-            _provision_kannel(stack)
-            yield stack
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _provision_kannel(stack)
+        yield stack
 
 
 def _provision_kannel(stack: KannelStack) -> None:
@@ -130,20 +114,3 @@ def _provision_kannel(stack: KannelStack) -> None:
         Type="SecureString",
         Overwrite=True,
     )
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], stdout: IO[str], stderr: IO[str]) -> dict[str, str]:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        stdout.seek(0)
-        for line in stdout.read().splitlines():
-            if line.startswith(READY_MARKER):
-                ready: dict[str, str] = json.loads(line[len(READY_MARKER) :])
-                return ready
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    stderr.seek(0)
-    logs = stderr.read()[-5000:]
-    process.kill()
-    pytest.fail(f"the local stack did not become ready (exit code {process.poll()}); its stderr:\n{logs}")

@@ -26,8 +26,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,13 +35,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_MARKER = "LISOLOO_LOCAL_READY "
+from local.stack_process import local_stack_process
+
 STACK_SETTINGS = {
     "LISOLOO_SANDBOX_RECEIPT_DELAY": "0.05",
     "LISOLOO_LOCAL_SWEEP_SECONDS": "1",
@@ -130,18 +128,15 @@ def local_stack(problems: list[str]) -> Iterator[Stack]:
     collected into ``problems`` when it stops."""
     environment = {**os.environ, **STACK_SETTINGS}
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", "0"], cwd=ROOT, env=environment, stdout=stdout, stderr=stderr
-        )
         try:
-            yield _wait_until_ready(process, stdout, stderr)
+            with local_stack_process(environment, stdout, stderr, timeout=90) as ready:
+                yield Stack(
+                    base_url=loopback_only(ready.base_url),
+                    moto_url=loopback_only(ready.moto_url),
+                    sandbox_url=loopback_only(ready.sandbox_url),
+                    carrier_token=ready.carrier_token,
+                )
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
             stderr.seek(0)
             text = stderr.read()
             if log_path := os.environ.get("LISOLOO_LOAD_STACK_LOG"):
@@ -159,26 +154,6 @@ def _problem(line: str) -> str:
     exception = str(entry.get("exception", "")).strip().splitlines()
     function = str(entry.get("function_name", "")).removeprefix("lisoloo-local-")
     return f"{function} {entry.get('message')}: {exception[-1] if exception else ''}"[:300]
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], stdout: IO[str], stderr: IO[str]) -> Stack:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        stdout.seek(0)
-        for line in stdout.read().splitlines():
-            if line.startswith(READY_MARKER):
-                ready = json.loads(line[len(READY_MARKER) :])
-                return Stack(
-                    base_url=loopback_only(ready["base_url"]),
-                    moto_url=loopback_only(ready["moto_url"]),
-                    sandbox_url=loopback_only(ready["sandbox_url"]),
-                    carrier_token=ready["carrier_token"],
-                )
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    stderr.seek(0)
-    raise SystemExit(f"the local stack did not start:\n{stderr.read()[-3000:]}")
 
 
 def run(stack: Stack, merchants: int, messages: int, seconds: float, seed: int, drain: float = 120) -> dict[str, Any]:
