@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.counting import Tally
-from bench.stack import InProcessStack, LambdaContext, Merchant, load_event
+from bench.stack import InProcessStack, LambdaContext, Merchant
+from tests.conftest import load_event
 
 BIG = 10_000
 

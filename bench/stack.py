@@ -5,12 +5,12 @@ request counted by an :class:`AwsMeter`.
 What Lambda's own plumbing bills is done through counted clients too: the SQS event source
 mapping's ReceiveMessage and DeleteMessageBatch per batch. What it does not bill is read
 uncounted: stream records (GetRecords from a Lambda trigger is free). Bench set-up (tenants,
-carriers, bulk items) runs under ``meter.paused()``.
+carriers, bulk items) runs under ``meter.paused()``. Sample events and the API Gateway
+requests made from them are the tests' own (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import os
@@ -25,8 +25,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from tests.conftest import api_event, load_event
+
 ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 TEMPLATE = ROOT / "template.yaml"
 
 AWS_ENVIRONMENT = {
@@ -46,11 +47,6 @@ QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true",
 DISPATCH_BATCH = 5
 WEBHOOK_DELIVERY_BATCH = 5
 STREAM_BATCH = 100
-
-
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return event
 
 
 @dataclass
@@ -261,22 +257,7 @@ class InProcessStack:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """One API Gateway request to ``function`` (``events/<event_name>.json`` adjusted)."""
-        event = copy.deepcopy(load_event(event_name))
-        if merchant is not None:
-            event["requestContext"]["authorizer"] = {
-                "principalId": merchant.org_id,
-                "org_id": merchant.org_id,
-                "default_country": merchant.default_country,
-            }
-        if body is not None:
-            event["body"] = json.dumps(body)
-        if path is not None:
-            event["path"] = path
-        if path_parameters is not None:
-            event["pathParameters"] = path_parameters
-        if headers is not None:
-            event["headers"] = {**event["headers"], **headers}
-            event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+        event = api_event(event_name, merchant, body=body, path=path, path_parameters=path_parameters, headers=headers)
         self.meter.add(lambda tally: tally.api_requests.update([function]))
         response = self.invoke(function, event)
         raw = response["body"]
@@ -284,7 +265,7 @@ class InProcessStack:
 
     def authorize(self, merchant: Merchant) -> None:
         """API Gateway calls the authorizer once per app-key and caches the policy (300 s)."""
-        event = copy.deepcopy(load_event("authorizer-request"))
+        event = load_event("authorizer-request")
         event["headers"]["app-key"] = merchant.app_key
         event["multiValueHeaders"]["app-key"] = [merchant.app_key]
         policy = self.invoke("authorizer", event)

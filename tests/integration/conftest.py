@@ -20,7 +20,7 @@ from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitO
 from local import moto_speedups
 from local.infrastructure import DeployedStack, deploy_template
 from local.sqs_poller import sqs_record
-from tests.conftest import TEMPLATE, lambda_context, load_event, load_function
+from tests.conftest import TEMPLATE, api_event, lambda_context, load_event, load_function
 
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -143,27 +143,16 @@ class Harness:
     ) -> tuple[int, Any, str]:
         """Calls an API function with ``events/<event_name>.json`` adjusted; returns
         (status code, parsed body, raw body)."""
-        event = load_event(event_name)
-        if merchant is not None:
-            event["requestContext"]["authorizer"] = {
-                "principalId": merchant.org_id,
-                "org_id": merchant.org_id,
-                "default_country": merchant.default_country,
-            }
-        if body is not None:
-            event["body"] = json.dumps(body)
-        if raw_body is not None:
-            event["body"] = raw_body
-        if path is not None:
-            event["path"] = path
-        if path_parameters is not None:
-            event["pathParameters"] = path_parameters
-        if query is not None:
-            event["queryStringParameters"] = query
-            event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
-        if headers is not None:
-            event["headers"] = {**event["headers"], **headers}
-            event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+        event = api_event(
+            event_name,
+            merchant,
+            body=body,
+            raw_body=raw_body,
+            path=path,
+            path_parameters=path_parameters,
+            query=query,
+            headers=headers,
+        )
         response = load_function(function).lambda_handler(event, lambda_context())
         raw = response["body"]
         parsed = json.loads(raw) if raw else None
