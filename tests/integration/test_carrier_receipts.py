@@ -494,7 +494,6 @@ def stop_counting(writes: MessageItemWrites) -> None:
 def post_sandbox_receipts(token: str, reports: Sequence[tuple[str, str]], concurrency: int = 16) -> list[int]:
     """The sandbox carrier's receipt POSTs, ``concurrency`` at a time; the endpoint only
     queues them. Returns the status codes."""
-    from lisoloo.observability import metrics
 
     def post(report: tuple[str, str]) -> int:
         event = load_event("receipts-sandbox")
@@ -504,10 +503,7 @@ def post_sandbox_receipts(token: str, reports: Sequence[tuple[str, str]], concur
         response = load_function("receipts").lambda_handler(event, lambda_context())
         return int(response["statusCode"])
 
-    # Invocations in threads share one metrics set, which flushes itself at 100 values
-    # (one Lambda container never runs two at once): give it the namespace the template sets.
-    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=concurrency) as pool:
-        patch.setattr(metrics.provider, "namespace", "Lisoloo")
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(post, reports))
 
 
