@@ -185,10 +185,10 @@ def _partition(stack: InProcessStack, pk: str) -> list[dict[str, Any]]:
 
 def _clone(items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: str) -> list[dict[str, Any]]:
     """The items of a message's partition under a new message id, due at ``due_at``."""
-    from lisoloo.storage import _due_shard  # the shard rule, so clones spread as real messages do
+    from lisoloo.storage import keys  # the key and shard rules, so clones spread as real messages do
 
-    org = old_pk.split("#MSG#")[0]
-    pk = f"{org}#MSG#{message_id}"
+    org_id, _ = keys.message_of_pk(old_pk)
+    pk = keys.message_pk(org_id, message_id)
     clones = []
     for item in items:
         clone = dict(item, PK={"S": pk})
@@ -196,7 +196,7 @@ def _clone(items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: st
             clone["message_id"] = {"S": message_id}
         if "due_at" in clone:
             clone["due_at"] = {"S": due_at}
-            clone["due_shard"] = {"S": _due_shard(pk)}
+            clone["due_shard"] = {"S": keys.due_shard(pk)}
         clones.append(clone)
     return clones
 

@@ -19,7 +19,8 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -302,12 +303,31 @@ def generate_openapi(template_path: Path = REPOSITORY_ROOT / "template.yaml") ->
         on_conflict="error",
     )
     functions = template["Resources"]
-    for function in sorted({function for function, *_ in routes}):
-        properties = functions[function]["Properties"]
-        module = str(properties["Handler"]).rsplit(".", 1)[0].replace(".", "/")
-        merge.add_file(template_path.parent / str(properties["CodeUri"]) / f"{module}.py")
-    document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    with _placeholder_table():
+        for function in sorted({function for function, *_ in routes}):
+            properties = functions[function]["Properties"]
+            module = str(properties["Handler"]).rsplit(".", 1)[0].replace(".", "/")
+            merge.add_file(template_path.parent / str(properties["CodeUri"]) / f"{module}.py")
+        document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     return _complete(document, routes)
+
+
+@contextmanager
+def _placeholder_table() -> Iterator[None]:
+    """Handlers check their settings when imported, and TABLE_NAME has no default; the document
+    reads none of them, so a placeholder stands in while they are imported, and the settings
+    read from it are forgotten afterwards."""
+    from lisoloo.settings import get_settings
+
+    placeholder = "TABLE_NAME" not in os.environ
+    if placeholder:
+        os.environ["TABLE_NAME"] = "openapi-document"
+    try:
+        yield
+    finally:
+        if placeholder:
+            del os.environ["TABLE_NAME"]
+            get_settings.cache_clear()
 
 
 def _complete(document: dict[str, Any], routes: list[tuple[str, str, str, str | None]]) -> dict[str, Any]:

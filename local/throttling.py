@@ -90,7 +90,7 @@ def organization_limits(table_name: str) -> Callable[[str], Throttle | None]:
     repository = SmsRepository(table_name)
 
     def limits_for(org_id: str) -> Throttle | None:
-        organization = repository.get_organization(org_id)
+        organization = repository.organizations.get(org_id)
         if organization is None or organization.rate_limit is None or organization.burst_limit is None:
             return None
         return Throttle(rate_per_second=float(organization.rate_limit), burst=organization.burst_limit)

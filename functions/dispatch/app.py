@@ -10,19 +10,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lisoloo.dependencies import carrier_connector, repository
 from lisoloo.dispatching import dispatch_chunk
 from lisoloo.observability import logger, metrics, tracer
-from lisoloo.records import DispatchJobRecord
+from lisoloo.queue_records import DispatchJobRecord
 from lisoloo.settings import get_settings
 
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.SQS, model=DispatchJobRecord)
 
 
 @tracer.capture_method
 def handle_job(record: DispatchJobRecord) -> None:
-    settings = get_settings()
     summary = dispatch_chunk(
         record.body,
         repository=repository(),
-        carrier=carrier_connector(settings.carrier),
+        carrier=carrier_connector(settings.carriers.carrier),
         settings=settings,
         now=datetime.now(UTC),
     )

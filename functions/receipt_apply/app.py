@@ -10,9 +10,11 @@ from pydantic import ValidationError
 
 from lisoloo.dependencies import repository
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.queue_records import ReceiptJobRecord
 from lisoloo.receipts import ReceiptsNotAppliedError, apply_receipt_jobs
-from lisoloo.records import ReceiptJobRecord
+from lisoloo.settings import get_settings
 
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.SQS, model=ReceiptJobRecord)
 
 
@@ -29,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         except ValidationError:
             continue  # the processor reports it failed
         jobs[record.messageId] = record.body
-    outcome = apply_receipt_jobs(repository(), jobs, datetime.now(UTC))
+    outcome = apply_receipt_jobs(repository(), jobs, datetime.now(UTC), settings)
     logger.info("receipts applied", extra={"jobs": len(jobs), "summary": outcome.summary})
 
     def settled(record: ReceiptJobRecord) -> None:

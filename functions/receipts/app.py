@@ -13,7 +13,9 @@ from lisoloo.carriers import ReceiptRequest
 from lisoloo.dependencies import carrier_connector, receipts_queue, repository
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.receipts import authenticate_carrier, queue_receipts
+from lisoloo.settings import get_settings
 
+get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 

@@ -11,7 +11,9 @@ from lisoloo.dependencies import repository
 from lisoloo.models import Envelope, ScheduleCancelled
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.scheduling import cancel_schedule
+from lisoloo.settings import get_settings
 
+get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 

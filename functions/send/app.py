@@ -14,6 +14,7 @@ from lisoloo.observability import logger, metrics, tracer
 from lisoloo.sending import send_message
 from lisoloo.settings import get_settings
 
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 
@@ -29,7 +30,7 @@ def send(request: SendRequest) -> Envelope[SendAccepted]:
             caller,
             repository=repository(),
             queue=dispatch_queue(),
-            settings=get_settings(),
+            settings=settings,
             now=datetime.now(UTC),
         ),
     )

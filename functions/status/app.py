@@ -10,8 +10,10 @@ from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository
 from lisoloo.models import Envelope, MessageStatus
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.settings import get_settings
 from lisoloo.status_report import read_message_status
 
+get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 

@@ -9,6 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.dependencies import sweeper
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.settings import get_settings
+
+get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 
 
 @logger.inject_lambda_context

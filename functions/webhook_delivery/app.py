@@ -9,22 +9,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
-from lisoloo.records import WebhookDeliveryRecord
+from lisoloo.queue_records import WebhookDeliveryRecord
 from lisoloo.settings import get_settings
 from lisoloo.webhooks.delivering import WebhookDeliveryFailedError, deliver
 from lisoloo.webhooks.delivery import retry_delay_seconds
 
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.SQS, model=WebhookDeliveryRecord)
 
 
 def handle_delivery(record: WebhookDeliveryRecord) -> None:
     try:
-        deliver(record.body, repository(), get_settings(), datetime.now(UTC))
+        deliver(record.body, repository(), settings, datetime.now(UTC))
     except WebhookDeliveryFailedError:
         # Back off by making this job visible again later; the queue's redrive policy sends
         # it to the dead-letter queue after the last attempt.
         attempt = int(record.attributes.ApproximateReceiveCount)
-        first = get_settings().webhook_first_retry_seconds
+        first = settings.webhooks.webhook_first_retry_seconds
         webhook_queue().delay(record.receiptHandle, retry_delay_seconds(attempt, first))
         raise
 

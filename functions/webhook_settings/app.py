@@ -13,6 +13,7 @@ from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 from lisoloo.webhooks.subscriptions import configure_webhook, read_webhook, rotate_secret
 
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 
@@ -24,7 +25,7 @@ def show() -> Envelope[WebhookConfiguration]:
 @app.put(f"{API_PREFIX}/webhook")
 def update(request: WebhookSettingsRequest) -> Envelope[WebhookConfiguration]:
     org_id = current_caller(app).org_id
-    configuration = configure_webhook(repository(), org_id, request.webhook_url, get_settings(), datetime.now(UTC))
+    configuration = configure_webhook(repository(), org_id, request.webhook_url, settings, datetime.now(UTC))
     return Envelope(data=configuration)
 
 

@@ -9,15 +9,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
+from lisoloo.settings import get_settings
+from lisoloo.storage import message_change
 from lisoloo.webhooks.fanout import delivery_jobs
 
+get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def handle_change(record: DynamoDBRecord) -> None:
-    # The raw images: the layer reads DynamoDB JSON with the same code as the table's items.
-    images = record.raw_event["dynamodb"]
-    jobs = delivery_jobs(images.get("OldImage"), images.get("NewImage"), repository())
+    # Read at the edge by storage, which knows the item layout (the filter passes message items).
+    change = message_change(record.raw_event["dynamodb"])
+    jobs = delivery_jobs(change, repository()) if change is not None else []
     if jobs:
         webhook_queue().enqueue(jobs)
 

@@ -130,7 +130,7 @@ def test_webhook_settings_stay_with_their_organization(
     assert rotated["webhook_url"] == "http://127.0.0.1:9/stranger"
     shown = polite.get(f"{base}/webhook", headers={"app-key": owner.app_key}).json()["data"]
     assert shown == {"webhook_url": "http://127.0.0.1:9/owner", "secret_configured": True, "secret": None}
-    organization = local_repository(local_stack.moto_url).get_organization(owner.org_id)
+    organization = local_repository(local_stack.moto_url).organizations.get(owner.org_id)
     assert organization.previous_webhook_secret is None  # the stranger's rotation never touched it
 
 
@@ -166,7 +166,7 @@ def test_a_revoked_key_is_refused_and_its_organizations_other_keys_still_work(lo
     tenant = new_tenant(local_stack.moto_url)
     repository = local_repository(local_stack.moto_url)
     revoked = issue_key(repository, tenant.org_id)
-    repository.revoke_app_key(tenant.org_id, revoked.key_id, datetime.now(UTC) - timedelta(seconds=1))
+    repository.organizations.revoke_app_key(tenant.org_id, revoked.key_id, datetime.now(UTC) - timedelta(seconds=1))
     refused = polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": revoked.app_key})
     assert (refused.status_code, refused.content.replace(b" ", b"")) == (401, INVALID_KEY.replace(b" ", b""))
     assert polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": tenant.app_key}).status_code == 200

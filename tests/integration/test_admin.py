@@ -76,8 +76,8 @@ def test_rotation_issues_a_new_key_and_retires_the_old_after_its_grace(harness: 
     from lisoloo.credentials import hash_secret
 
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert repository.find_app_key(hash_secret(created["app_key"]), now=later) is None
-    assert repository.find_app_key(hash_secret(rotated["app_key"]), now=later) is not None
+    assert repository.organizations.find_app_key(hash_secret(created["app_key"]), now=later) is None
+    assert repository.organizations.find_app_key(hash_secret(rotated["app_key"]), now=later) is not None
 
 
 def test_a_second_revoke_never_moves_a_revocation_later(harness: Harness) -> None:
@@ -258,7 +258,7 @@ def test_sender_ids_set_by_the_cli_are_enforced_on_send(harness: Harness) -> Non
     assert json.loads(other["body"])["detail"][0]["loc"] == ["body", "sender_id"]
     repository = harness.repository()
     sent = {
-        name: repository.get_message(created["org_id"], json.loads(reply["body"])["data"]["message_id"]).sender_id
+        name: repository.messages.get(created["org_id"], json.loads(reply["body"])["data"]["message_id"]).sender_id
         for name, reply in (("own", own), ("default", default))
     }
     assert sent == {"own": "ACME-OTP", "default": "ACME"}

@@ -25,9 +25,9 @@ from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitO
 from lisoloo.carriers.generic import GenericHttpCarrier, GenericHttpConfig, HttpCarrierMapping
 from lisoloo.carriers.secrets import CarrierSecrets
 from lisoloo.dependencies import dispatch_queue
+from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.status import SmsStatus
-from lisoloo.storage import RecipientKey
 from lisoloo.sweeping import Sweeper
 from tests.conftest import lambda_context, load_event, load_function
 from tests.integration.conftest import Harness, Merchant, apply_queued_receipts
@@ -95,7 +95,7 @@ def receipts_call(
     response: dict[str, Any] = load_function("receipts").lambda_handler(event, lambda_context())
     if response["statusCode"] == 200:
         # The receipts queue's event source hands what was queued to receipt-apply.
-        response["applied"] = apply_queued_receipts(get_settings().receipts_queue_url).applied
+        response["applied"] = apply_queued_receipts(get_settings().resources.receipts_queue_url).applied
     return response
 
 
@@ -432,8 +432,8 @@ def test_a_last_part_counted_before_a_crash_is_settled_by_the_carriers_retry(
     key = RecipientKey(merchant.org_id, message_id, 0)
     first, second = aggregator.ids_for(key.reference, 2)
     repository = harness.repository()
-    assert repository.record_part_outcome(key, "http", first, SmsStatus.DELIVERED).recorded
-    progress = repository.record_part_outcome(key, "http", second, SmsStatus.UNDELIVERED)
+    assert repository.recipients.record_part_outcome(key, "http", first, SmsStatus.DELIVERED).recorded
+    progress = repository.recipients.record_part_outcome(key, "http", second, SmsStatus.UNDELIVERED)
     assert (progress.delivered, progress.failed, progress.reported) == (1, 1, 2)
     assert recipient_states(harness, merchant, message_id) == [("sent", None)]
 
@@ -577,18 +577,18 @@ def test_a_job_that_cannot_be_applied_stays_queued_alone_and_is_applied_later(
     merchant, good_id = send_and_dispatch(harness)
     other, bad_id = send_and_dispatch(harness)
     good, bad = reference(merchant, good_id), reference(other, bad_id)
-    from lisoloo.storage import SmsRepository
+    from lisoloo.storage.recipients import Recipients
 
-    real = SmsRepository.apply_transitions
+    real = Recipients.apply_transitions
 
-    def failing(self: SmsRepository, transitions: Any) -> Any:
+    def failing(self: Recipients, transitions: Any) -> Any:
         if any(transition.key.message_id == bad_id for transition in transitions):
             raise RuntimeError("storage outage for one message")
         return real(self, transitions)
 
     assert post_sandbox_receipts(carriers.tokens["sandbox"], [(good, "delivered"), (bad, "delivered")]) == [200, 200]
     with monkeypatch.context() as patch:
-        patch.setattr(SmsRepository, "apply_transitions", failing)
+        patch.setattr(Recipients, "apply_transitions", failing)
         summary = harness.apply_queued_receipts()
     # Then the good one is applied, the other reported failed and left on the queue
     assert summary.applied == 1

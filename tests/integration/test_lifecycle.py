@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from lisoloo.storage import RecipientKey
+from lisoloo.entities import RecipientKey
 from tests.integration.conftest import Harness, Merchant
 
 

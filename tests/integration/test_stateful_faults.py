@@ -23,8 +23,8 @@ from botocore.retries.standard import ExponentialBackoff
 
 from lisoloo import dependencies
 from lisoloo.carriers.sandbox import SandboxCarrier
+from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
-from lisoloo.storage import RecipientKey
 from lisoloo.sweeping import Sweeper
 from tests.conftest import lambda_context, load_event, load_function
 from tests.integration.conftest import Harness, Merchant
@@ -200,7 +200,7 @@ def test_key_changes_whose_transaction_conflicts_are_retried_not_misreported(
     else:
         # rotate: the old key keeps a grace period, then stops; revoke: it stops at once
         at = now + timedelta(hours=1) if action == "rotate" else now - timedelta(seconds=1)
-        revoked = repository.revoke_app_key(merchant.org_id, first.key_id, at)
+        revoked = repository.organizations.revoke_app_key(merchant.org_id, first.key_id, at)
         assert revoked is not None and revoked.revoked_at is not None
         assert abs(revoked.revoked_at - at) < timedelta(seconds=1)
         assert effect(authorize(first.app_key)) == ("Allow" if action == "rotate" else "Deny")
@@ -221,7 +221,7 @@ def test_a_recurrence_survives_a_conflict_when_its_next_occurrence_is_created(
     wire.fail("TransactWriteItems", 1, lambda params: transaction_conflict(len(params["TransactItems"])))
     assert sweeper(harness).sweep(first_at + timedelta(seconds=1), lambda: 900.0).released == 1
     # The conflict was transient: the recurrence must still have its next occurrence.
-    schedule = harness.repository().get_schedule(merchant.org_id, body["data"]["schedule_id"])
+    schedule = harness.repository().schedules.get(merchant.org_id, body["data"]["schedule_id"])
     assert schedule is not None and len(schedule.occurrence_ids) == 2
 
 
@@ -255,7 +255,7 @@ def test_a_recurrence_survives_a_sweep_that_dies_after_releasing_an_occurrence(
     # Then the occurrence went out once and the recurrence carries on
     jobs = harness.queued_jobs()
     assert len({json.loads(job["Body"])["message_id"] for job in jobs}) == 1
-    schedule = harness.repository().get_schedule(merchant.org_id, body["data"]["schedule_id"])
+    schedule = harness.repository().schedules.get(merchant.org_id, body["data"]["schedule_id"])
     assert schedule is not None and len(schedule.occurrence_ids) == 2
 
 

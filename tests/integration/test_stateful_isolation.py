@@ -115,7 +115,7 @@ def test_webhook_settings_of_one_tenant_never_touch_another(harness: Harness) ->
     owner, stranger = harness.new_merchant(), harness.new_merchant()
     code, _, _ = harness.api("webhook_settings", "webhook-put", owner, body={"webhook_url": "https://127.0.0.1/a"})
     assert code == 200
-    before = harness.repository().get_organization(owner.org_id)
+    before = harness.repository().organizations.get(owner.org_id)
     # When the stranger reads, sets and rotates its own settings
     shown = harness.api("webhook_settings", "webhook-get", stranger)[1]["data"]
     assert shown == {"webhook_url": None, "secret_configured": False, "secret": None}
@@ -123,7 +123,7 @@ def test_webhook_settings_of_one_tenant_never_touch_another(harness: Harness) ->
     harness.api("webhook_settings", "webhook-rotate", stranger)
     harness.api("webhook_settings", "webhook-put", stranger, body={"webhook_url": None})
     # Then the owner's URL and secrets are exactly as they were
-    after = harness.repository().get_organization(owner.org_id)
+    after = harness.repository().organizations.get(owner.org_id)
     assert before is not None and after is not None
     assert (after.webhook_url, after.webhook_secret, after.previous_webhook_secret) == (
         before.webhook_url,
@@ -206,14 +206,18 @@ def test_a_revoked_key_stops_and_a_rotated_one_works_through_its_grace_period(ha
     rotating = issue_key(repository, merchant.org_id)
     assert effect(authorize(revoked.app_key)) == effect(authorize(rotating.app_key)) == "Allow"
     now = datetime.now(UTC)
-    assert repository.revoke_app_key(merchant.org_id, revoked.key_id, now - timedelta(seconds=1)) is not None
-    assert repository.revoke_app_key(merchant.org_id, rotating.key_id, now + timedelta(hours=1)) is not None
+    assert (
+        repository.organizations.revoke_app_key(merchant.org_id, revoked.key_id, now - timedelta(seconds=1)) is not None
+    )
+    assert (
+        repository.organizations.revoke_app_key(merchant.org_id, rotating.key_id, now + timedelta(hours=1)) is not None
+    )
     assert effect(authorize(revoked.app_key)) == "Deny"
     allowed = authorize(rotating.app_key)
     assert (effect(allowed), allowed["context"]["org_id"]) == ("Allow", merchant.org_id)
     # Another organization cannot revoke (or even find) this organization's keys
-    assert repository.revoke_app_key(stranger.org_id, rotating.key_id, now) is None
+    assert repository.organizations.revoke_app_key(stranger.org_id, rotating.key_id, now) is None
     assert effect(authorize(rotating.app_key)) == "Allow"
     # A second revocation never brings a key back
-    repository.revoke_app_key(merchant.org_id, revoked.key_id, now + timedelta(days=1))
+    repository.organizations.revoke_app_key(merchant.org_id, revoked.key_id, now + timedelta(days=1))
     assert effect(authorize(revoked.app_key)) == "Deny"

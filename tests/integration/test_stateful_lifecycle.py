@@ -44,11 +44,12 @@ from hypothesis.stateful import (
 
 from lisoloo import dependencies, dispatching
 from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from lisoloo.entities import MessageRecord, RecipientKey
 from lisoloo.observability import metrics
 from lisoloo.receipts import apply_carrier_receipts
 from lisoloo.settings import get_settings
 from lisoloo.status import SmsStatus
-from lisoloo.storage import MessageRecord, RecipientKey, SmsRepository
+from lisoloo.storage import SmsRepository
 from lisoloo.sweeping import Sweeper
 from lisoloo.webhooks.events import QUEUED, SEQUENCE, events_for_change
 from tests.conftest import load_function
@@ -121,7 +122,7 @@ class RecordingCarrier:
                 self.crash_after -= 1
             key = RecipientKey.from_reference(submission.reference)
             assert key is not None
-            row = self.rows.get_recipient(key)
+            row = self.rows.recipients.get(key)
             attempt = row.attempts if row else 0
             self.sent.append(Sent(submission.reference, attempt, self.step, row.status if row else None))
             number = submission.to
@@ -218,7 +219,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _learn_occurrences(self) -> None:
         for schedule_id in self.schedules:
-            schedule = self.rows.get_schedule(self.merchant.org_id, schedule_id)
+            schedule = self.rows.schedules.get(self.merchant.org_id, schedule_id)
             if schedule is None:
                 continue
             for message_id in schedule.occurrence_ids:
@@ -507,7 +508,7 @@ class Lifecycle(RuleBasedStateMachine):
     @invariant()
     def webhook_events_form_a_valid_sequence(self) -> None:
         for tracked in self.messages.values():
-            record = self.rows.get_message(self.merchant.org_id, tracked.message_id)
+            record = self.rows.messages.get(self.merchant.org_id, tracked.message_id)
             tracked.events.extend(event.type for event in events_for_change(tracked.record, record))
             if record is not None:
                 tracked.record = record

@@ -15,8 +15,10 @@ import boto3
 import pytest
 
 from lisoloo.dependencies import dispatch_queue
+from lisoloo.entities import NewMessage
 from lisoloo.settings import get_settings
-from lisoloo.storage import DueItem, NewMessage, SmsRepository
+from lisoloo.storage import SmsRepository
+from lisoloo.storage.due import due_item
 from lisoloo.sweeping import Sweeper, SweepSummary
 from tests.conftest import lambda_context, load_event, load_function
 from tests.integration.conftest import Harness, Merchant
@@ -129,7 +131,7 @@ def test_a_recurrence_keeps_one_future_occurrence_until_it_runs_out(harness: Har
     assert first_at.astimezone(UTC).hour == 6  # 09:00 EAT is 06:00 UTC
     # When the first is released, the second is created a day later
     assert sweep_at(sweeper, first_at + timedelta(seconds=1)).released == 1
-    schedule = harness.repository().get_schedule(merchant.org_id, body["data"]["schedule_id"])
+    schedule = harness.repository().schedules.get(merchant.org_id, body["data"]["schedule_id"])
     assert schedule is not None and len(schedule.occurrence_ids) == 2
     second_id = schedule.occurrence_ids[1]
     second = harness.status(merchant, second_id)[1]["data"]
@@ -138,7 +140,7 @@ def test_a_recurrence_keeps_one_future_occurrence_until_it_runs_out(harness: Har
     assert sweep_at(sweeper, first_at + timedelta(minutes=10)).released == 0
     # When the second is released, the recurrence has run out
     assert sweep_at(sweeper, first_at + timedelta(days=1, seconds=1)).released == 1
-    schedule = harness.repository().get_schedule(merchant.org_id, body["data"]["schedule_id"])
+    schedule = harness.repository().schedules.get(merchant.org_id, body["data"]["schedule_id"])
     assert schedule is not None and len(schedule.occurrence_ids) == 2
 
 
@@ -182,7 +184,7 @@ def test_no_receipt_for_24_hours_fails_the_rest_with_1503(harness: Harness, swee
     _, body = harness.send(merchant, {"to": ["+254712345678", "+254712340004"], "message": "x"})
     message_id = body["data"]["message_id"]
     harness.dispatch_queued()
-    from lisoloo.storage import RecipientKey
+    from lisoloo.entities import RecipientKey
 
     harness.receipt(RecipientKey(merchant.org_id, message_id, 0).reference, "delivered")
     # When a sweep runs just before and just after the 24-hour deadline
@@ -245,13 +247,13 @@ def test_a_sweep_that_dies_mid_work_leaves_it_to_the_next_after_the_lease(harnes
     due = [
         item
         for shard in range(16)
-        for item in repository.find_due(shard, at, 100)
+        for item in repository.due.find(shard, at, 100)
         if body["data"]["message_id"] in item.pk
     ]
     assert len(due) == 1
-    assert repository.lease_due(due[0], at + timedelta(minutes=2)) is not None
+    assert repository.due.lease(due[0], at + timedelta(minutes=2)) is not None
     # Then an overlapping sweep cannot take it (the lease moved it), nor can a stale claim
-    assert repository.lease_due(due[0], at + timedelta(minutes=2)) is None
+    assert repository.due.lease(due[0], at + timedelta(minutes=2)) is None
     assert sweep_at(sweeper, at + timedelta(seconds=30)).released == 0
     # And once the lease has run out, the next sweep releases it
     assert sweep_at(sweeper, at + timedelta(minutes=3)).released == 1
@@ -298,9 +300,9 @@ def test_the_sweep_reads_only_what_is_due_however_many_messages_sit_idle(
     # Given 1,500 idle messages (due again only days from now) and 40 due scheduled releases
     idle_until = now + timedelta(days=3)
     for number in range(1_500):
-        repository.create_message(message(merchant, f"{number:024x}", now, due_at=idle_until), ["+254712345678"])
+        repository.messages.create(message(merchant, f"{number:024x}", now, due_at=idle_until), ["+254712345678"])
     for number in range(40):
-        repository.create_message(
+        repository.messages.create(
             message(merchant, f"{10_000 + number:024x}", now, due_at=now + HOUR, scheduled=True),
             ["+254712345678"],
         )
@@ -339,12 +341,14 @@ def message(
 
 
 def test_due_items_parse_their_addresses() -> None:
-    item = DueItem(
-        pk="ORG#org_0123456789abcdef#MSG#6a1c0e5f0123456789abcdef",
-        sk="P#00001#R#00142",
-        kind="retry",
-        due_at="x",
-    )  # type: ignore[arg-type]
+    item = due_item(
+        {
+            "PK": {"S": "ORG#org_0123456789abcdef#MSG#6a1c0e5f0123456789abcdef"},
+            "SK": {"S": "P#00001#R#00142"},
+            "due_kind": {"S": "retry"},
+            "due_at": {"S": "x"},
+        }
+    )
     assert (item.org_id, item.message_id, item.recipient.index) == (
         "org_0123456789abcdef",
         "6a1c0e5f0123456789abcdef",

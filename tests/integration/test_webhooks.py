@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from standardwebhooks import Webhook
 
-from lisoloo.storage import RecipientKey
+from lisoloo.entities import RecipientKey
 from tests.conftest import lambda_context, load_event, load_function
 from tests.integration.conftest import Harness, Merchant
 from tests.webhook_receiver import WebhookReceiver, webhook_receiver

@@ -41,5 +41,5 @@ def new_tenant(moto_url: str, *, rate_limit: int | None = None, burst_limit: int
     repository = local_repository(moto_url)
     org_id = create_organization(repository, name="reliability tests", default_country="KE")
     if rate_limit is not None:
-        repository.set_rate_limit(org_id, rate_limit, burst_limit or rate_limit * 2, datetime.now(UTC))
+        repository.organizations.set_rate_limit(org_id, rate_limit, burst_limit or rate_limit * 2, datetime.now(UTC))
     return Tenant(org_id=org_id, app_key=issue_app_key(repository, org_id))

@@ -190,11 +190,15 @@ def _job(url: str) -> Any:
     )
 
 
-class _Repository:
-    def get_organization(self, org_id: str) -> Any:
-        from lisoloo.storage import OrganizationRecord
+class _Organizations:
+    def get(self, org_id: str) -> Any:
+        from lisoloo.entities import OrganizationRecord
 
         return OrganizationRecord(org_id=org_id, name="x", default_country="KE", webhook_secret="whsec_" + "A" * 32)
+
+
+class _Repository:
+    organizations = _Organizations()
 
 
 def _settings() -> Any:

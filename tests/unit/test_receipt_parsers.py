@@ -33,8 +33,8 @@ from lisoloo.carriers.generic import HttpCarrierMapping, ReceiptMapping, generic
 from lisoloo.carriers.jasmin import JasminCarrier, JasminConfig
 from lisoloo.carriers.kannel import KannelCarrier, KannelConfig
 from lisoloo.carriers.secrets import CarrierSecrets
+from lisoloo.entities import RecipientKey
 from lisoloo.status import SmsStatus, status_of_parts
-from lisoloo.storage import RecipientKey
 
 REF = "org_0123456789abcdef.6a1c0e5f0123456789abcdef.0"
 

@@ -17,6 +17,9 @@ from lisoloo.status import (
     aggregate_status,
     can_transition,
     counter_delta,
+    goes_further,
+    is_handed_off,
+    unclaimed_status,
 )
 
 S = SmsStatus
@@ -147,6 +150,34 @@ def test_a_move_never_lowers_the_tier_and_only_handed_off_moves_sideways(current
         assert can_transition(current, new)
     else:
         assert not can_transition(current, new)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "kept", "replaces"),
+    [
+        (S.DELIVERED, S.SENT, True),  # a higher tier wins
+        (S.SENT, S.DELIVERED, False),
+        (S.ENROUTE, S.ACCEPTED, True),  # inside handed-off, the later report wins
+        (S.ACCEPTED, S.ENROUTE, True),
+        (S.UNDELIVERED, S.DELIVERED, False),  # terminal keeps the first, as the row's guard does
+        (S.DELIVERED, S.UNDELIVERED, False),
+        (S.SENT, S.UNKNOWN, True),  # a state we can read beats one we cannot
+        (S.UNKNOWN, S.SENT, False),
+        (S.UNKNOWN, S.NONE, False),
+        (S.PROCESSING, S.PROCESSING, False),
+    ],
+)
+def test_goes_further(candidate: SmsStatus, kept: SmsStatus, replaces: bool) -> None:
+    assert goes_further(candidate, kept) is replaces
+
+
+@pytest.mark.parametrize("status", list(SmsStatus))
+def test_handed_off_means_with_a_carrier_or_final(status: SmsStatus) -> None:
+    assert is_handed_off(status) is (status in HANDED_OFF or status in TERMINAL)
+
+
+def test_an_unclaimed_recipient_is_pending_once_released_and_scheduled_before() -> None:
+    assert (unclaimed_status(released=True), unclaimed_status(released=False)) == (S.PENDING, S.SCHEDULED)
 
 
 @pytest.mark.parametrize(

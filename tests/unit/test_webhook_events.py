@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lisoloo.storage import MessageRecord
+from lisoloo.entities import MessageRecord
 from lisoloo.webhooks.events import events_for_change
 
 NOW = datetime(2026, 5, 27, 10, 15, tzinfo=UTC)

@@ -29,11 +29,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from lisoloo.errors import DomainError
+from lisoloo.entities import AppKeyInfo, OrganizationRecord
+from lisoloo.errors import DomainError, OrganizationNotFoundError
 from lisoloo.models import check_sender_id
 from lisoloo.provisioning import IssuedAppKey, create_organization, issue_key, register_carrier
-from lisoloo.settings import Settings
-from lisoloo.storage import AppKeyInfo, OrganizationRecord, SmsRepository
+from lisoloo.settings import ResourceSettings, Settings, WebhookSettings
+from lisoloo.storage import SmsRepository
 from lisoloo.webhooks.subscriptions import configure_webhook
 
 # How long an authorizer result is cached (template: ReauthorizeEvery): a revoked key may work
@@ -237,19 +238,21 @@ class Admin:
             "webhook_secret_configured": bool(organization.webhook_secret),
             "sender_ids": list(organization.sender_ids),
             "rate_limit": _limit(organization),
-            "app_keys": [_key_row(key, self.now) for key in self.repository.list_app_keys(org_id)],
+            "app_keys": [_key_row(key, self.now) for key in self.repository.organizations.list_app_keys(org_id)],
         }
 
     def list_keys(self, org_id: str) -> list[dict[str, Any]]:
         self._organization(org_id)
-        return [_key_row(key, self.now) for key in self.repository.list_app_keys(org_id)]
+        return [_key_row(key, self.now) for key in self.repository.organizations.list_app_keys(org_id)]
 
     def issue(self, org_id: str, label: str | None) -> dict[str, Any]:
         self._organization(org_id)
         return _issued(issue_key(self.repository, org_id, label=label))
 
     def revoke(self, org_id: str, key_id: str, grace_seconds: int = 0) -> dict[str, Any]:
-        revoked = self.repository.revoke_app_key(org_id, key_id, self.now + timedelta(seconds=grace_seconds))
+        revoked = self.repository.organizations.revoke_app_key(
+            org_id, key_id, self.now + timedelta(seconds=grace_seconds)
+        )
         if revoked is None:
             raise AdminError(f"{org_id} has no key {key_id}")
         row = _key_row(revoked, self.now)
@@ -259,7 +262,7 @@ class Admin:
 
     def rotate(self, org_id: str, key_id: str, grace_seconds: int) -> dict[str, Any]:
         """A new key now; the old one stops after ``grace_seconds`` (0: at once)."""
-        if not any(key.key_id == key_id for key in self.repository.list_app_keys(org_id)):
+        if not any(key.key_id == key_id for key in self.repository.organizations.list_app_keys(org_id)):
             raise AdminError(f"{org_id} has no key {key_id}")
         issued = issue_key(self.repository, org_id)
         return {**_issued(issued), "old_key": self.revoke(org_id, key_id, grace_seconds)}
@@ -267,7 +270,8 @@ class Admin:
     def set_webhook(self, org_id: str, url: str | None) -> dict[str, Any]:
         self._organization(org_id)
         settings = Settings(
-            table_name=self.target.table_name, webhook_allow_loopback=self.target.allow_loopback_webhooks
+            resources=ResourceSettings(table_name=self.target.table_name),
+            webhooks=WebhookSettings(webhook_allow_loopback=self.target.allow_loopback_webhooks),
         )
         configuration = configure_webhook(self.repository, org_id, url, settings, self.now)
         shown = configuration.model_dump()
@@ -283,7 +287,9 @@ class Admin:
         return {"carrier": carrier, "receipt_token": register_carrier(self.repository, carrier)}
 
     def set_country(self, org_id: str, country: str) -> dict[str, Any]:
-        self._write(lambda: self.repository.set_default_country(org_id, _country(country), self.now), org_id)
+        self._write(
+            lambda: self.repository.organizations.set_default_country(org_id, _country(country), self.now), org_id
+        )
         return self.show(org_id)
 
     def set_sender_ids(self, org_id: str, sender_ids: Sequence[str]) -> dict[str, Any]:
@@ -293,7 +299,7 @@ class Admin:
             raise AdminError(str(error)) from None
         if len(set(checked)) != len(checked):
             raise AdminError("sender ids repeat")
-        self._write(lambda: self.repository.set_sender_ids(org_id, checked, self.now), org_id)
+        self._write(lambda: self.repository.organizations.set_sender_ids(org_id, checked, self.now), org_id)
         return self.show(org_id)
 
     def set_rate_limit(self, org_id: str, rate: int | None, burst: int | None) -> dict[str, Any]:
@@ -305,7 +311,7 @@ class Admin:
                 self.usage_plans.clear_limit(org_id)
             else:
                 self.usage_plans.set_limit(org_id, rate, burst)
-        self._write(lambda: self.repository.set_rate_limit(org_id, rate, burst, self.now), org_id)
+        self._write(lambda: self.repository.organizations.set_rate_limit(org_id, rate, burst, self.now), org_id)
         shown = self.show(org_id)
         shown["enforced_by"] = "API Gateway usage plan" if self.usage_plans else "the table (local gateway)"
         return shown
@@ -359,7 +365,7 @@ class Admin:
         return {"queue": name, "to": sources[0], "dry_run": dry_run, "count": len(moved), "messages": moved}
 
     def _organization(self, org_id: str) -> OrganizationRecord:
-        organization = self.repository.get_organization(org_id)
+        organization = self.repository.organizations.get(org_id)
         if organization is None:
             raise AdminError(f"no organization {org_id}")
         return organization
@@ -368,7 +374,7 @@ class Admin:
     def _write(action: Callable[[], None], org_id: str) -> None:
         try:
             action()
-        except LookupError:
+        except OrganizationNotFoundError:
             raise AdminError(f"no organization {org_id}") from None
 
 

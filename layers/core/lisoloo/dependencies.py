@@ -18,19 +18,19 @@ if TYPE_CHECKING:
 
 @cache
 def repository() -> SmsRepository:
-    return SmsRepository(get_settings().table_name)
+    return SmsRepository(get_settings().resources.table_name)
 
 
 @cache
 def dispatch_queue() -> JobQueue:
-    return JobQueue(get_settings().dispatch_queue_url)
+    return JobQueue(get_settings().resources.dispatch_queue_url)
 
 
 @cache
 def carrier_connector(name: str) -> Carrier:
     from lisoloo.carriers import carrier_named
 
-    return carrier_named(name, get_settings())
+    return carrier_named(name, get_settings().carriers)
 
 
 @cache
@@ -47,9 +47,9 @@ def sweeper() -> Sweeper:
 
 @cache
 def webhook_queue() -> JobQueue:
-    return JobQueue(get_settings().webhook_queue_url)
+    return JobQueue(get_settings().resources.webhook_queue_url)
 
 
 @cache
 def receipts_queue() -> JobQueue:
-    return JobQueue(get_settings().receipts_queue_url)
+    return JobQueue(get_settings().resources.receipts_queue_url)

@@ -1,4 +1,5 @@
-"""Dispatch: claim one chunk's recipients, submit them to the carrier, record what happened.
+"""Dispatch: claim one chunk's recipients, submit them to the carrier, record what happened;
+and the sweep's carrier retry of one recipient, through the same submit-and-record path.
 
 Safe to run twice for the same job (SQS delivers at least once): each recipient is claimed
 by one conditional write before it is submitted, so a redelivered job skips what an earlier
@@ -7,18 +8,20 @@ run already submitted, and picks up what a crashed run claimed but never recorde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from lisoloo.carriers import Carrier, Submission, SubmitOutcome, SubmitResult
+from lisoloo.carriers import Carrier, Submission, SubmitOutcome
+from lisoloo.entities import MessageRecord, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
 from lisoloo.phone import is_valid_number
 from lisoloo.settings import Settings
-from lisoloo.status import SmsStatus, Tier
-from lisoloo.storage import MessageRecord, RecipientKey, SmsRepository, Transition
+from lisoloo.status import SmsStatus
+from lisoloo.storage import SmsRepository
 
 # Longer than a dispatch run (function timeout 30 s) and shorter than the queue's visibility
 # timeout, so only a redelivery after a crash can take over an unrecorded claim.
@@ -38,50 +41,84 @@ def dispatch_chunk(
     job: DispatchJob, *, repository: SmsRepository, carrier: Carrier, settings: Settings, now: datetime
 ) -> DispatchSummary:
     summary = DispatchSummary()
-    work = repository.read_chunk_work(job.org_id, job.message_id, job.chunk)
-    if work is None or not work.message.released:
+    message = repository.messages.get(job.org_id, job.message_id)
+    if message is None or not message.released:
         # Cancelled, expired, or a scheduled occurrence the sweep has not released yet.
         logger.info("nothing to dispatch", extra={"message_id": job.message_id, "chunk": job.chunk})
         return summary
+    work = repository.recipients.read_chunk(message, job.chunk)
 
-    done = {index for index, row in work.rows.items() if (row.status.tier or Tier.PENDING) >= Tier.HANDED_OFF}
+    past_us = work.past_us()
     failures: list[Transition] = []
     claimed: list[Submission] = []
-    for offset, number in enumerate(work.numbers):
-        index = work.first_index + offset
-        if index in done:
+    for index in work.indexes:
+        number = work.number_of(index)
+        if index in past_us:
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
         if index not in work.rows and not is_valid_number(number):
             failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True))
-        elif repository.claim_recipient(key, carrier.name, now, CLAIM_STALE_AFTER):
-            claimed.append(submission_for(key, number, work.message))
+        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER):
+            claimed.append(submission_for(key, number, message))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
 
+    recorded = set[int]()
     if claimed:
-        deadline = now + timedelta(seconds=settings.delivery_timeout_seconds)
-        repository.mark_started(job.org_id, job.message_id, now, deadline)
-        outcome = record_submissions(
-            repository, carrier.submit(claimed), now, settings, attempt=1, carrier=carrier.name
-        )
+        deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
+        repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
+        outcome = submit_and_record(repository, carrier, claimed, now, settings, attempt=1)
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying
         failures.extend(outcome.failures)
-        done.update(outcome.handed_off)
-
+        recorded = outcome.handed_off
     if failures:
-        repository.apply_transitions(failures)
+        # Invalid numbers and carrier failures together: one transaction per 99 with the counters.
+        repository.recipients.apply_transitions(failures)
         summary.failed = len(failures)
-        done.update(transition.key.index for transition in failures)
-
-    # The chunk is handed off when none of its recipients still waits on us.
-    if work.numbers and len(done) == len(work.numbers):
-        repository.mark_chunk_handed_off(job.org_id, job.message_id, job.chunk, now)
+        recorded = recorded | {transition.key.index for transition in failures}
+    if work.handed_off(recorded):
+        repository.messages.mark_chunk_handed_off(job.org_id, job.message_id, job.chunk, now)
     return summary
+
+
+class RetryOutcome(StrEnum):
+    RETRIED = "retried"
+    NOT_WAITING = "not_waiting"  # a receipt or the deadline finished it: nothing is due any more
+    MESSAGE_GONE = "message_gone"
+
+
+def retry_recipient(
+    key: RecipientKey,
+    *,
+    repository: SmsRepository,
+    carrier_for: Callable[[str], Carrier],
+    settings: Settings,
+    now: datetime,
+) -> RetryOutcome:
+    """The sweep's carrier retry of one recipient waiting for its next attempt, through the
+    same submit-and-record path as dispatch."""
+    row = repository.recipients.get(key)
+    if row is None or row.status is not SmsStatus.PROCESSING or row.carrier_ref or row.carrier is None:
+        return RetryOutcome.NOT_WAITING
+    message = repository.messages.get(key.org_id, key.message_id)
+    if message is None:
+        return RetryOutcome.MESSAGE_GONE
+    work = repository.recipients.read_chunk(message, key.chunk)
+    submission = submission_for(key, work.number_of(key.index), message)
+    outcome = submit_and_record(repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts)
+    if outcome.failures:
+        repository.recipients.apply_transitions(outcome.failures)
+    if outcome.handed_off or outcome.failures:
+        # Read again: other recipients of the chunk may have been retried meanwhile, and the
+        # last of them to finish must see them all.
+        fresh = repository.recipients.read_chunk(message, key.chunk)
+        if fresh.handed_off(set()):
+            repository.messages.mark_chunk_handed_off(key.org_id, key.message_id, key.chunk, now)
+    return RetryOutcome.RETRIED
 
 
 def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Submission:
@@ -97,45 +134,47 @@ def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Su
 @dataclass(slots=True)
 class SubmissionOutcome:
     handed_off: set[int]
+    # Terminal moves for the caller to apply (with any others it has, in one transaction).
     failures: list[Transition]
     retrying: int
 
 
-def record_submissions(
+def submit_and_record(
     repository: SmsRepository,
-    results: Sequence[SubmitResult],
+    carrier: Carrier,
+    submissions: Sequence[Submission],
     now: datetime,
     settings: Settings,
     *,
     attempt: int,
-    carrier: str = "",
 ) -> SubmissionOutcome:
-    """Accepted recipients are recorded as handed off; rejected ones, and transient failures
-    on the last attempt, come back as terminal transitions for the caller to apply together;
-    other transient failures wait in the due index for their next attempt.
+    """Submit to the carrier and record each result: accepted recipients are handed off;
+    rejected ones, and transient failures on the last attempt, come back as terminal
+    transitions for the caller to apply; other transient failures wait in the due index
+    for their next attempt.
 
     A carrier whose receipts name its own ids (``lookup_refs``) gets lookup items first, so a
     receipt arriving right after the hand-off finds the recipient; one that outruns even
     this is parked by the receipts function (DESIGN §2)."""
     outcome = SubmissionOutcome(handed_off=set(), failures=[], retrying=0)
-    delays = settings.carrier_retry_delays
-    for result in results:
+    delays = settings.time.carrier_retry_delays
+    for result in carrier.submit(submissions):
         key = RecipientKey.from_reference(result.reference)
         if key is None:
             continue
         if result.outcome is SubmitOutcome.ACCEPTED:
-            if result.lookup_refs and carrier:
-                lookup_expires = now + timedelta(seconds=settings.delivery_timeout_seconds) + timedelta(days=1)
+            if result.lookup_refs:
+                lookup_expires = now + timedelta(seconds=settings.time.delivery_timeout_seconds) + timedelta(days=1)
                 for carrier_ref in result.lookup_refs:
-                    repository.link_carrier_ref(carrier, carrier_ref, key, lookup_expires)
+                    repository.carrier_refs.link(carrier.name, carrier_ref, key, lookup_expires)
             # Applied or not (a receipt may have got there first), the recipient is past us.
-            repository.record_handoff(key, result.carrier_ref or result.reference, now)
+            repository.recipients.record_handoff(key, result.carrier_ref or result.reference, now)
             outcome.handed_off.add(key.index)
         elif result.outcome is SubmitOutcome.REJECTED:
             outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
         elif attempt < len(delays):
             retry_at = now + timedelta(seconds=delays[attempt] - delays[attempt - 1])
-            repository.schedule_retry(key, attempt + 1, retry_at)
+            repository.recipients.schedule_retry(key, attempt + 1, retry_at)
             outcome.retrying += 1
         else:
             outcome.failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.CARRIER_UNAVAILABLE))

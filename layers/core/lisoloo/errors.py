@@ -95,5 +95,17 @@ class InvalidCursorError(DomainError):
     detail = "Invalid recipients_cursor"
 
 
-class StorageBusyError(Exception):
+class OrganizationNotFoundError(DomainError):
+    """A write for an organization that does not exist (operator tooling, tests)."""
+
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Organization not found"
+
+
+class StorageError(Exception):
+    """DynamoDB or SQS did not do what was asked, and its answer was not about the request's
+    own condition: unavailable, refused, or throttled past the SDK's retries."""
+
+
+class StorageBusyError(StorageError):
     """DynamoDB throttled or a transaction kept conflicting; the caller retries later."""

@@ -64,7 +64,7 @@ def register_lambda_context(context: LambdaContext) -> None:
 @cache
 def _once() -> Callable[..., dict[str, Any]]:
     # Built on first use: the persistence layer creates its DynamoDB client when constructed.
-    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().resources.idempotency_table_name)
 
     @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
         data_keyword_argument="request", persistence_store=persistence, config=_config()

@@ -1,6 +1,7 @@
 """Pydantic models: what merchants send and receive (API shapes) and what travels on queues.
 
-Row shapes (DynamoDB items) stay in ``storage``; these never carry keys.
+Row shapes (DynamoDB items) stay in ``storage``; these never carry keys. The values use cases
+pass between themselves and storage are in ``entities``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from lisoloo.entities import chunk_count
 from lisoloo.status import SmsStatus
 
 
@@ -70,14 +72,15 @@ class RecurringSchedule(Model):
     @field_validator("cron")
     @classmethod
     def _cron_shape(cls, value: str) -> str:
-        from lisoloo.scheduling import check_cron
+        # Imported here: croniter is only worth loading for a request that recurs.
+        from lisoloo.recurrence import check_cron
 
         return check_cron(value)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from lisoloo.scheduling import zone_named
+        from lisoloo.recurrence import zone_named
 
         zone_named(value)
         return value
@@ -201,6 +204,11 @@ class DispatchJob(Model):
     org_id: str
     message_id: str
     chunk: int = Field(ge=0)
+
+
+def dispatch_jobs(org_id: str, message_id: str, total: int) -> list[DispatchJob]:
+    """The jobs that dispatch a message of ``total`` recipients: one per chunk."""
+    return [DispatchJob(org_id=org_id, message_id=message_id, chunk=chunk) for chunk in range(chunk_count(total))]
 
 
 class WebhookDeliveryJob(Model):

@@ -1,4 +1,5 @@
-"""SQS job queues: dispatch jobs (send → dispatch) and webhook deliveries (fan-out → delivery)."""
+"""SQS job queues: dispatch jobs (send → dispatch), receipts (endpoint → receipt-apply) and
+webhook deliveries (fan-out → delivery)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from lisoloo.errors import StorageBusyError
+from lisoloo.storage.table import attempts, aws_call
 
 _SEND_BATCH_LIMIT = 10
-_MAX_ATTEMPTS = 4
 
 
 class JobQueue:
@@ -26,6 +25,8 @@ class JobQueue:
         return self._client or boto3.client("sqs")
 
     def enqueue(self, jobs: Sequence[BaseModel]) -> None:
+        """Every job queued, or StorageError (the SDK has retried the request already; the
+        entries SQS refuses one by one are sent again)."""
         for start in range(0, len(jobs), _SEND_BATCH_LIMIT):
             entries = [
                 {"Id": str(position), "MessageBody": job.model_dump_json()}
@@ -34,20 +35,18 @@ class JobQueue:
             self._send(entries)
 
     def _send(self, entries: list[dict[str, str]]) -> None:
-        for _ in range(_MAX_ATTEMPTS):
-            try:
-                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except (BotoCoreError, ClientError) as error:
-                # The SDK has retried already: the queue is unavailable, a named error for callers.
-                raise StorageBusyError(f"{len(entries)} jobs could not be queued: {error}") from error
+        for _ in attempts(f"queueing {len(entries)} jobs"):
+            response = aws_call(self.client.send_message_batch, QueueUrl=self.queue_url, Entries=entries)
             failed = {failure["Id"] for failure in response.get("Failed", [])}
             entries = [entry for entry in entries if entry["Id"] in failed]
             if not entries:
                 return
-        raise StorageBusyError(f"{len(entries)} jobs could not be queued")
 
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Make a received job visible again only after ``seconds``: a retry with backoff."""
-        self.client.change_message_visibility(
-            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 43_200)
+        aws_call(
+            self.client.change_message_visibility,
+            QueueUrl=self.queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=min(seconds, 43_200),
         )

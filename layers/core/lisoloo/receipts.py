@@ -30,13 +30,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.carriers import Carrier, CarrierReceipt, ReceiptRequest
 from lisoloo.credentials import secret_matches
+from lisoloo.entities import DueItem, ParkedReceipt, RecipientKey, Transition
 from lisoloo.errors import CarrierNotFoundError, InvalidCarrierTokenError, error_for_status
 from lisoloo.models import QueuedReceipt, ReceiptJob
 from lisoloo.observability import logger, metrics
 from lisoloo.queues import JobQueue
-from lisoloo.settings import Settings, get_settings
+from lisoloo.settings import Settings
 from lisoloo.status import status_of_parts
-from lisoloo.storage import DueItem, ParkedReceipt, RecipientKey, SmsRepository, Transition
+from lisoloo.storage import SmsRepository
 
 # A receipt given up on stays this long after, for inspection, before TTL removes it.
 PARKED_RECEIPT_KEPT_FOR = timedelta(days=7)
@@ -76,7 +77,7 @@ class ReceiptBatchOutcome:
 
 
 def authenticate_carrier(repository: SmsRepository, carrier_name: str, token: str | None) -> None:
-    record = repository.find_carrier(carrier_name)
+    record = repository.carriers.find(carrier_name)
     if record is None:
         raise CarrierNotFoundError()
     if not token or not secret_matches(token, record.token_hash):
@@ -115,13 +116,12 @@ def queue_receipts(carrier: Carrier, request: ReceiptRequest, queue: JobQueue, n
 
 
 def apply_receipt_jobs(
-    repository: SmsRepository, jobs: Mapping[str, ReceiptJob], now: datetime, settings: Settings | None = None
+    repository: SmsRepository, jobs: Mapping[str, ReceiptJob], now: datetime, settings: Settings
 ) -> ReceiptBatchOutcome:
     """Apply a batch of queued jobs (by SQS message id) together: every carrier's receipts in
     one ``apply_carrier_receipts``, so each message gets as few transactions as its receipts
     allow. Should that fail, the jobs are applied one by one, and only those that fail alone
     are reported failed (re-applying the others later would be harmless: moves are guarded)."""
-    settings = settings or get_settings()
     by_carrier: dict[str, list[str]] = {}
     for job_id, job in jobs.items():
         by_carrier.setdefault(job.carrier, []).append(job_id)
@@ -182,13 +182,13 @@ def apply_carrier_receipts(
                 unknown += 1
                 continue
             if total > 1:
-                progress = repository.record_part_outcome(key, carrier, receipt.part, status)
+                progress = repository.recipients.record_part_outcome(key, carrier, receipt.part, status)
                 parts += 1
                 if progress is None or progress.reported < total:
                     continue
                 status = status_of_parts(progress.delivered, progress.failed, progress.failure)
         transitions.append(Transition(key, status, now, error_code=error_for_status(status), carrier=carrier))
-    outcome = repository.apply_transitions(transitions)
+    outcome = repository.recipients.apply_transitions(transitions)
     unknown += len(outcome.missing)
     if unknown:
         metrics.add_metric(name="UnknownReceiptReferences", unit=MetricUnit.Count, value=unknown)
@@ -223,18 +223,18 @@ class ParkedOutcome(StrEnum):
 def retry_parked_receipt(repository: SmsRepository, item: DueItem, now: datetime, settings: Settings) -> ParkedOutcome:
     """The sweep's part of parking: apply a parked receipt once dispatch has linked its
     carrier id, try again a little later while the window lasts, then give it up loudly."""
-    parked = repository.get_parked_receipt(item)
+    parked = repository.carrier_refs.get_parked(item)
     if parked is None:
-        repository.finish_due(item)
+        repository.due.finish(item)
         return ParkedOutcome.GONE
-    if repository.find_carrier_ref(parked.carrier, parked.carrier_ref) is None:
+    if repository.carrier_refs.find(parked.carrier, parked.carrier_ref) is None:
         if now >= parked.give_up_at:
             metrics.add_metric(name="ReceiptsGivenUp", unit=MetricUnit.Count, value=1)
             logger.error("parked receipt given up: its carrier id never became known", extra={"receipt": parked})
-            repository.finish_due(item)
+            repository.due.finish(item)
             return ParkedOutcome.GIVEN_UP
-        next_try = min(now + timedelta(seconds=settings.parked_receipt_retry_seconds), parked.give_up_at)
-        repository.finish_due(item, next_due=next_try)
+        next_try = min(now + timedelta(seconds=settings.time.parked_receipt_retry_seconds), parked.give_up_at)
+        repository.due.finish(item, next_due=next_try)
         return ParkedOutcome.WAITING
     receipt = CarrierReceipt(
         carrier_ref=parked.carrier_ref,
@@ -244,7 +244,7 @@ def retry_parked_receipt(repository: SmsRepository, item: DueItem, now: datetime
         part=parked.part,
     )
     apply_carrier_receipts(repository, parked.carrier, [receipt], now, settings, park=False)
-    repository.drop_parked_receipt(item)
+    repository.carrier_refs.drop_parked(item)
     metrics.add_metric(name="UnparkedReceipts", unit=MetricUnit.Count, value=1)
     return ParkedOutcome.APPLIED
 
@@ -256,7 +256,7 @@ def _recipient_of(repository: SmsRepository, carrier: str, receipt: CarrierRecei
     direct = RecipientKey.from_reference(receipt.carrier_ref)
     if direct is not None:
         return direct  # a carrier that uses our reference as its id (the sandbox)
-    return repository.find_carrier_ref(carrier, receipt.carrier_ref) if receipt.carrier_ref else None
+    return repository.carrier_refs.find(carrier, receipt.carrier_ref) if receipt.carrier_ref else None
 
 
 def _names_carrier_id(receipt: CarrierReceipt) -> bool:
@@ -266,8 +266,8 @@ def _names_carrier_id(receipt: CarrierReceipt) -> bool:
 
 
 def _park(repository: SmsRepository, carrier: str, receipt: CarrierReceipt, now: datetime, settings: Settings) -> None:
-    give_up_at = now + timedelta(seconds=settings.parked_receipt_window_seconds)
-    repository.park_receipt(
+    give_up_at = now + timedelta(seconds=settings.time.parked_receipt_window_seconds)
+    repository.carrier_refs.park(
         ParkedReceipt(
             carrier=carrier,
             carrier_ref=receipt.carrier_ref,
@@ -278,7 +278,7 @@ def _park(repository: SmsRepository, carrier: str, receipt: CarrierReceipt, now:
             done_at=receipt.done_at,
             part=receipt.part,
         ),
-        retry_at=now + timedelta(seconds=settings.parked_receipt_retry_seconds),
+        retry_at=now + timedelta(seconds=settings.time.parked_receipt_retry_seconds),
         expires_at=give_up_at + PARKED_RECEIPT_KEPT_FOR,
     )
 
@@ -287,7 +287,7 @@ def _segments_of(repository: SmsRepository, key: RecipientKey, cache: dict[tuple
     """How many parts the recipient's text went as (None: the message is gone)."""
     message_key = (key.org_id, key.message_id)
     if message_key not in cache:
-        message = repository.get_message(key.org_id, key.message_id)
+        message = repository.messages.get(key.org_id, key.message_id)
         cache[message_key] = message.segments if message else None
     return cache[message_key]
 

@@ -2,84 +2,54 @@
 
 Explicit ``scheduled_dates`` are all created up front; a ``recurring_schedule`` keeps exactly
 one future occurrence, the sweep creating the next one when it releases the current one.
+The cron rules themselves are in ``recurrence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from croniter import CroniterBadDateError, croniter
-
+from lisoloo.entities import MessageRecord, NewMessage, NewSchedule, ScheduleRecord
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
-from lisoloo.models import DispatchJob, RecurringSchedule
+from lisoloo.models import RecurringSchedule, dispatch_jobs
 from lisoloo.queues import JobQueue
+from lisoloo.recurrence import occurrence_after
 from lisoloo.settings import Settings
-from lisoloo.storage import MessageRecord, NewMessage, NewSchedule, ScheduleRecord, SmsRepository, chunk_count
+from lisoloo.storage import SmsRepository
 
 MAX_SCHEDULED_DATES = 100
 
 
-def zone_named(name: str) -> ZoneInfo:
-    """An IANA time zone, or ValueError (a 422 for the merchant)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {name!r}") from error
-
-
-def check_cron(expression: str) -> str:
-    """Five-field cron (minute hour day month weekday), or ValueError."""
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise ValueError("cron must have five valid fields: minute hour day-of-month month day-of-week")
-    return expression
-
-
-def next_occurrence(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
-    """The first time strictly after ``after`` (UTC) at which the cron fires, read as wall-clock
-    time in ``zone``. A wall time skipped by a daylight-saving jump fires at the instant it
-    would have been under the earlier offset (so 02:30 on a spring-forward night fires at
-    03:30 local); a wall time that happens twice fires once, at its first occurrence."""
-    wall_after = after.astimezone(zone).replace(tzinfo=None)
-    candidates = croniter(expression, wall_after)
-    while True:
-        wall: datetime = candidates.get_next(datetime)
-        moment = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
-        if moment > after:
-            return moment
-
-
 def recurring_occurrence_after(schedule: RecurringSchedule, created: int, after: datetime) -> datetime | None:
     """The recurrence's next time, or None once it has run out (end_at or max_occurrences)."""
-    if schedule.max_occurrences is not None and created >= schedule.max_occurrences:
-        return None
-    try:
-        moment = next_occurrence(schedule.cron, zone_named(schedule.timezone), after)
-    except CroniterBadDateError:
-        return None  # a day that never comes (31 February): the recurrence never fires again
-    if schedule.end_at is not None and moment > schedule.end_at:
-        return None
-    return moment
+    return occurrence_after(
+        schedule.cron,
+        schedule.timezone,
+        after=after,
+        created=created,
+        end_at=schedule.end_at,
+        max_occurrences=schedule.max_occurrences,
+    )
 
 
-def occurrence(template: NewSchedule, scheduled_for: datetime, settings: Settings, number: int) -> NewMessage:
+def occurrence(schedule: NewSchedule, scheduled_for: datetime, settings: Settings, number: int) -> NewMessage:
     return NewMessage(
-        org_id=template.org_id,
+        org_id=schedule.org_id,
         message_id=new_message_id(scheduled_for.timestamp()),
-        text=template.text,
-        sender_id=template.sender_id,
-        reference=template.reference,
-        encoding=template.encoding,
-        segments=template.segments,
-        total=template.total,
-        created_at=template.created_at,
-        expires_at=scheduled_for + settings.message_lifetime,
+        text=schedule.text,
+        sender_id=schedule.sender_id,
+        reference=schedule.reference,
+        encoding=schedule.encoding,
+        segments=schedule.segments,
+        total=schedule.total,
+        created_at=schedule.created_at,
+        expires_at=scheduled_for + settings.time.message_lifetime,
         due_at=scheduled_for,
         scheduled_for=scheduled_for,
-        schedule_id=template.schedule_id,
-        callback_url=template.callback_url,
+        schedule_id=schedule.schedule_id,
+        callback_url=schedule.callback_url,
         occurrence_number=number,
     )
 
@@ -127,41 +97,34 @@ def new_schedule(
     )
 
 
+def following_occurrence(
+    schedule: ScheduleRecord | None, released: MessageRecord, settings: Settings, now: datetime
+) -> NewMessage | None:
+    """The occurrence a recurrence's release creates next; None for an explicit date, a
+    recurrence that has run out, or a cancelled schedule."""
+    if schedule is None or schedule.recurring is None or not released.occurrence_number or schedule.cancelled:
+        return None
+    recurring = RecurringSchedule.model_validate_json(schedule.recurring)
+    number = released.occurrence_number
+    moment = recurring_occurrence_after(recurring, number, released.scheduled_for or now)
+    # Created conditionally on the schedule still counting ``number`` occurrences, so a
+    # repeated release never creates two "next" ones.
+    return occurrence(schedule, moment, settings, number + 1) if moment is not None else None
+
+
 def release_occurrence(
     repository: SmsRepository, queue: JobQueue, message: MessageRecord, now: datetime, settings: Settings
 ) -> None:
-    """Turn a due occurrence into a live message: give it its own copy of the numbers, create a
-    recurrence's next occurrence, mark it released, queue its dispatch jobs. Every step is safe
-    to repeat, because a sweep that dies here gets the same item again, and only an occurrence
-    not yet marked released is released again: so the next occurrence is created before the mark."""
-    schedule = repository.get_schedule(message.org_id, message.schedule_id) if message.schedule_id else None
-    if message.numbers_in_schedule and message.schedule_id:
-        numbers = repository.read_schedule_numbers(message.org_id, message.schedule_id)
-        expires_at = (message.scheduled_for or now) + settings.message_lifetime
-        repository.copy_numbers(message.org_id, message.message_id, numbers, expires_at)
-    if schedule is not None and schedule.recurring is not None and message.occurrence_number:
-        _create_next(repository, schedule, message, settings)
-    repository.mark_released(message.org_id, message.message_id, now)
-    queue.enqueue(
-        [
-            DispatchJob(org_id=message.org_id, message_id=message.message_id, chunk=chunk)
-            for chunk in range(chunk_count(message.total))
-        ]
+    """Turn a due occurrence into a live message (storage: its own numbers, the recurrence's
+    next occurrence, the release mark) and queue its dispatch jobs."""
+    schedule = repository.schedules.get(message.org_id, message.schedule_id) if message.schedule_id else None
+    repository.schedules.release(
+        message,
+        following_occurrence(schedule, message, settings, now),
+        now,
+        numbers_expire_at=(message.scheduled_for or now) + settings.time.message_lifetime,
     )
-
-
-def _create_next(
-    repository: SmsRepository, schedule: ScheduleRecord, released: MessageRecord, settings: Settings
-) -> None:
-    recurring = RecurringSchedule.model_validate_json(schedule.recurring or "{}")
-    number = released.occurrence_number or 0
-    after = released.scheduled_for or datetime.now(UTC)
-    moment = recurring_occurrence_after(recurring, number, after)
-    if moment is None or schedule.cancelled:
-        return
-    # Conditional on the schedule still counting ``number`` occurrences, so a repeated release
-    # never creates two "next" ones.
-    repository.create_next_occurrence(schedule, occurrence(schedule.as_new(), moment, settings, number + 1))
+    queue.enqueue(dispatch_jobs(message.org_id, message.message_id, message.total))
 
 
 def cancel_schedule(repository: SmsRepository, org_id: str, schedule_id: str, now: datetime) -> list[str]:
@@ -169,11 +132,13 @@ def cancel_schedule(repository: SmsRepository, org_id: str, schedule_id: str, no
     stop the recurrence; released occurrences carry on. Returns the removed message ids."""
     if not is_schedule_id(schedule_id):
         raise ScheduleNotFoundError()
-    schedule = repository.get_schedule(org_id, schedule_id)
+    schedule = repository.schedules.get(org_id, schedule_id)
     if schedule is None:
         raise ScheduleNotFoundError()
-    repository.mark_schedule_cancelled(org_id, schedule_id, now)
-    fresh = repository.get_schedule(org_id, schedule_id) or schedule
+    repository.schedules.mark_cancelled(org_id, schedule_id, now)
+    fresh = repository.schedules.get(org_id, schedule_id) or schedule
     return [
-        message_id for message_id in fresh.occurrence_ids if repository.delete_unreleased_occurrence(org_id, message_id)
+        message_id
+        for message_id in fresh.occurrence_ids
+        if repository.schedules.delete_unreleased_occurrence(org_id, message_id)
     ]

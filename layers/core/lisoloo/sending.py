@@ -8,9 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageBusyError
+from lisoloo.entities import NewMessage
+from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageError
 from lisoloo.identifiers import new_message_id
-from lisoloo.models import Caller, DispatchJob, Occurrence, SendAccepted, SendRequest
+from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispatch_jobs
 from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
@@ -18,7 +19,7 @@ from lisoloo.scheduling import new_schedule, plan_occurrences
 from lisoloo.segments import SegmentInfo, count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
-from lisoloo.storage import NewMessage, SmsRepository, chunk_count
+from lisoloo.storage import SmsRepository
 from lisoloo.webhooks.addresses import check_webhook_url
 
 
@@ -83,12 +84,12 @@ def send_message(
     numbers = normalise_recipients(request.to, caller.default_country)
     sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
-        check_webhook_url(request.callback_url, allow_loopback=settings.webhook_allow_loopback)
+        check_webhook_url(request.callback_url, allow_loopback=settings.webhooks.webhook_allow_loopback)
     segments = count_segments(request.message)
     if request.scheduled_dates or request.recurring_schedule:
         return _schedule(request, caller, numbers, sender_id, segments, repository, settings, now)
     message_id = new_message_id(now.timestamp())
-    repository.create_message(
+    repository.messages.create(
         NewMessage(
             org_id=caller.org_id,
             message_id=message_id,
@@ -99,20 +100,15 @@ def send_message(
             segments=segments.segments,
             total=len(numbers),
             created_at=now,
-            expires_at=now + settings.message_lifetime,
-            due_at=now + timedelta(seconds=settings.release_guard_seconds),
+            expires_at=now + settings.time.message_lifetime,
+            due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
             callback_url=request.callback_url,
         ),
         numbers,
     )
     try:
-        queue.enqueue(
-            [
-                DispatchJob(org_id=caller.org_id, message_id=message_id, chunk=chunk)
-                for chunk in range(chunk_count(len(numbers)))
-            ]
-        )
-    except StorageBusyError:
+        queue.enqueue(dispatch_jobs(caller.org_id, message_id, len(numbers)))
+    except StorageError:
         # Stored is accepted: the sweep queues the jobs of a message whose dispatch has not
         # started after RELEASE_GUARD_SECONDS. An error here would invite the merchant to send
         # it again, and both would go out.
@@ -181,7 +177,7 @@ def _schedule(
                 }
             ]
         )
-    repository.create_schedule(schedule, numbers, occurrences, expires_at=occurrences[-1].expires_at)
+    repository.schedules.create(schedule, numbers, occurrences, expires_at=occurrences[-1].expires_at)
     return SendAccepted(
         message_id=occurrences[0].message_id,
         status=SmsStatus.SCHEDULED,

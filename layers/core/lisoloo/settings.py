@@ -1,48 +1,75 @@
-"""Settings: one pydantic model, read from the environment once per cold start."""
+"""Settings: one pydantic model in four groups, read from the environment and checked once, at
+cold start (each handler calls ``get_settings()`` when it is imported), so a wrong value fails
+the function's init with a message naming the variable, not the first request that reads it.
+
+Environment variable names are the fields' names in upper case (``TABLE_NAME``,
+``DELIVERY_TIMEOUT_SECONDS``, ...); the groups only organise them for the code.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 
 def _comma_separated(value: object) -> object:
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
-class Settings(BaseModel):
-    """Every knob a function reads; the values come from the template's Globals."""
-
+class _Group(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+
+class ResourceSettings(_Group):
+    """What the template created, by name: the tables and queues the functions use."""
+
     table_name: str
-    dispatch_queue_url: str = ""
     idempotency_table_name: str = ""
+    dispatch_queue_url: str = ""
     webhook_queue_url: str = ""
     # Parsed carrier receipts, between the receipts endpoint and receipt-apply.
     receipts_queue_url: str = ""
+
+
+class WebhookSettings(_Group):
     # Only the local stack sets this: webhooks may then go to http(s) on 127.0.0.0/8 and ::1.
     webhook_allow_loopback: bool = False
     # A failed webhook's first retry waits this long, doubling per attempt up to 6 hours.
     webhook_first_retry_seconds: int = Field(default=30, gt=0)
+
+
+class TimeSettings(_Group):
     delivery_timeout_seconds: int = Field(default=86_400, gt=0)
     retention_days: int = Field(default=90, gt=0)
-    carrier: str = "sandbox"
-    sandbox_carrier_url: str = ""
-    # How long a carrier may take to answer a submission before we count it as transient.
-    carrier_timeout_seconds: float = Field(default=10.0, gt=0)
     # Seconds from the first attempt at which each carrier attempt happens: 3 attempts over 4 h.
     carrier_retry_delays: Annotated[tuple[int, ...], BeforeValidator(_comma_separated)] = (0, 3_600, 14_400)
     # A message whose dispatch has not started this long after release gets its jobs queued again.
     release_guard_seconds: int = Field(default=300, gt=0)
     # How long a sweep holds due work before another sweep may take it over.
     sweep_lease_seconds: int = Field(default=120, gt=0)
+    # A receipt whose carrier id is not known yet is parked and retried this often, for this long.
+    parked_receipt_retry_seconds: int = Field(default=30, gt=0)
+    parked_receipt_window_seconds: int = Field(default=600, gt=0)
 
-    # --- real carriers (carriers/kannel.py, jasmin.py, generic.py); secrets live in SSM / Secrets Manager
+    @property
+    def message_lifetime(self) -> timedelta:
+        """How long a message is kept after it is due: the receipt window plus retention."""
+        return timedelta(seconds=self.delivery_timeout_seconds) + timedelta(days=self.retention_days)
+
+
+class CarrierSettings(_Group):
+    """The carrier connectors (carriers/kannel.py, jasmin.py, generic.py); their secrets live in
+    SSM / Secrets Manager, never here."""
+
+    carrier: str = "sandbox"
+    sandbox_carrier_url: str = ""
+    # How long a carrier may take to answer a submission before we count it as transient.
+    carrier_timeout_seconds: float = Field(default=10.0, gt=0)
     # Our API's base URL (…/api/v1/lisoloo/sms-api): receipt URLs handed to carriers start with it.
     receipts_base_url: str = ""
     # The sender id used when a message names none ("" lets the carrier choose).
@@ -64,17 +91,60 @@ class Settings(BaseModel):
     http_carrier_url: str = ""
     http_carrier_auth_header: str = "Authorization"
     http_carrier_mapping: str = ""
-    # A receipt whose carrier id is not known yet is parked and retried this often, for this long.
-    parked_receipt_retry_seconds: int = Field(default=30, gt=0)
-    parked_receipt_window_seconds: int = Field(default=600, gt=0)
 
-    @property
-    def message_lifetime(self) -> timedelta:
-        """How long a message is kept after it is due: the receipt window plus retention."""
-        return timedelta(seconds=self.delivery_timeout_seconds) + timedelta(days=self.retention_days)
+
+_GROUPS: dict[str, type[_Group]] = {
+    "resources": ResourceSettings,
+    "webhooks": WebhookSettings,
+    "time": TimeSettings,
+    "carriers": CarrierSettings,
+}
+
+
+class Settings(BaseModel):
+    """Every knob a function reads; the values come from the template's Globals. Built from
+    flat values (the environment's names, or keyword arguments) and sorted into groups."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    resources: ResourceSettings
+    webhooks: WebhookSettings = WebhookSettings()
+    time: TimeSettings = TimeSettings()
+    carriers: CarrierSettings = CarrierSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grouped(cls, values: Any) -> Any:
+        if not isinstance(values, Mapping):
+            return values
+        # A group given whole (a model or a mapping) is kept; the rest is sorted by field name.
+        grouped = {
+            name: value for name, value in values.items() if name in _GROUPS and isinstance(value, Mapping | _Group)
+        }
+        for group, model in _GROUPS.items():
+            if group not in grouped:
+                grouped[group] = {name: values[name] for name in model.model_fields if name in values}
+        return grouped
+
+
+class SettingsError(RuntimeError):
+    """The function's environment does not make valid settings: its init fails with this."""
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """Settings from environment variables (the fields' names in upper case), or SettingsError
+    naming each variable that is wrong and why."""
+    try:
+        return Settings.model_validate({name.lower(): value for name, value in environ.items()})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{str(problem['loc'][-1]).upper()}: {problem['msg']}"
+            + (f" (got {problem['input']!r})" if isinstance(problem.get("input"), str) else "")
+            for problem in error.errors()
+        )
+        raise SettingsError(f"invalid settings in the environment: {problems}") from None
 
 
 @cache
 def get_settings() -> Settings:
-    """Environment variable names are the fields' names in upper case (TABLE_NAME, ...)."""
-    return Settings.model_validate({name.lower(): value for name, value in os.environ.items()})
+    return read_settings(os.environ)

@@ -89,6 +89,27 @@ def can_transition(current: SmsStatus, new: SmsStatus) -> bool:
     return new_tier > current_tier
 
 
+def is_handed_off(status: SmsStatus) -> bool:
+    """Past us: handed to a carrier or final (a state we cannot read counts as not yet)."""
+    return (status.tier or Tier.PENDING) >= Tier.HANDED_OFF
+
+
+def goes_further(candidate: SmsStatus, kept: SmsStatus) -> bool:
+    """Whether ``candidate`` replaces ``kept`` as a recipient's one move in a batch of reports:
+    a higher tier wins; inside handed-off the later report wins (sideways moves are allowed
+    there); a terminal state, like the row's own guard, keeps the first."""
+    candidate_tier, kept_tier = candidate.tier, kept.tier
+    if candidate_tier is None or kept_tier is None:
+        return kept_tier is None and candidate_tier is not None
+    return candidate_tier > kept_tier or candidate_tier == kept_tier == Tier.HANDED_OFF
+
+
+def unclaimed_status(released: bool) -> SmsStatus:
+    """How a recipient dispatch has not claimed yet shows: ``pending`` once its message is
+    released, ``scheduled`` before."""
+    return SmsStatus.PENDING if released else SmsStatus.SCHEDULED
+
+
 @dataclass(frozen=True, slots=True)
 class MessageProgress:
     """What a message item records about its recipients; enough to derive every counter

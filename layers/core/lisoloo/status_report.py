@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from lisoloo.entities import MessageRecord, RecipientRecord
 from lisoloo.errors import InvalidCursorError, MessageNotFoundError
 from lisoloo.identifiers import is_message_id
 from lisoloo.models import MessageStatus, RecipientState
-from lisoloo.status import aggregate_status
+from lisoloo.status import aggregate_status, unclaimed_status
 from lisoloo.storage import SmsRepository
 
 
@@ -25,7 +26,7 @@ def read_message_status(
     if not is_message_id(message_id):
         raise MessageNotFoundError()
     start = parse_cursor(cursor)
-    page = repository.read_status_page(org_id, message_id, start, limit)
+    page = repository.messages.read_status_page(org_id, message_id, start, limit)
     if page is None:
         raise MessageNotFoundError()
     message = page.message
@@ -42,15 +43,23 @@ def read_message_status(
         created_at=message.created_at,
         updated_at=message.updated_at,
         recipients=[
-            RecipientState(
-                to=recipient.to,
-                status=recipient.status,
-                error_code=recipient.error_code,
-                error_message=recipient.error_message,
-                updated_at=recipient.updated_at,
-            )
-            for recipient in page.recipients
+            recipient_state(number, page.rows.get(index), message)
+            for index, number in enumerate(page.numbers, start=page.start)
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
         error_code=message.error_code,
+    )
+
+
+def recipient_state(number: str, row: RecipientRecord | None, message: MessageRecord) -> RecipientState:
+    """A recipient as the merchant sees it: its row once dispatch has claimed it, before that
+    ``pending`` (or ``scheduled``) since the message's creation."""
+    if row is None:
+        return RecipientState(to=number, status=unclaimed_status(message.released), updated_at=message.created_at)
+    return RecipientState(
+        to=number,
+        status=row.status,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        updated_at=row.updated_at,
     )

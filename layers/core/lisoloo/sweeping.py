@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lisoloo.carriers import Carrier
-from lisoloo.dispatching import record_submissions, submission_for
+from lisoloo.dispatching import RetryOutcome, retry_recipient
+from lisoloo.entities import DueItem, DueKind, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
-from lisoloo.models import DispatchJob
-from lisoloo.observability import logger
+from lisoloo.models import dispatch_jobs
 from lisoloo.queues import JobQueue
 from lisoloo.receipts import ParkedOutcome, retry_parked_receipt
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
-from lisoloo.status import SmsStatus, Tier
-from lisoloo.storage import DUE_SHARDS, DueItem, DueKind, RecipientKey, SmsRepository, Transition, chunk_count
+from lisoloo.status import SmsStatus
+from lisoloo.storage import SmsRepository
+from lisoloo.storage.keys import DUE_SHARDS
 
 # Items one Query asks for; a shard with more due work is read again until it is done.
 DUE_PAGE = 50
@@ -50,16 +51,16 @@ class Sweeper:
 
     def sweep(self, now: datetime, seconds_left: Callable[[], float]) -> SweepSummary:
         summary = SweepSummary()
-        lease_until = now + timedelta(seconds=self.settings.sweep_lease_seconds)
+        lease_until = now + timedelta(seconds=self.settings.time.sweep_lease_seconds)
         for shard in range(DUE_SHARDS):
             while True:
-                items = self.repository.find_due(shard, now, DUE_PAGE)
+                items = self.repository.due.find(shard, now, DUE_PAGE)
                 summary.queries += 1
                 for item in items:
                     if seconds_left() < TIME_RESERVE_SECONDS:
                         summary.out_of_time = True
                         return summary
-                    leased = self.repository.lease_due(item, lease_until)
+                    leased = self.repository.due.lease(item, lease_until)
                     if leased is None:
                         summary.lost_leases += 1  # another sweep took it
                         continue
@@ -80,40 +81,35 @@ class Sweeper:
             self._retry(item, now, summary)
 
     def _release(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
-        message = self.repository.get_message(item.org_id, item.message_id)
+        message = self.repository.messages.get(item.org_id, item.message_id)
         if message is None:
             return
-        guard = now + timedelta(seconds=self.settings.release_guard_seconds)
+        guard = now + timedelta(seconds=self.settings.time.release_guard_seconds)
         if not message.released:
             release_occurrence(self.repository, self.queue, message, now, self.settings)
             summary.released += 1
-            self.repository.finish_due(item, next_due=guard, kind=DueKind.RELEASE)
+            self.repository.due.finish(item, next_due=guard, kind=DueKind.RELEASE)
         elif message.progress.all_terminal:
-            self.repository.finish_due(item)  # settled without a claim (every number invalid)
+            self.repository.due.finish(item)  # settled without a claim (every number invalid)
         elif not message.started:
             # Released but never picked up: its jobs may be lost. Queue them again (dispatch
             # claims per recipient, so a duplicate job costs nothing) and, should even that
             # not start it, let the receipt deadline settle it.
-            self.queue.enqueue(
-                [
-                    DispatchJob(org_id=item.org_id, message_id=item.message_id, chunk=chunk)
-                    for chunk in range(chunk_count(message.total))
-                ]
-            )
+            self.queue.enqueue(dispatch_jobs(item.org_id, item.message_id, message.total))
             summary.requeued += 1
-            deadline = message.created_at + timedelta(seconds=self.settings.delivery_timeout_seconds)
-            self.repository.finish_due(item, next_due=max(deadline, guard), kind=DueKind.DEADLINE)
+            deadline = message.created_at + timedelta(seconds=self.settings.time.delivery_timeout_seconds)
+            self.repository.due.finish(item, next_due=max(deadline, guard), kind=DueKind.DEADLINE)
         else:
-            self.repository.finish_due(item)
+            self.repository.due.finish(item)
 
     def _deadline(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
         """24 h without a final receipt: every recipient not yet terminal fails with 1503."""
-        message = self.repository.get_message(item.org_id, item.message_id)
+        message = self.repository.messages.get(item.org_id, item.message_id)
         if message is None:
             return
         if not message.progress.all_terminal:
-            self.repository.set_message_error(item.org_id, item.message_id, ErrorCode.SMS_TIMEOUT)
-            numbers, rows = self.repository.read_all_recipients(item.org_id, item.message_id)
+            self.repository.messages.set_error(item.org_id, item.message_id, ErrorCode.SMS_TIMEOUT)
+            numbers, rows = self.repository.recipients.read_all(item.org_id, item.message_id)
             timeouts = [
                 Transition(
                     key=_recipient(item, index),
@@ -126,43 +122,22 @@ class Sweeper:
                 if index not in rows or not rows[index].status.is_terminal
             ]
             # Conditional per recipient: a receipt that lands first wins over the timeout.
-            outcome = self.repository.apply_transitions(timeouts)
+            outcome = self.repository.recipients.apply_transitions(timeouts)
             summary.timed_out += len(outcome.applied)
-        self.repository.finish_due(item)
+        self.repository.due.finish(item)
 
     def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
-        key = item.recipient
-        row = self.repository.get_recipient(key)
-        if row is None or row.status is not SmsStatus.PROCESSING or row.carrier_ref or row.carrier is None:
-            self.repository.finish_due(item)
-            return
-        work = self.repository.read_chunk_work(key.org_id, key.message_id, key.chunk)
-        if work is None:
-            return
-        number = work.numbers[key.index - work.first_index]
-        carrier = self.carrier_for(row.carrier)
-        results = carrier.submit([submission_for(key, number, work.message)])
-        outcome = record_submissions(
-            self.repository, results, now, self.settings, attempt=row.attempts, carrier=carrier.name
+        outcome = retry_recipient(
+            item.recipient,
+            repository=self.repository,
+            carrier_for=self.carrier_for,
+            settings=self.settings,
+            now=now,
         )
-        if outcome.failures:
-            self.repository.apply_transitions(outcome.failures)
-        summary.retried += 1
-        if outcome.handed_off or outcome.failures:
-            self._complete_chunk(key.org_id, key.message_id, key.chunk, now)
-
-    def _complete_chunk(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
-        work = self.repository.read_chunk_work(org_id, message_id, chunk)
-        if work is None:
-            return
-        indices = range(work.first_index, work.first_index + len(work.numbers))
-        if all(
-            index in work.rows and (work.rows[index].status.tier or Tier.PENDING) >= Tier.HANDED_OFF
-            for index in indices
-        ):
-            self.repository.mark_chunk_handed_off(org_id, message_id, chunk, now)
-        else:
-            logger.debug("chunk still has recipients in flight", extra={"message_id": message_id, "chunk": chunk})
+        if outcome is RetryOutcome.NOT_WAITING:
+            self.repository.due.finish(item)
+        elif outcome is RetryOutcome.RETRIED:
+            summary.retried += 1
 
 
 def _recipient(item: DueItem, index: int) -> RecipientKey:

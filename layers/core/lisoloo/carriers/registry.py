@@ -9,10 +9,10 @@ from lisoloo.carriers.kannel import KannelCarrier, KannelConfig
 from lisoloo.carriers.sandbox import SandboxCarrier
 from lisoloo.carriers.secrets import secrets_loader
 from lisoloo.errors import CarrierNotFoundError
-from lisoloo.settings import Settings
+from lisoloo.settings import CarrierSettings
 
 
-def carrier_named(name: str, settings: Settings) -> Carrier:
+def carrier_named(name: str, settings: CarrierSettings) -> Carrier:
     """The connector for ``name``. Real carriers are built from settings (URLs, usernames,
     mapping) and read their secrets only when they first submit, so the receipts function
     (which only parses) never needs access to them."""

@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict
 
-from lisoloo.settings import Settings
+from lisoloo.settings import CarrierSettings
 
 
 class CarrierSecrets(BaseModel):
@@ -39,13 +39,13 @@ class CarrierSecrets(BaseModel):
 SecretsLoader = Callable[[], CarrierSecrets]
 
 
-def secret_name(carrier: str, settings: Settings) -> str:
+def secret_name(carrier: str, settings: CarrierSettings) -> str:
     prefix = settings.carrier_secrets_prefix.strip("/")
     name = f"{prefix}/{carrier}"
     return name if settings.carrier_secrets_store == "secretsmanager" else f"/{name}"
 
 
-def secrets_loader(carrier: str, settings: Settings) -> SecretsLoader:
+def secrets_loader(carrier: str, settings: CarrierSettings) -> SecretsLoader:
     """A function that reads the carrier's secrets when first called, then from Powertools'
     cache for ``carrier_secrets_max_age_seconds`` (so a rotation is picked up in minutes)."""
     name = secret_name(carrier, settings)

@@ -24,13 +24,13 @@ def deliver(
 ) -> DeliveryResult | None:
     """Returns the endpoint's answer, or None when the job is dropped (no secret, or the URL now
     leads somewhere it must not: a retry would not make it safe)."""
-    organization = repository.get_organization(job.org_id)
+    organization = repository.organizations.get(job.org_id)
     secrets = organization.signing_secrets(now) if organization else []
     if not secrets:
         logger.warning("webhook dropped: organization has no signing secret", extra={"org_id": job.org_id})
         return None
     try:
-        target = check_webhook_url(job.url, allow_loopback=settings.webhook_allow_loopback)
+        target = check_webhook_url(job.url, allow_loopback=settings.webhooks.webhook_allow_loopback)
     except UnsafeWebhookUrlError as error:
         metrics.add_metric(name="WebhooksRefusedUnsafe", unit=MetricUnit.Count, value=1)
         logger.warning(

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lisoloo.entities import MessageRecord
 from lisoloo.models import format_timestamp
 from lisoloo.status import SmsStatus, aggregate_status
-from lisoloo.storage import MessageRecord
 
 EVENT_FOR_STATUS: dict[SmsStatus, str] = {
     SmsStatus.PROCESSING: "sms.processing",

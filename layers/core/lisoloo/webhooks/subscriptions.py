@@ -15,7 +15,7 @@ ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def read_webhook(repository: SmsRepository, org_id: str) -> WebhookConfiguration:
-    organization = repository.get_organization(org_id)
+    organization = repository.organizations.get(org_id)
     url = organization.webhook_url if organization else None
     return WebhookConfiguration(webhook_url=url, secret_configured=bool(organization and organization.webhook_secret))
 
@@ -26,9 +26,9 @@ def configure_webhook(
     """Sets the URL after checking where it leads. The first time, the reply carries the new
     signing secret: the only time it is shown."""
     if url is not None:
-        check_webhook_url(url, allow_loopback=settings.webhook_allow_loopback)
+        check_webhook_url(url, allow_loopback=settings.webhooks.webhook_allow_loopback)
     had_secret = read_webhook(repository, org_id).secret_configured
-    secret = repository.set_webhook_url(org_id, url, new_webhook_secret(), now)
+    secret = repository.organizations.set_webhook_url(org_id, url, new_webhook_secret(), now)
     return WebhookConfiguration(
         webhook_url=url,
         secret_configured=bool(secret),
@@ -41,7 +41,7 @@ def rotate_secret(repository: SmsRepository, org_id: str, now: datetime) -> Webh
     current = read_webhook(repository, org_id)
     secret = new_webhook_secret()
     if current.secret_configured:
-        repository.rotate_webhook_secret(org_id, secret, now + ROTATION_OVERLAP, now)
+        repository.organizations.rotate_webhook_secret(org_id, secret, now + ROTATION_OVERLAP, now)
     else:
-        repository.set_webhook_url(org_id, current.webhook_url, secret, now)
+        repository.organizations.set_webhook_url(org_id, current.webhook_url, secret, now)
     return WebhookConfiguration(webhook_url=current.webhook_url, secret_configured=True, secret=secret)

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lisoloo.models import RecurringSchedule
-from lisoloo.scheduling import check_cron, next_occurrence, recurring_occurrence_after, zone_named
+from lisoloo.recurrence import check_cron, next_occurrence, zone_named
+from lisoloo.scheduling import recurring_occurrence_after
 
 
 def utc(text: str) -> datetime:

@@ -1,0 +1,355 @@
+"""The domain's vocabulary: what storage hands use cases and use cases hand storage.
+
+Plain frozen values with no I/O and no knowledge of the table (``storage`` reads and writes
+them; only ``storage.keys`` knows how they are addressed). A message's recipients are split
+into chunks of ``RECIPIENTS_PER_CHUNK``: one dispatch job each, and the unit a status page
+reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from lisoloo.errors import ErrorCode
+from lisoloo.identifiers import is_message_id, is_organization_id
+from lisoloo.status import MessageProgress, SmsStatus, is_handed_off
+
+RECIPIENTS_PER_CHUNK = 100
+
+
+def chunk_count(total: int) -> int:
+    return -(-total // RECIPIENTS_PER_CHUNK)
+
+
+class DueKind(StrEnum):
+    """Why an item sits in the sparse ``due`` index: what the sweep must do when it is due."""
+
+    RELEASE = "release"  # a message to hand to dispatch (scheduled, or whose jobs may be lost)
+    DEADLINE = "deadline"  # a dispatched message that may still wait for receipts
+    RETRY = "retry"  # a recipient whose submission failed transiently
+    PARKED = "parked"  # a receipt whose carrier id was not known yet, to apply again
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientKey:
+    """Where a recipient lives. Its ``reference`` is what we hand a carrier, so a receipt
+    that echoes it finds the row with no lookup item."""
+
+    org_id: str
+    message_id: str
+    index: int
+
+    @property
+    def chunk(self) -> int:
+        return self.index // RECIPIENTS_PER_CHUNK
+
+    @property
+    def reference(self) -> str:
+        return f"{self.org_id}.{self.message_id}.{self.index}"
+
+    @classmethod
+    def from_reference(cls, reference: str) -> RecipientKey | None:
+        parts = reference.split(".")
+        if len(parts) != 3:
+            return None
+        org_id, message_id, index = parts
+        # ASCII digits only: str.isdigit() also admits '²', which int() refuses.
+        if not (is_organization_id(org_id) and is_message_id(message_id) and index.isascii() and index.isdigit()):
+            return None
+        return cls(org_id, message_id, int(index))
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    org_id: str
+    message_id: str
+    text: str
+    sender_id: str | None
+    reference: str | None
+    encoding: str
+    segments: int
+    total: int
+    created_at: datetime
+    expires_at: datetime
+    # When the sweep looks at it first: the scheduled time, or a guard in case its jobs are lost.
+    due_at: datetime
+    callback_url: str | None = None
+    scheduled_for: datetime | None = None
+    schedule_id: str | None = None
+    # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
+    occurrence_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSchedule:
+    org_id: str
+    schedule_id: str
+    text: str
+    sender_id: str | None
+    reference: str | None
+    encoding: str
+    segments: int
+    total: int
+    recurring: str | None  # the recurrence as JSON (models.RecurringSchedule), or None
+    created_at: datetime
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord(NewSchedule):
+    occurrences_created: int = 0
+    occurrence_ids: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    org_id: str
+    message_id: str
+    text: str
+    sender_id: str | None
+    reference: str | None
+    encoding: str
+    segments: int
+    total: int
+    delivered: int
+    failed: int
+    started: bool
+    handed_off_chunks: int
+    created_at: datetime
+    updated_at: datetime
+    released: bool = True
+    scheduled_for: datetime | None = None
+    schedule_id: str | None = None
+    # Until release, a scheduled occurrence's numbers live once in its schedule's partition.
+    numbers_in_schedule: bool = False
+    occurrence_number: int | None = None
+    error_code: int | None = None
+    callback_url: str | None = None
+
+    @property
+    def progress(self) -> MessageProgress:
+        return MessageProgress(
+            total=self.total,
+            delivered=self.delivered,
+            failed=self.failed,
+            released=self.released,
+            started=self.started,
+            chunks=chunk_count(self.total),
+            handed_off_chunks=self.handed_off_chunks,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChange:
+    """A message item before and after one write, as the table's stream reports it (None:
+    created, or removed)."""
+
+    old: MessageRecord | None
+    new: MessageRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    """A recipient that dispatch has claimed (unclaimed ones exist only as a number in a chunk)."""
+
+    index: int
+    status: SmsStatus
+    updated_at: datetime
+    error_code: int | None = None
+    error_message: str | None = None
+    carrier_ref: str | None = None
+    carrier: str | None = None
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    """Recipients ``start .. start+len(numbers)-1`` of a message: their numbers, and the rows
+    of those dispatch has claimed."""
+
+    message: MessageRecord
+    start: int
+    numbers: list[str]
+    rows: dict[int, RecipientRecord]
+    next_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkWork:
+    """What dispatch needs for one job: the message, the chunk's numbers and any rows already claimed."""
+
+    message: MessageRecord
+    numbers: list[str]
+    first_index: int
+    rows: dict[int, RecipientRecord]
+
+    @property
+    def indexes(self) -> range:
+        return range(self.first_index, self.first_index + len(self.numbers))
+
+    def number_of(self, index: int) -> str:
+        return self.numbers[index - self.first_index]
+
+    def past_us(self) -> set[int]:
+        """Recipients no longer waiting on us: handed to a carrier, or final."""
+        return {index for index, row in self.rows.items() if is_handed_off(row.status)}
+
+    def handed_off(self, also_past_us: set[int]) -> bool:
+        """Whether none of the chunk's recipients still waits on us, counting ``also_past_us``
+        (recorded since the rows were read)."""
+        done = self.past_us() | also_past_us
+        return bool(self.numbers) and all(index in done for index in self.indexes)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Move one recipient to ``status``. ``carrier`` (for receipts) guards that the row was
+    submitted through that carrier; ``create`` makes the row if dispatch never claimed it."""
+
+    key: RecipientKey
+    status: SmsStatus
+    at: datetime
+    error_code: ErrorCode | None = None
+    carrier: str | None = None
+    create: bool = False
+
+
+@dataclass(slots=True)
+class TransitionOutcome:
+    applied: list[Transition] = field(default_factory=list)
+    # The row was already at or past that state: a duplicate or late receipt, ignored.
+    superseded: list[Transition] = field(default_factory=list)
+    # No such row (or message): an unknown reference.
+    missing: list[Transition] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """An entry of the due index: what is due, for whom, and the due time as stored (the
+    value a lease is conditioned on). ``pk``/``sk`` address the item for leasing; what they
+    name is read from them by storage: the message (release, deadline) or the recipient
+    (retry); a parked receipt names neither."""
+
+    pk: str
+    sk: str
+    kind: DueKind
+    due_at: str
+    org_id: str = ""
+    message_id: str = ""
+    index: int | None = None
+
+    @property
+    def recipient(self) -> RecipientKey:
+        if self.index is None:
+            raise ValueError(f"a {self.kind} item names no recipient")
+        return RecipientKey(self.org_id, self.message_id, self.index)
+
+
+def key_is_active(revoked_at: datetime | None, now: datetime) -> bool:
+    """An app-key works until its revocation time (a rotation can leave it a grace period)."""
+    return revoked_at is None or revoked_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    key_hash: str
+    org_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAppKey:
+    """An app-key to store: its SHA-256 (the only form of the key we keep), an id to name it by
+    and a hint (its first and last characters) to recognise it."""
+
+    key_id: str
+    key_hash: str
+    org_id: str
+    hint: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppKeyInfo:
+    """An app-key as an operator lists it: never the key, never its hash."""
+
+    key_id: str
+    org_id: str
+    hint: str
+    created_at: datetime
+    label: str | None = None
+    # When it stops (or stopped) working; a rotation can leave the old key a grace period.
+    revoked_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return key_is_active(self.revoked_at, now)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRecord:
+    org_id: str
+    name: str
+    default_country: str
+    webhook_url: str | None = None
+    # Kept readable (encrypted at rest by the table): a signing key cannot be stored hashed.
+    webhook_secret: str | None = None
+    previous_webhook_secret: str | None = None
+    previous_secret_valid_until: datetime | None = None
+    # Sender ids the organization may send as (the first is its default); empty: any.
+    sender_ids: tuple[str, ...] = ()
+    # Its own usage-plan throttle (requests per second, burst); None: the template's default plan.
+    rate_limit: int | None = None
+    burst_limit: int | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret, and the rotated-out one while it is still honoured."""
+        secrets = [self.webhook_secret] if self.webhook_secret else []
+        until = self.previous_secret_valid_until
+        if self.previous_webhook_secret and until is not None and until > now:
+            secrets.append(self.previous_webhook_secret)
+        return secrets
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierRecord:
+    name: str
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedReceipt:
+    """A receipt that named a carrier id no lookup item knew yet (it outran the submit
+    response); kept and applied again until ``give_up_at``."""
+
+    carrier: str
+    carrier_ref: str
+    status: SmsStatus
+    parked_at: datetime
+    give_up_at: datetime
+    error_code: str | None = None
+    done_at: datetime | None = None
+    part: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Same receipt, same item: a carrier re-sending it does not park it twice."""
+        values = (self.status.value, self.error_code or "", self.part or "", self.done_at or "")
+        return hashlib.sha256("|".join(map(str, values)).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class PartProgress:
+    """The per-part outcomes of a multi-part recipient, after recording one part.
+    ``recorded`` is False when that part had been recorded before (a re-sent receipt)."""
+
+    delivered: int
+    failed: int
+    failure: SmsStatus | None
+    recorded: bool
+
+    @property
+    def reported(self) -> int:
+        return self.delivered + self.failed

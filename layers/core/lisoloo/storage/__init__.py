@@ -1,0 +1,45 @@
+"""The SMS table (DESIGN §4, §7): one module per aggregate, behind one facade.
+
+``keys`` builds every key (nothing else does); ``table`` is the only code that calls
+DynamoDB, with the one retry loop and the one translation of its errors. Each aggregate
+module owns its items' layout and its conditional writes, every condition commented with
+what it protects. Use cases reach them through :class:`SmsRepository`:
+``repository.messages.get(...)``, ``repository.recipients.claim(...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lisoloo.storage.carrier_refs import CarrierRefs
+from lisoloo.storage.carriers import Carriers
+from lisoloo.storage.due import DueIndex
+from lisoloo.storage.messages import Messages, message_change
+from lisoloo.storage.organizations import Organizations
+from lisoloo.storage.recipients import Recipients
+from lisoloo.storage.schedules import Schedules
+from lisoloo.storage.table import Table
+
+__all__ = ["SmsRepository", "message_change"]
+
+
+class SmsRepository:
+    """All reads and writes of the SMS table, by aggregate."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table = Table(table_name, client)
+        self.organizations = Organizations(self.table)
+        self.carriers = Carriers(self.table)
+        self.messages = Messages(self.table)
+        self.recipients = Recipients(self.table)
+        self.schedules = Schedules(self.table)
+        self.due = DueIndex(self.table)
+        self.carrier_refs = CarrierRefs(self.table)
+
+    @property
+    def table_name(self) -> str:
+        return self.table.name
+
+    @property
+    def client(self) -> Any:
+        return self.table.client

@@ -1,0 +1,200 @@
+"""Messages: the message item (totals, counters, progress flags) and its chunks of numbers.
+
+The message item carries what the aggregate status is derived from (``status.aggregate_status``):
+``delivered``/``failed`` move only with recipient rows, in one transaction (``recipients``);
+``started_at`` and ``handed_off_chunks`` are written by dispatch; ``released_at`` is set at
+creation for an immediate send and at release for a scheduled occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from lisoloo.entities import (
+    RECIPIENTS_PER_CHUNK,
+    DueKind,
+    MessageChange,
+    MessageRecord,
+    NewMessage,
+    StatusPage,
+)
+from lisoloo.errors import ErrorCode, MessageNotFoundError
+from lisoloo.storage import keys
+from lisoloo.storage.due import due_values
+from lisoloo.storage.recipients import chunk_items, numbers_and_rows
+from lisoloo.storage.table import ConditionFailed, Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp
+
+MESSAGE_KIND = "message"
+
+
+def message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str, Any]:
+    pk = keys.message_pk(message.org_id, message.message_id)
+    return {
+        "PK": pk,
+        "SK": keys.META,
+        # What the stream's filter (template.yaml) and ``message_change`` tell message items by.
+        "kind": MESSAGE_KIND,
+        "org_id": message.org_id,
+        "message_id": message.message_id,
+        "text": message.text,
+        "sender_id": message.sender_id,
+        "reference": message.reference,
+        "callback_url": message.callback_url,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "total": message.total,
+        "delivered": 0,
+        "failed": 0,
+        "created_at": timestamp(message.created_at),
+        "updated_at": timestamp(message.created_at),
+        "released_at": None if message.scheduled_for else timestamp(message.created_at),
+        "scheduled_for": timestamp(message.scheduled_for) if message.scheduled_for else None,
+        "schedule_id": message.schedule_id,
+        "occurrence_number": message.occurrence_number,
+        "numbers_in_schedule": numbers_in_schedule or None,
+        "expires_at": epoch_seconds(message.expires_at),
+        **due_values(pk, message.due_at, DueKind.RELEASE),
+    }
+
+
+def message_from_item(item: Item) -> MessageRecord:
+    values = from_item(item)
+    return MessageRecord(
+        org_id=values["org_id"],
+        message_id=values["message_id"],
+        text=values["text"],
+        sender_id=values.get("sender_id"),
+        reference=values.get("reference"),
+        encoding=values["encoding"],
+        segments=values["segments"],
+        total=values["total"],
+        delivered=values.get("delivered", 0),
+        failed=values.get("failed", 0),
+        started="started_at" in values,
+        handed_off_chunks=len(values.get("handed_off_chunks", ())),
+        created_at=parse_timestamp(values["created_at"]),
+        updated_at=parse_timestamp(values["updated_at"]),
+        released="released_at" in values,
+        scheduled_for=parse_timestamp(values["scheduled_for"]) if "scheduled_for" in values else None,
+        schedule_id=values.get("schedule_id"),
+        numbers_in_schedule=bool(values.get("numbers_in_schedule")),
+        occurrence_number=values.get("occurrence_number"),
+        callback_url=values.get("callback_url"),
+        error_code=values.get("error_code"),
+    )
+
+
+def _is_message(image: Item | None) -> bool:
+    return image is not None and image.get("kind", {}).get("S") == MESSAGE_KIND
+
+
+def message_change(stream_images: Mapping[str, Any]) -> MessageChange | None:
+    """A stream record's ``dynamodb`` part (``OldImage``/``NewImage`` in the wire form) as a
+    change of a message; None for any other item (the template's filter passes only message
+    items; this keeps it true anywhere)."""
+    old_image, new_image = stream_images.get("OldImage"), stream_images.get("NewImage")
+    if not _is_message(new_image) or (old_image is not None and not _is_message(old_image)):
+        return None
+    return MessageChange(
+        old=message_from_item(old_image) if old_image else None,
+        new=message_from_item(new_image) if new_image else None,
+    )
+
+
+class Messages:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def create(self, message: NewMessage, numbers: Sequence[str]) -> None:
+        """Chunks first, the message last: until the message item exists nothing can see or
+        dispatch the chunks, so a crash in between leaves only unreachable rows for TTL."""
+        pk = keys.message_pk(message.org_id, message.message_id)
+        self.table.batch_put(chunk_items(pk, numbers, message.expires_at))
+        # Ids are random; this only guards against ever replacing a live item.
+        self.table.put(message_item(message, numbers_in_schedule=False), "attribute_not_exists(PK)")
+
+    def get(self, org_id: str, message_id: str) -> MessageRecord | None:
+        item = self.table.get(keys.message_pk(org_id, message_id), keys.META)
+        return message_from_item(item) if item else None
+
+    def read_status_page(self, org_id: str, message_id: str, start: int, limit: int) -> StatusPage | None:
+        """The message and recipients ``start .. start+limit-1``. The first page is one Query
+        (META sorts just before the first chunk); later pages a GetItem and a Query."""
+        pk = keys.message_pk(org_id, message_id)
+        first_chunk = start // RECIPIENTS_PER_CHUNK
+        upper = keys.chunk_rows_high((start + limit - 1) // RECIPIENTS_PER_CHUNK)
+        if start == 0:
+            items = list(self.table.query_between(pk, keys.META, upper))
+            if not items or items[0]["SK"]["S"] != keys.META:
+                return None
+            message = message_from_item(items[0])
+            items = items[1:]
+        else:
+            found = self.get(org_id, message_id)
+            if found is None:
+                return None
+            message = found
+            items = list(self.table.query_between(pk, keys.chunk_sk(first_chunk), upper))
+        if message.numbers_in_schedule and message.schedule_id:
+            # Not released yet: its numbers are still only in the schedule's partition.
+            schedule_pk = keys.schedule_pk(org_id, message.schedule_id)
+            items += list(self.table.query_between(schedule_pk, keys.chunk_sk(first_chunk), upper))
+        numbers, rows = numbers_and_rows(items)
+        end = min(start + limit, message.total)
+        return StatusPage(
+            message=message,
+            start=start,
+            numbers=[numbers[index] for index in range(start, end)],
+            rows=rows,
+            next_index=end if end < message.total else None,
+        )
+
+    def mark_started(self, org_id: str, message_id: str, now: datetime, deadline: datetime) -> None:
+        """The first claim turns the message ``processing`` and starts its receipt deadline;
+        written once, so later chunks produce no stream record."""
+        pk = keys.message_pk(org_id, message_id)
+        due = due_values(pk, deadline, DueKind.DEADLINE)
+        with suppress(ConditionFailed):
+            self.table.update(
+                pk,
+                keys.META,
+                "SET started_at = :now, updated_at = :now, due_shard = :shard, due_at = :due, due_kind = :kind",
+                "attribute_exists(PK) AND attribute_not_exists(started_at)",
+                values={
+                    ":now": timestamp(now),
+                    ":shard": due["due_shard"],
+                    ":due": due["due_at"],
+                    ":kind": due["due_kind"],
+                },
+            )
+
+    def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
+        """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""
+        try:
+            self.table.update(
+                keys.message_pk(org_id, message_id),
+                keys.META,
+                "ADD handed_off_chunks :chunk SET updated_at = :now",
+                # Never resurrects a message that is gone (cancelled, or expired).
+                "attribute_exists(PK)",
+                values={":chunk": {chunk}, ":now": timestamp(now)},
+            )
+        except ConditionFailed:
+            raise MessageNotFoundError() from None
+
+    def set_error(self, org_id: str, message_id: str, error_code: ErrorCode) -> None:
+        """The message-level error (1503 on timeout), written before the recipients fail so the
+        update that makes the message ``failed`` already carries it."""
+        try:
+            self.table.update(
+                keys.message_pk(org_id, message_id),
+                keys.META,
+                "SET error_code = :code, error_message = :name",
+                "attribute_exists(PK)",
+                values={":code": int(error_code), ":name": error_code.name},
+            )
+        except ConditionFailed:
+            raise MessageNotFoundError() from None

@@ -1,0 +1,171 @@
+"""Schedules (DESIGN §2): the schedule item, its numbers (stored once, in its own partition,
+until an occurrence is released), and the occurrences it creates and releases.
+
+Every occurrence is its own message item (``messages.message_item``). Explicit dates are
+all created up front; a recurrence keeps one future occurrence, the next one created by the
+release of the current one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from lisoloo.entities import MessageRecord, NewMessage, NewSchedule, ScheduleRecord
+from lisoloo.errors import ScheduleNotFoundError
+from lisoloo.storage import keys
+from lisoloo.storage.messages import message_item
+from lisoloo.storage.recipients import chunk_items, chunk_numbers
+from lisoloo.storage.table import (
+    ConditionFailed,
+    Table,
+    TransactionCancelled,
+    epoch_seconds,
+    from_item,
+    parse_timestamp,
+    timestamp,
+)
+
+
+def schedule_item(schedule: NewSchedule, occurrences: Sequence[NewMessage], expires_at: datetime) -> dict[str, Any]:
+    return {
+        "PK": keys.schedule_pk(schedule.org_id, schedule.schedule_id),
+        "SK": keys.META,
+        "kind": "schedule",
+        "org_id": schedule.org_id,
+        "schedule_id": schedule.schedule_id,
+        "text": schedule.text,
+        "sender_id": schedule.sender_id,
+        "reference": schedule.reference,
+        "encoding": schedule.encoding,
+        "segments": schedule.segments,
+        "total": schedule.total,
+        "recurring": schedule.recurring,
+        "callback_url": schedule.callback_url,
+        "occurrences_created": sum(1 for message in occurrences if message.occurrence_number),
+        "occurrence_ids": [message.message_id for message in occurrences],
+        "created_at": timestamp(schedule.created_at),
+        # A recurrence with no end keeps its numbers until it is cancelled.
+        "expires_at": None if schedule.recurring else epoch_seconds(expires_at),
+    }
+
+
+def schedule_from_values(values: dict[str, Any]) -> ScheduleRecord:
+    return ScheduleRecord(
+        org_id=values["org_id"],
+        schedule_id=values["schedule_id"],
+        text=values["text"],
+        sender_id=values.get("sender_id"),
+        reference=values.get("reference"),
+        encoding=values["encoding"],
+        segments=values["segments"],
+        total=values["total"],
+        recurring=values.get("recurring"),
+        created_at=parse_timestamp(values["created_at"]),
+        callback_url=values.get("callback_url"),
+        occurrences_created=values.get("occurrences_created", 0),
+        occurrence_ids=tuple(values.get("occurrence_ids", ())),
+        cancelled="cancelled_at" in values,
+    )
+
+
+class Schedules:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def create(
+        self,
+        schedule: NewSchedule,
+        numbers: Sequence[str],
+        occurrences: Sequence[NewMessage],
+        expires_at: datetime,
+    ) -> None:
+        """The numbers once, in the schedule's partition; then the occurrences; the schedule
+        item last, listing them, so cancelling can always find every occurrence it may remove."""
+        pk = keys.schedule_pk(schedule.org_id, schedule.schedule_id)
+        self.table.batch_put(chunk_items(pk, numbers, expires_at))
+        # Ids are random; these conditions only guard against ever replacing a live item.
+        for message in occurrences:
+            self.table.put(message_item(message, numbers_in_schedule=True), "attribute_not_exists(PK)")
+        self.table.put(schedule_item(schedule, occurrences, expires_at), "attribute_not_exists(PK)")
+
+    def get(self, org_id: str, schedule_id: str) -> ScheduleRecord | None:
+        item = self.table.get(keys.schedule_pk(org_id, schedule_id), keys.META)
+        return schedule_from_values(from_item(item)) if item else None
+
+    def release(
+        self, message: MessageRecord, following: NewMessage | None, now: datetime, numbers_expire_at: datetime
+    ) -> None:
+        """Turn a due occurrence into a live message: give it its own copy of the numbers,
+        create the recurrence's ``following`` occurrence, mark it released.
+
+        Every step is safe to repeat, because a sweep that dies here gets the same item again,
+        and only an occurrence not yet marked released is released again: so the following
+        occurrence is created before the mark."""
+        if message.numbers_in_schedule and message.schedule_id:
+            schedule_pk = keys.schedule_pk(message.org_id, message.schedule_id)
+            items = self.table.query_between(schedule_pk, keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
+            numbers = [number for item in items for number in chunk_numbers(item)]
+            # Its own chunks, so it no longer depends on its schedule.
+            pk = keys.message_pk(message.org_id, message.message_id)
+            self.table.batch_put(chunk_items(pk, numbers, numbers_expire_at))
+        if following is not None:
+            self._create_following(following)
+        with suppress(ConditionFailed):
+            self.table.update(
+                keys.message_pk(message.org_id, message.message_id),
+                keys.META,
+                "SET released_at = :now, updated_at = :now REMOVE numbers_in_schedule",
+                # Released once; and never resurrects an occurrence a cancellation removed.
+                "attribute_exists(PK) AND attribute_not_exists(released_at)",
+                values={":now": timestamp(now)},
+            )
+
+    def _create_following(self, message: NewMessage) -> bool:
+        """The next occurrence of a recurrence and the schedule's count, in one transaction:
+        only the first release of the current occurrence creates it. False when it exists
+        already, or the schedule was cancelled meanwhile."""
+        created = message.occurrence_number or 0
+        try:
+            self.table.transact(
+                [
+                    self.table.put_item(message_item(message, numbers_in_schedule=True), "attribute_not_exists(PK)"),
+                    self.table.update_item(
+                        keys.schedule_pk(message.org_id, message.schedule_id or ""),
+                        keys.META,
+                        "SET occurrences_created = :created, occurrence_ids = list_append(occurrence_ids, :id)",
+                        # Still at the previous count, and not cancelled meanwhile.
+                        "occurrences_created = :previous AND attribute_not_exists(cancelled_at)",
+                        values={":created": created, ":previous": created - 1, ":id": [message.message_id]},
+                    ),
+                ]
+            )
+        except TransactionCancelled:
+            return False
+        return True
+
+    def mark_cancelled(self, org_id: str, schedule_id: str, now: datetime) -> None:
+        try:
+            self.table.update(
+                keys.schedule_pk(org_id, schedule_id),
+                keys.META,
+                "SET cancelled_at = if_not_exists(cancelled_at, :now)",
+                "attribute_exists(PK)",
+                values={":now": timestamp(now)},
+            )
+        except ConditionFailed:
+            raise ScheduleNotFoundError() from None
+
+    def delete_unreleased_occurrence(self, org_id: str, message_id: str) -> bool:
+        try:
+            self.table.delete(
+                keys.message_pk(org_id, message_id),
+                keys.META,
+                # Released occurrences carry on untouched.
+                "attribute_exists(PK) AND attribute_not_exists(released_at)",
+            )
+        except ConditionFailed:
+            return False
+        return True
