@@ -14,10 +14,11 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test test-carriers kannel lint format clean build validate openapi fuzz load bench
 
-$(STAMP): pyproject.toml
+# The layer (with the dev tools) and the operator CLI, which is not part of the layer.
+$(STAMP): pyproject.toml admin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./admin
 	touch $(STAMP)
 
 ## make run: the whole system on this machine (moto, local gateway, sandbox carrier); Ctrl-C stops it
@@ -56,7 +57,7 @@ kannel:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/core/lisoloo local bench
+	$(BIN)/mypy layers/core/lisoloo admin/lisoloo_admin local bench
 	# every function's file is app.py, so each is its own mypy run (the cache keeps it quick)
 	for handler in functions/*/app.py; do $(BIN)/mypy $$handler || exit 1; done
 

@@ -179,7 +179,7 @@ class InProcessStack:
         dispatch = self.function("dispatch")
         dispatch.carrier_connector = lambda name: self.carrier  # type: ignore[attr-defined]
         with self.meter.paused():
-            from lisoloo.provisioning import register_carrier
+            from lisoloo_admin.provisioning import register_carrier
 
             self.carrier_token = register_carrier(self.repository(), "sandbox")
             self._stream.skip()
@@ -399,9 +399,9 @@ class InProcessStack:
     # --- tenants ------------------------------------------------------------------------------
 
     def new_merchant(self, *, webhook: bool = True) -> Merchant:
-        from lisoloo.provisioning import create_organization, issue_app_key
         from lisoloo.settings import get_settings
         from lisoloo.webhooks.subscriptions import configure_webhook
+        from lisoloo_admin.provisioning import create_organization, issue_app_key
 
         with self.meter.paused():
             repository = self.repository()

@@ -20,10 +20,10 @@ class DemoTenants:
 def create_demo_tenants(table_name: str, carrier: str = "sandbox", *, webhook_url: str) -> DemoTenants:
     # Imported here, not at the top: the layer reads settings and builds its logger at import,
     # which must happen after the functions' environment is in place.
-    from lisoloo.provisioning import create_organization, issue_app_key, register_carrier
     from lisoloo.settings import get_settings
     from lisoloo.storage import SmsRepository
     from lisoloo.webhooks.subscriptions import configure_webhook
+    from lisoloo_admin.provisioning import create_organization, issue_app_key, register_carrier
 
     repository = SmsRepository(table_name)
     org_id = create_organization(repository, name="Demo merchant")

@@ -102,8 +102,8 @@ def kannel_stack(kannel: RunningKannel) -> Iterator[KannelStack]:
 def _provision_kannel(stack: KannelStack) -> None:
     """What an operator does once: issue the carrier's receipt token (only its hash is
     stored) and put it, with the sendsms password, in the carrier's secrets document."""
-    from lisoloo.provisioning import register_carrier
     from lisoloo.storage import SmsRepository
+    from lisoloo_admin.provisioning import register_carrier
 
     dynamodb = stack.aws("dynamodb")
     [table] = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]

@@ -24,9 +24,9 @@ UNKNOWN_MESSAGE = "0" * 24
 
 
 def admin(stack: LocalStack, *arguments: str) -> Any:
-    """``python -m lisoloo.admin --stack lisoloo-local ...`` as an operator runs it against the local stack."""
+    """``python -m lisoloo_admin --stack lisoloo-local ...`` as an operator runs it against the local stack."""
     result = subprocess.run(
-        [sys.executable, "-m", "lisoloo.admin", "--stack", DEFAULT_STACK_NAME, "--json", *arguments],
+        [sys.executable, "-m", "lisoloo_admin", "--stack", DEFAULT_STACK_NAME, "--json", *arguments],
         capture_output=True,
         text=True,
         timeout=60,

@@ -161,7 +161,7 @@ def test_receipts_need_the_carriers_own_token(
 
 
 def test_a_revoked_key_is_refused_and_its_organizations_other_keys_still_work(local_stack: LocalStack) -> None:
-    from lisoloo.provisioning import issue_key
+    from lisoloo_admin.provisioning import issue_key
 
     tenant = new_tenant(local_stack.moto_url)
     repository = local_repository(local_stack.moto_url)

@@ -122,7 +122,7 @@ class Harness:
         return SmsRepository(self.table_name)
 
     def new_merchant(self, default_country: str = "KE") -> Merchant:
-        from lisoloo.provisioning import create_organization, issue_app_key
+        from lisoloo_admin.provisioning import create_organization, issue_app_key
 
         repository = self.repository()
         org_id = create_organization(repository, name="Test merchant", default_country=default_country)
@@ -274,8 +274,8 @@ def apply_queued_receipts(queue_url: str, batch_size: int = RECEIPT_BATCH_SIZE) 
 
 @pytest.fixture
 def harness(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    from lisoloo.provisioning import register_carrier
     from lisoloo.storage import SmsRepository
+    from lisoloo_admin.provisioning import register_carrier
 
     carrier = FakeCarrier()
     monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: carrier)

@@ -10,7 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from lisoloo.admin import Admin, AdminError, Target, UsagePlans, main, run
+from lisoloo_admin.cli import main, run
+from lisoloo_admin.operations import Admin
+from lisoloo_admin.target import AdminError, Target
+from lisoloo_admin.usage_plans import UsagePlans
 from local.infrastructure import DeployedStack
 from tests.integration.conftest import Harness
 from tests.integration.test_authorizer import authorize

@@ -44,7 +44,7 @@ class Carriers:
 @pytest.fixture(autouse=True)
 def carriers(harness: Harness) -> Carriers:
     """Only this test's items (the sweep reads the whole due index), and every carrier's token."""
-    from lisoloo.provisioning import register_carrier
+    from lisoloo_admin.provisioning import register_carrier
 
     harness.wipe_table()
     registered = Carriers()

@@ -187,7 +187,7 @@ def test_key_changes_whose_transaction_conflicts_are_retried_not_misreported(
     """A revocation that silently lost a conflict would leave a key working that the operator was
     told is revoked (lisoloo-admin prints what ``revoke_app_key`` returns); an issue that lost one
     would say the organization does not exist."""
-    from lisoloo.provisioning import issue_key
+    from lisoloo_admin.provisioning import issue_key
     from tests.integration.test_stateful_isolation import authorize, effect
 
     repository = dependencies.repository()  # the functions' client, which the wire faults answer
@@ -588,7 +588,7 @@ def test_a_fan_out_that_cannot_queue_deliveries_reports_the_record_for_retry(har
 
 
 def _register(harness: Harness) -> str:
-    from lisoloo.provisioning import register_carrier
+    from lisoloo_admin.provisioning import register_carrier
 
     return register_carrier(harness.repository(), "sandbox")
 
@@ -637,7 +637,7 @@ def _deliver(message: dict[str, Any]) -> dict[str, Any]:
 
 def replay_dlq(harness: Harness, queue: str, *options: str) -> dict[str, Any]:
     """The documented replay command, as the operator runs it against the stack."""
-    from lisoloo.admin import run
+    from lisoloo_admin.cli import run
 
     result: dict[str, Any] = run(["--stack", harness.stack.stack_name, "replay-dlq", queue, *options], environ={})
     return result

@@ -156,7 +156,7 @@ def receipt_with(harness: Harness, carrier: str, *, header: str | None = None, q
 
 
 def test_receipts_need_that_carriers_own_token(harness: Harness) -> None:
-    from lisoloo.provisioning import register_carrier
+    from lisoloo_admin.provisioning import register_carrier
 
     merchant = harness.new_merchant()
     other_carrier_token = register_carrier(harness.repository(), "jasmin")
@@ -198,7 +198,7 @@ def effect(policy: dict[str, Any]) -> str:
 
 
 def test_a_revoked_key_stops_and_a_rotated_one_works_through_its_grace_period(harness: Harness) -> None:
-    from lisoloo.provisioning import issue_key
+    from lisoloo_admin.provisioning import issue_key
 
     repository = harness.repository()
     merchant, stranger = harness.new_merchant(), harness.new_merchant()

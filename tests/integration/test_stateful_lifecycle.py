@@ -165,7 +165,7 @@ class Lifecycle(RuleBasedStateMachine):
         super().__init__()
         harness = self.harness
         harness.wipe_table()
-        from lisoloo.provisioning import register_carrier
+        from lisoloo_admin.provisioning import register_carrier
 
         harness.carrier_token = register_carrier(harness.repository(), "sandbox")
         harness.queued_jobs()

@@ -37,7 +37,7 @@ def only_this_tests_items(harness: Harness) -> None:
 
 
 def register_sandbox(harness: Harness) -> str:
-    from lisoloo.provisioning import register_carrier
+    from lisoloo_admin.provisioning import register_carrier
 
     return register_carrier(harness.repository(), "sandbox")
 

@@ -36,7 +36,7 @@ def local_repository(moto_url: str) -> Any:
 
 def new_tenant(moto_url: str, *, rate_limit: int | None = None, burst_limit: int | None = None) -> Tenant:
     """A fresh organization (Kenya by default) and its app-key; its own throttle if asked."""
-    from lisoloo.provisioning import create_organization, issue_app_key
+    from lisoloo_admin.provisioning import create_organization, issue_app_key
 
     repository = local_repository(moto_url)
     org_id = create_organization(repository, name="reliability tests", default_country="KE")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from local.infrastructure import load_template
+from tests.conftest import ROOT, TEMPLATE
 
 LAYER = ROOT / "layers" / "core"
 PACKAGE = LAYER / "lisoloo"
@@ -28,22 +29,31 @@ def module_name(path: Path) -> str:
     return ".".join(path.relative_to(LAYER).with_suffix("").parts).removesuffix(".__init__")
 
 
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """Every module a file imports (``from package import submodule`` counts as importing the
+    submodule, when ``known`` has it)."""
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                imported.add(submodule if submodule in known else node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    return imported
+
+
+def layer_modules() -> dict[str, Path]:
+    return {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
 def layer_imports() -> dict[str, set[str]]:
-    """Each layer module and the layer modules it imports (``from package import submodule``
-    counts as importing the submodule)."""
-    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    submodule = f"{node.module}.{alias.name}"
-                    imported.add(submodule if submodule in modules else node.module)
-            elif isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-        graph[name] = {module for module in imported if module in modules and module != name}
-    return graph
+    """Each layer module and the layer modules it imports."""
+    modules = layer_modules()
+    return {
+        name: {module for module in imports_of(path, set(modules)) if module in modules and module != name}
+        for name, path in modules.items()
+    }
 
 
 def find_circle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -92,3 +102,20 @@ def test_a_pure_module_loads_neither_boto3_nor_botocore(module: str) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "", f"{module} loads {completed.stdout.strip()}"
+
+
+def test_the_operator_cli_is_not_in_the_deployed_layer() -> None:
+    # What `sam build` packages as the layer: the template's ContentUri (SAM adds python/).
+    content_uri = load_template(TEMPLATE)["Resources"]["CoreLayer"]["Properties"]["ContentUri"]
+    content = (ROOT / content_uri).resolve()
+    assert content == LAYER
+    packaged = {
+        path.name for path in content.iterdir() if not path.name.endswith(".egg-info") and path.name != "__pycache__"
+    }
+    assert packaged == {"lisoloo", "requirements.txt"}
+    # ...and nothing in it is, or reaches for, the CLI: no argument parsing, no lisoloo_admin.
+    modules = layer_modules()
+    assert not [name for name in modules if name.rsplit(".", 1)[-1] in ("admin", "provisioning", "cli")]
+    for name, path in modules.items():
+        reached = {module.split(".")[0] for module in imports_of(path, set(modules))}
+        assert not reached & {"argparse", "lisoloo_admin"}, f"{name} imports {reached & {'argparse', 'lisoloo_admin'}}"

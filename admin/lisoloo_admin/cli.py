@@ -1,0 +1,176 @@
+"""``lisoloo-admin`` (or ``python -m lisoloo_admin``): organizations, app-keys and their settings.
+
+One code path for AWS and for the local stack; where it acts comes from the environment:
+
+* ``--stack NAME``: the CloudFormation stack's outputs name the table, the default usage plan,
+  the REST API and its stage. In AWS that is the deployed stack (``lisoloo-sms-api-prod``);
+  locally, ``AWS_ENDPOINT_URL`` set to the moto URL of the ``LISOLOO_LOCAL_READY`` line and
+  ``--stack lisoloo-local``.
+* ``--table NAME`` (or ``TABLE_NAME``): the table only, e.g. a test or a stack without usage plans.
+
+Throttling lives in two places, kept in step here: the organization's item (the local gateway
+reads it) and, when the stack has usage plans (AWS), API Gateway: every organization has an API
+key whose value is its id (the authorizer's ``usageIdentifierKey``), in the default plan or in
+a plan of its own when it has its own limits. Keys are shown once and stored as SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lisoloo.errors import DomainError
+from lisoloo_admin.operations import Admin
+from lisoloo_admin.target import AdminError, resolve_target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lisoloo-admin",
+        description="Organizations, app-keys and their settings, in AWS or on the local stack.",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--stack", help="CloudFormation stack name (its outputs name the table and usage plan)")
+    where.add_argument("--table", help="the SMS table's name (default: $TABLE_NAME); no usage plans")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = commands.add_parser("create-org", help="a new organization and its first app-key")
+    create.add_argument("name")
+    create.add_argument("--country", default="KE", help="reads national-format numbers (default KE)")
+    create.add_argument("--webhook-url", help="https URL the organization's events are POSTed to")
+    create.add_argument("--label", help="a note on the first key, e.g. 'production server'")
+
+    show = commands.add_parser("show", help="an organization's settings and keys")
+    show.add_argument("org_id")
+
+    keys = commands.add_parser("keys", help="app-keys: list, issue, rotate, revoke")
+    key_commands = keys.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    listing = key_commands.add_parser("list", help="key ids, hints and dates (never the keys)")
+    listing.add_argument("org_id")
+    issue = key_commands.add_parser("issue", help="a new key, shown once")
+    issue.add_argument("org_id")
+    issue.add_argument("--label")
+    rotate = key_commands.add_parser("rotate", help="a new key; the old one stops after --grace-seconds")
+    rotate.add_argument("org_id")
+    rotate.add_argument("key_id")
+    rotate.add_argument("--grace-seconds", type=int, default=0)
+    revoke = key_commands.add_parser("revoke", help="the key stops working (within the authorizer cache, 5 min)")
+    revoke.add_argument("org_id")
+    revoke.add_argument("key_id")
+
+    webhook = commands.add_parser("set-webhook", help="the webhook URL (its signing secret is shown the first time)")
+    webhook.add_argument("org_id")
+    webhook.add_argument("url", nargs="?")
+    webhook.add_argument("--clear", action="store_true", help="stop sending webhooks")
+
+    country = commands.add_parser("set-country", help="the default country for national-format numbers")
+    country.add_argument("org_id")
+    country.add_argument("country")
+
+    senders = commands.add_parser("set-sender-ids", help="sender ids the organization may use (first = default)")
+    senders.add_argument("org_id")
+    senders.add_argument("sender_ids", nargs="*", help="none: any sender id")
+
+    limit = commands.add_parser("rate-limit", help="the organization's own throttle, or back to the default plan")
+    limit.add_argument("org_id")
+    limit.add_argument("--rate", type=int, help="requests per second")
+    limit.add_argument("--burst", type=int, help="requests at once above the rate")
+    limit.add_argument("--default", action="store_true", help="back to the default usage plan")
+
+    carrier = commands.add_parser(
+        "register-carrier", help="a carrier's receipt token, shown once (replaces the previous one)"
+    )
+    carrier.add_argument("carrier", help="the connector's name: kannel, jasmin, the generic carrier's name")
+
+    replay = commands.add_parser(
+        "replay-dlq", help="move a dead-letter queue's messages back to their queue (needs --stack)"
+    )
+    replay.add_argument("queue", help="dispatch, receipts or webhook-deliveries")
+    replay.add_argument("--max", type=int, default=1_000, help="at most this many messages (default 1000)")
+    replay.add_argument("--dry-run", action="store_true", help="list them with their context; move nothing")
+    return parser
+
+
+def run(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Any:
+    """Runs one command and returns what it prints (tests call this)."""
+    return _execute(_parser().parse_args(argv), os.environ if environ is None else environ)
+
+
+def _execute(options: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    admin = Admin(resolve_target(options.stack, options.table, environ))
+    command = options.command
+    if command == "create-org":
+        return admin.create_org(options.name, options.country, options.webhook_url, options.label)
+    if command == "show":
+        return admin.show(options.org_id)
+    if command == "keys":
+        actions: dict[str, Callable[[], Any]] = {
+            "list": lambda: admin.list_keys(options.org_id),
+            "issue": lambda: admin.issue(options.org_id, options.label),
+            "rotate": lambda: admin.rotate(options.org_id, options.key_id, options.grace_seconds),
+            "revoke": lambda: admin.revoke(options.org_id, options.key_id),
+        }
+        return actions[options.key_command]()
+    if command == "set-webhook":
+        if options.clear == bool(options.url):
+            raise AdminError("give a URL, or --clear")
+        return admin.set_webhook(options.org_id, None if options.clear else options.url)
+    if command == "set-country":
+        return admin.set_country(options.org_id, options.country)
+    if command == "set-sender-ids":
+        return admin.set_sender_ids(options.org_id, options.sender_ids)
+    if command == "rate-limit":
+        if options.default:
+            return admin.set_rate_limit(options.org_id, None, None)
+        return admin.set_rate_limit(options.org_id, options.rate, options.burst)
+    if command == "register-carrier":
+        return admin.register_carrier(options.carrier)
+    if command == "replay-dlq":
+        return admin.replay_dead_letters(options.queue, options.max, options.dry_run)
+    raise AdminError(f"unknown command {command}")
+
+
+def _text(result: Any) -> str:
+    lines: list[str] = []
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                lines.append(f"{name}:")
+                lines.extend("  " + json.dumps(item) for item in value)
+            else:
+                lines.append(f"{name}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+        lines.append("")
+    secrets = [name for name in ("app_key", "secret", "receipt_token") if _contains(result, name)]
+    if secrets:
+        lines.append(f"Store the {' and '.join(secrets)} now: it is shown this once and kept only hashed or sealed.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _contains(value: Any, name: str) -> bool:
+    if isinstance(value, dict):
+        return (name in value and value[name] is not None) or any(_contains(item, name) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains(item, name) for item in value)
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        result = _execute(options, os.environ)
+    except (AdminError, DomainError) as error:
+        print(f"lisoloo-admin: {error}", file=sys.stderr)
+        return 2
+    except ClientError as error:
+        print(f"lisoloo-admin: AWS refused: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n" if options.json else _text(result))
+    return 0
