@@ -13,20 +13,13 @@ from moto import mock_aws
 
 from local.infrastructure import FunctionSpec
 from local.lambda_runtime import LocalFunction
+from local.moto_server import moto_environment
 from local.sqs_poller import SqsEventSource, SqsPoller, sqs_record
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+def sqs() -> Iterator[Any]:
+    with moto_environment(), mock_aws():
         yield boto3.client("sqs")
 
 

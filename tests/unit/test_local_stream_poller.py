@@ -14,21 +14,13 @@ from moto import mock_aws
 
 from local.infrastructure import FunctionSpec
 from local.lambda_runtime import LocalFunction
+from local.moto_server import moto_environment
 from local.stream_poller import StreamEventSource, StreamPoller, stream_record
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        # botocore ≥ 1.44 with in-process moto: describe_stream 404s without this (TOOLCHAIN.md).
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+def table() -> Iterator[tuple[Any, str]]:
+    with moto_environment(), mock_aws():
         dynamodb = boto3.client("dynamodb")
         description = dynamodb.create_table(
             TableName="items",
