@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.counting import Tally
 from bench.stack import InProcessStack, LambdaContext, Merchant
-from tests.conftest import load_event
+from local.sample_events import load_event
 
 BIG = 10_000
 

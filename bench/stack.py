@@ -6,7 +6,7 @@ What Lambda's own plumbing bills is done through counted clients too: the SQS ev
 mapping's ReceiveMessage and DeleteMessageBatch per batch. What it does not bill is read
 uncounted: stream records (GetRecords from a Lambda trigger is free). Bench set-up (tenants,
 carriers, bulk items) runs under ``meter.paused()``. Sample events and the API Gateway
-requests made from them are the tests' own (``tests/conftest.py``).
+requests made from them come from ``local.sample_events``, as the tests'.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests.conftest import api_event, load_event
+from local.sample_events import api_event, load_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
