@@ -18,8 +18,8 @@ from lisoloo.dependencies import dispatch_queue
 from lisoloo.settings import get_settings
 from lisoloo.storage import DueItem, NewMessage, SmsRepository
 from lisoloo.sweeping import Sweeper, SweepSummary
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, load_function
 
 HOUR = timedelta(hours=1)
 
