@@ -9,7 +9,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import boto3
 from moto.dynamodb import responses as moto_dynamodb_responses
 from moto.server import ThreadedMotoServer
 
@@ -81,6 +83,19 @@ def aws_environment(moto_url: str | None = None) -> dict[str, str]:
     if moto_url is not None:
         environment["AWS_ENDPOINT_URL"] = moto_url
     return environment
+
+
+def moto_client(moto_url: str, service: str) -> Any:
+    """A client of the moto server at ``moto_url`` with the same fake settings, whatever this
+    process's environment says (a bench or test process beside the local stack)."""
+    environment = aws_environment(moto_url)
+    session = boto3.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environment["AWS_SESSION_TOKEN"],
+        region_name=environment["AWS_DEFAULT_REGION"],
+    )
+    return session.client(service, endpoint_url=moto_url)
 
 
 def _unwanted(moto_url: str | None) -> tuple[str, ...]:
