@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
-from local.moto_server import aws_environment, moto_environment
+from local.moto_server import aws_environment, moto_client, moto_environment
 
 
 def test_in_process_moto_gets_no_endpoint_and_the_environment_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,3 +36,29 @@ def test_in_process_moto_gets_no_endpoint_and_the_environment_comes_back(monkeyp
 def test_a_server_url_becomes_the_endpoint() -> None:
     assert aws_environment("http://127.0.0.1:5000")["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     assert "AWS_ENDPOINT_URL" not in aws_environment()
+
+
+class _Sent(Exception):
+    """Stops a request once signed: nothing listens at the test's endpoint."""
+
+
+def test_a_client_of_a_moto_server_ignores_this_process_s_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process whose own environment holds real-looking credentials and another region
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "real-key")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+
+    # When it makes a client of the local stack's moto and sends a request
+    client = moto_client("http://127.0.0.1:5000", "sqs")
+    signed: list[str] = []
+
+    def stop(request: Any, **_: Any) -> None:
+        signed.append(request.headers["Authorization"].decode())
+        raise _Sent
+
+    client.meta.events.register("before-send.sqs.ListQueues", stop)
+    with pytest.raises(_Sent):
+        client.list_queues()
+
+    # Then it went to that server, signed with the stack's fake key for its region
+    assert client.meta.endpoint_url == "http://127.0.0.1:5000"
+    assert "Credential=testing/" in signed[0] and "/us-east-1/sqs/" in signed[0]
