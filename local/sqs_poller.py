@@ -136,8 +136,8 @@ class SqsPoller:
         the batch size. For BatchSize ≤ 10 with no window, Lambda invokes after one receive;
         filling costs one more, empty, ReceiveMessage per partial batch (moto never returns
         fewer messages than it has), and `make bench` has always counted it. Messages the
-        function failed stay invisible for the queue's visibility timeout, so they end the
-        drain too; they come back on a later one."""
+        function failed stay invisible for the queue's visibility timeout: this drain does
+        not see them again, a later one does once they are visible."""
         outcomes: list[BatchOutcome] = []
         while messages := self._batch(0, fill=True, window_seconds=0.0):
             outcome = self.process(messages)

@@ -9,7 +9,8 @@ batch the function failed on (splits do not count as retries); ``MaximumRetryAtt
 (-1, the default, means until the record expires) gives a batch up after that many retries,
 sending Lambda's invocation record to the ``OnFailure`` SQS destination if there is one.
 Records a ``FilterCriteria`` drops are skipped. Not simulated: parallelization factor,
-batching windows, record age limits.
+batching windows (the synchronous ``drain()`` fills batches across reads, as one would),
+record age limits.
 """
 
 from __future__ import annotations
