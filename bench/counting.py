@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.handlers
 
@@ -38,6 +38,9 @@ from bench.capacity import (
     read_units,
     write_units,
 )
+
+if TYPE_CHECKING:
+    import boto3
 
 ItemReader = Callable[[str, Mapping[str, Any]], dict[str, Any] | None]
 ShapeReader = Callable[[str], TableShape]
@@ -97,18 +100,30 @@ class AwsMeter:
 
     # --- wiring -------------------------------------------------------------------------
 
+    def _hooks(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("before-parameter-build", self._before), ("before-call", self._started), ("after-call", self._after)]
+
     def install(self) -> None:
         """Hooks every botocore session created from now on (and boto3's default, if made)."""
         if self.installed:
             return
-        hooks = [("before-parameter-build", self._before), ("before-call", self._started), ("after-call", self._after)]
-        botocore.handlers.BUILTIN_HANDLERS.extend(hooks)
+        botocore.handlers.BUILTIN_HANDLERS.extend(self._hooks())
         import boto3
 
         if boto3.DEFAULT_SESSION is not None:
-            for event, handler in hooks:
+            for event, handler in self._hooks():
                 boto3.DEFAULT_SESSION.events.register(event, handler)
         self.installed = True
+
+    def uncounted_session(self) -> boto3.Session:
+        """A new session whose requests are never counted (the hooks taken off it): for reads
+        the bench makes that nobody bills, and Lambda's free stream reads."""
+        import boto3
+
+        session = boto3.Session()
+        for event, handler in self._hooks():
+            session.events.unregister(event, handler)
+        return session
 
     @contextmanager
     def paused(self) -> Iterator[None]:

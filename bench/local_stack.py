@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from local.moto_server import moto_client
 from local.stack_process import ReadyInfo, local_stack_process
 
 RECEIPTS = 1_000
@@ -88,11 +89,8 @@ def _status(ready: ReadyInfo, message_id: str, limit: int = 100) -> dict[str, An
 
 def _meta_writes(ready: ReadyInfo, message_pk: str) -> int:
     """MODIFY records of the message item on the table's stream (read at moto's endpoint)."""
-    import boto3
-
-    session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")  # noqa: S106 - moto
-    dynamodb = session.client("dynamodb", endpoint_url=ready.moto_url)
-    streams = session.client("dynamodbstreams", endpoint_url=ready.moto_url)
+    dynamodb = moto_client(ready.moto_url, "dynamodb")
+    streams = moto_client(ready.moto_url, "dynamodbstreams")
     tables = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]
     arn = dynamodb.describe_table(TableName=tables[0])["Table"]["LatestStreamArn"]
     writes = 0

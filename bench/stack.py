@@ -1,67 +1,37 @@
 """The real handlers on in-process moto, driven the way API Gateway, SQS, the table's stream
-and a carrier would drive them (as ``tests/integration``'s Harness does), with every AWS
-request counted by an :class:`AwsMeter`.
+and a carrier would drive them, with every AWS request counted by an :class:`AwsMeter`. The
+functions, and Lambda's SQS and stream event sources, are ``local.runner``'s, as in
+``tests/integration``; sample events and API Gateway requests are ``local.sample_events``'.
 
 What Lambda's own plumbing bills is done through counted clients too: the SQS event source
 mapping's ReceiveMessage and DeleteMessageBatch per batch. What it does not bill is read
 uncounted: stream records (GetRecords from a Lambda trigger is free). Bench set-up (tenants,
-carriers, bulk items) runs under ``meter.paused()``. Sample events and the API Gateway
-requests made from them are the tests' own (``tests/conftest.py``).
+carriers, bulk items) runs under ``meter.paused()``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import threading
-import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from tests.conftest import api_event, load_event
+from local.runner import Poller
+from local.sample_events import api_event, load_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
-AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # botocore >= 1.44 with in-process moto: DynamoDB Streams answer 404 without this (TOOLCHAIN).
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "ERROR",
-}
 # Handlers log errors only; their INFO lines would flood the bench's output.
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
-# The template's batch sizes for the event sources the bench plays.
-DISPATCH_BATCH = 5
-WEBHOOK_DELIVERY_BATCH = 5
-STREAM_BATCH = 100
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "bench"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/bench"
-    log_stream_name: str = "bench"
-    remaining_millis: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
+QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
+# No invocation is cut short (Lambda's own ceiling): in-process moto is far slower than
+# DynamoDB, and the bench measures requests, not time.
+TIMEOUT_SECONDS = 900
 
 
 @dataclass
@@ -136,10 +106,15 @@ class InProcessStack:
         from bench.capacity import IndexShape, TableShape
         from bench.counting import AwsMeter
         from local import moto_speedups
+        from local.infrastructure import deploy_template
+        from local.lambda_runtime import merged_environment
+        from local.moto_server import point_process_at
+        from local.runner import InProcessRunner
+        from local.sqs_poller import SqsPoller
+        from local.stream_poller import StreamPoller
 
         moto_speedups.install()
-        os.environ.update(AWS_ENVIRONMENT)
-        os.environ.pop("AWS_ENDPOINT_URL", None)
+        point_process_at()
         self._mock = mock_aws(config={"lambda": {"use_docker": False}})
         self._mock.start()
 
@@ -158,31 +133,33 @@ class InProcessStack:
 
         self.meter = AwsMeter(self.read_item, shape)
         self.meter.install()
-        from local.infrastructure import deploy_template
-
+        self._uncounted: dict[str, Any] = {}
         with self.meter.paused():
             self.deployed = deploy_template(
                 TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "WebhookAllowLoopback": "true"}
             )
-        for function in self.deployed.functions.values():
-            os.environ.update(function.environment)
+        os.environ.update(merged_environment(self.deployed.functions.values()))
         os.environ.update(QUIET)
         self.table_name = self.deployed.physical_id("SmsTable")
         self.dispatch_queue_url = self.deployed.physical_id("DispatchQueue")
-        self.webhook_queue_url = self.deployed.physical_id("WebhookDeliveriesQueue")
-        self._functions: dict[str, ModuleType] = {}
-        self._clients: dict[str, Any] = {}
-        self._uncounted: dict[str, Any] = {}
+        self.runner = InProcessRunner(
+            self.deployed, stream_session=self.meter.uncounted_session(), timeout_seconds=TIMEOUT_SECONDS
+        )
         self.carrier = FakeCarrier(on_call=lambda: self.meter.add(_count_carrier_call))
         self.endpoint = WebhookEndpoint()
-        self._stream = _StreamTap(self)
-        dispatch = self.function("dispatch")
+        dispatch = self.runner.module(self.runner.logical_id("dispatch"))
         dispatch.carrier_connector = lambda name: self.carrier  # type: ignore[attr-defined]
         with self.meter.paused():
             from lisoloo_admin.provisioning import register_carrier
 
             self.carrier_token = register_carrier(self.repository(), "sandbox")
-            self._stream.skip()
+            # Every SQS and stream source in the template (a queue added later is drained without
+            # changing the bench): the stream trigger first, then the queues in the template's order.
+            pollers = self.runner.pollers()
+            self._streams = [poller for poller in pollers if isinstance(poller, StreamPoller)]
+            queues = [poller for poller in pollers if isinstance(poller, SqsPoller)]
+            self._event_sources: list[Poller] = [*self._streams, *queues]
+            self._skip_stream()
 
     def stop(self) -> None:
         self.endpoint.stop()
@@ -191,24 +168,10 @@ class InProcessStack:
     # --- AWS access ---------------------------------------------------------------------------
 
     def aws(self, service: str) -> Any:
-        """A client that is never counted (its session's hooks are removed)."""
+        """A client that is never counted."""
         if service not in self._uncounted:
-            import boto3
-
-            session = boto3.Session()
-            for event in ("before-parameter-build", "before-call", "after-call"):
-                for handler in (self.meter._before, self.meter._started, self.meter._after):
-                    session.events.unregister(event, handler)
-            self._uncounted[service] = session.client(service)
+            self._uncounted[service] = self.meter.uncounted_session().client(service)
         return self._uncounted[service]
-
-    def counted(self, service: str) -> Any:
-        """A client on boto3's default session, as the functions' own."""
-        if service not in self._clients:
-            import boto3
-
-            self._clients[service] = boto3.client(service)
-        return self._clients[service]
 
     def read_item(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """An item as stored, straight from moto's backend (no request, nothing counted)."""
@@ -230,20 +193,14 @@ class InProcessStack:
 
     # --- functions ----------------------------------------------------------------------------
 
-    def function(self, name: str) -> ModuleType:
-        if name not in self._functions:
-            spec = importlib.util.spec_from_file_location(
-                f"bench_function_{name}", ROOT / "functions" / name / "app.py"
-            )
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self._functions[name] = module
-        return self._functions[name]
-
-    def invoke(self, name: str, event: dict[str, Any], context: LambdaContext | None = None) -> Any:
+    def invoke(self, name: str, event: dict[str, Any], *, timeout_seconds: float | None = None) -> Any:
+        """Invokes ``functions/<name>`` (with ``timeout_seconds`` to run, if given); its result."""
         self.meter.add(lambda tally: tally.invocations.update([name]))
-        return self.function(name).lambda_handler(event, context or LambdaContext(function_name=name))
+        invocation = self.runner.invoke(self.runner.logical_id(name), event, timeout_seconds=timeout_seconds)
+        if invocation.error is not None:
+            error = invocation.error
+            raise RuntimeError(f"{name} failed: {error.error_type}: {error.message}\n{error.trace}")
+        return invocation.result
 
     def api(
         self,
@@ -294,99 +251,27 @@ class InProcessStack:
 
     # --- event sources ------------------------------------------------------------------------
 
-    def poll_queue(self, queue_url: str, function: str, batch_size: int) -> int:
-        """Lambda's SQS event source mapping: receive a batch, invoke, delete what succeeded;
-        until the queue is empty. Returns the invocations."""
-        sqs = self.counted("sqs")
-        template = load_event("dispatch-job")["Records"][0]
-        invocations = 0
-        while True:
-            # Lambda's poller receives up to 10 a request and fills a batch with several.
-            messages: list[dict[str, Any]] = []
-            while len(messages) < batch_size:
-                received = sqs.receive_message(
-                    QueueUrl=queue_url,
-                    MaxNumberOfMessages=min(10, batch_size - len(messages)),
-                    AttributeNames=["All"],
-                    VisibilityTimeout=30,
-                ).get("Messages", [])
-                messages.extend(received)
-                if not received:
-                    break
-            if not messages:
-                return invocations
-            records = [
-                {
-                    **template,
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": {**template["attributes"], **message.get("Attributes", {})},
-                }
-                for message in messages
-            ]
-            response = self.invoke(function, {"Records": records})
-            invocations += 1
-            failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-            if failed:
-                raise RuntimeError(f"{function} failed {len(failed)} of {len(records)} records: {response}")
-            for start in range(0, len(messages), 10):
-                sqs.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(messages[start : start + 10])
-                    ],
-                )
+    def drain(self) -> int:
+        """Every event source until nothing is left, as Lambda would run them. Returns the invocations."""
+        return self._deliver(self._event_sources)
 
     def dispatch_all(self) -> int:
-        return self.poll_queue(self.dispatch_queue_url, "dispatch", DISPATCH_BATCH)
+        return self._deliver(self.runner.pollers(self.runner.logical_id("dispatch")))
 
-    def queue_sources(self) -> list[tuple[str, str, int]]:
-        """(queue URL, function folder, batch size) of every SQS event source in the template,
-        so a queue added later (a receipts buffer, say) is drained without changing the bench."""
-        sources = []
-        for function in self.deployed.functions.values():
-            for event in function.events:
-                if event.type != "SQS":
-                    continue
-                queue = event.properties["Queue"]
-                logical_id = queue["Fn::GetAtt"][0] if isinstance(queue, dict) and "Fn::GetAtt" in queue else None
-                if logical_id is None:
-                    continue
-                batch = int(self.deployed.resolve(event.properties.get("BatchSize", 10)))
-                sources.append((self.deployed.physical_id(logical_id), function.code_dir.name, batch))
-        return sources
+    def _deliver(self, pollers: Sequence[Poller]) -> int:
+        """The runner's drain of ``pollers``, each invocation counted; a failure stops the bench."""
+        outcomes = self.runner.drain(pollers)
+        names = [self.deployed.functions[outcome.function].code_dir.name for outcome in outcomes]
+        self.meter.add(lambda tally: tally.invocations.update(names))
+        for name, outcome in zip(names, outcomes, strict=True):
+            if outcome.failed:
+                raise RuntimeError(f"{name} failed {len(outcome.failed)} of {len(outcome.records)} records: {outcome}")
+        return len(outcomes)
 
-    def drain(self) -> int:
-        """Every event source until nothing is left: the stream trigger and each SQS queue (in
-        the template's order), as Lambda would run them. Returns the invocations."""
-        total = 0
-        while True:
-            invocations = self.fan_out()
-            for queue_url, function, batch in self.queue_sources():
-                invocations += self.poll_queue(queue_url, function, batch)
-            if not invocations:
-                return total
-            total += invocations
-
-    def fan_out(self) -> int:
-        """The stream trigger: new message-item records (the template's filter), 100 a batch."""
-        records = self._stream.new_message_records()
-        invocations = 0
-        for start in range(0, len(records), STREAM_BATCH):
-            response = self.invoke("webhooks", {"Records": records[start : start + STREAM_BATCH]})
-            if response.get("batchItemFailures"):
-                raise RuntimeError(f"webhooks fan-out failed: {response}")
-            invocations += 1
-        return invocations
-
-    def deliver_webhooks(self) -> int:
-        return self.poll_queue(self.webhook_queue_url, "webhook_delivery", WEBHOOK_DELIVERY_BATCH)
-
-    def settle_webhooks(self) -> None:
-        self.fan_out()
-        self.deliver_webhooks()
+    def _skip_stream(self) -> None:
+        """Set-up writes never reach the stream trigger (the bench measures scenarios only)."""
+        for stream in self._streams:
+            stream.skip_to_latest()
 
     def purge_dispatch_queue(self) -> None:
         """Drops queued dispatch jobs straight in moto (PurgeQueue allows one call a minute)."""
@@ -409,46 +294,9 @@ class InProcessStack:
             app_key = issue_app_key(repository, org_id)
             if webhook:
                 configure_webhook(repository, org_id, self.endpoint.url, get_settings(), datetime.now(UTC))
-            self._stream.skip()
+            self._skip_stream()
         return Merchant(org_id=org_id, app_key=app_key)
 
 
 def _count_carrier_call(tally: Any) -> None:
     tally.carrier_calls += 1
-
-
-class _StreamTap:
-    """Reads the table's stream from where it last stopped, straight from moto's backend
-    (Lambda's stream reads are free, and moto's GetRecords would cost the bench minutes), and
-    hands back what the webhooks trigger's filter passes, in Lambda's record shape."""
-
-    def __init__(self, stack: InProcessStack) -> None:
-        self._stack = stack
-        self._position = 0
-        self._arn = stack.aws("dynamodb").describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
-
-    def _shard_items(self) -> list[Any]:
-        shard = self._stack.moto_table().stream_shard
-        items: list[Any] = shard.items if shard is not None else []
-        return items
-
-    def skip(self) -> None:
-        self._position = len(self._shard_items())
-
-    def new_message_records(self) -> list[dict[str, Any]]:
-        items = self._shard_items()
-        fresh, self._position = items[self._position :], len(items)
-        records = []
-        for stream_record in fresh:
-            record = stream_record.record
-            image = record["dynamodb"].get("NewImage")
-            if not image or image.get("kind", {}).get("S") != "message":
-                continue
-            records.append(
-                {
-                    **record,
-                    "eventSourceARN": self._arn,
-                    "dynamodb": {**record["dynamodb"], "ApproximateCreationDateTime": int(time.time())},
-                }
-            )
-        return records

@@ -12,7 +12,7 @@ import warnings
 from types import FrameType
 
 from local.infrastructure import DEFAULT_STACK_NAME
-from local.moto_server import REGION
+from local.moto_server import aws_environment
 from local.settings import read_settings
 from local.stack import LocalStack
 from local.stack_process import ReadyInfo
@@ -93,13 +93,10 @@ def _print_banner(ready: ReadyInfo) -> None:
 
 
 def _admin_command(moto_url: str) -> str:
-    environment = {
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }
-    assignments = " ".join(f"{name}={value}" for name, value in environment.items())
+    # The few of the stack's own fake settings a shell needs to reach its moto.
+    environment = aws_environment(moto_url)
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    assignments = " ".join(f"{name}={environment[name]}" for name in names)
     return f"{assignments} .venv/bin/lisoloo-admin --stack {DEFAULT_STACK_NAME}"
 
 

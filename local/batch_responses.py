@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from local.lambda_runtime import Invocation
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One batch an event source handed its function, and what Lambda made of the answer."""
+
+    function: str  # the function's logical id
+    records: Sequence[Mapping[str, Any]]
+    invocation: Invocation
+    # Message ids (SQS) or sequence numbers (streams) Lambda treats as failed.
+    failed: frozenset[str]
+    # Whether the source moved on at all: a message deleted, a shard checkpointed past a
+    # record or giving a batch up. Without that, delivering again would only repeat this.
+    progressed: bool
 
 
 def failed_item_ids(invocation: Invocation, item_ids: Collection[str], *, reports_failures: bool) -> set[str]:

@@ -41,18 +41,31 @@ def build_workers(
         for event in spec.events:
             if not _enabled(event.properties):
                 continue
-            if event.type == "SQS":
-                source = _sqs_source(stack, event, session)
+            source = polled_source(stack, event, session)
+            if isinstance(source, SqsEventSource):
                 workers.append(SqsPoller(source, function, session))
                 logger.info("%s <- SQS %s", logical_id, source.queue_arn.rsplit(":", 1)[-1])
-            elif event.type == "DynamoDB":
-                stream = _stream_source(stack, event, session)
-                workers.append(StreamPoller(stream, function, session))
-                logger.info("%s <- DynamoDB stream of %s", logical_id, stream.stream_arn.split("/")[1])
+            elif isinstance(source, StreamEventSource):
+                workers.append(StreamPoller(source, function, session))
+                logger.info("%s <- DynamoDB stream of %s", logical_id, source.stream_arn.split("/")[1])
             elif event.type in ("Schedule", "ScheduleV2"):
                 workers.append(_clock(stack, spec, event, function, schedule_seconds))
                 logger.info("%s <- %s, every %g s locally", logical_id, event.type, schedule_seconds)
     return workers
+
+
+def polled_source(
+    stack: DeployedStack, event: EventSpec, session: boto3.Session
+) -> SqsEventSource | StreamEventSource | None:
+    """What Lambda's event source mapping for an SQS or DynamoDB event reads and how, resolved
+    against the deployed stack; None for a disabled event or one of another type."""
+    if not _enabled(event.properties):
+        return None
+    if event.type == "SQS":
+        return _sqs_source(stack, event, session)
+    if event.type == "DynamoDB":
+        return _stream_source(stack, event, session)
+    return None
 
 
 def _enabled(properties: Mapping[str, Any]) -> bool:

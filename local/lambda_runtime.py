@@ -53,6 +53,28 @@ class FakeLambdaContext:
     client_context: Any = None
     tenant_id: str | None = None
 
+    @classmethod
+    def starting_now(
+        cls,
+        function_name: str,
+        *,
+        seconds: float,
+        arn: str | None = None,
+        memory_mb: int = 128,
+        request_id: str | None = None,
+    ) -> FakeLambdaContext:
+        """The context of an invocation that starts now and has ``seconds`` to run."""
+        request_id = request_id or str(uuid.uuid4())
+        return cls(
+            function_name=function_name,
+            invoked_function_arn=arn or f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}",
+            memory_limit_in_mb=memory_mb,
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{function_name}",
+            log_stream_name=f"local/[$LATEST]{request_id.replace('-', '')}",
+            deadline_monotonic=time.monotonic() + seconds,
+        )
+
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
 
@@ -82,26 +104,29 @@ class Invocation:
 class LocalFunction:
     spec: FunctionSpec
     handler: Handler
+    # The module the handler was loaded from: tests and the bench replace its attributes (the
+    # handler reads them at call time), e.g. dispatch's carrier_connector.
+    module: ModuleType | None = None
     # A Lambda execution environment runs one invocation at a time, and Powertools resolvers
     # keep per-invocation state on module-level objects: one lock per function keeps that true.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def invoke(self, event: Any) -> Invocation:
+    def invoke(self, event: Any, *, timeout_seconds: float | None = None) -> Invocation:
         """Invokes the handler as Lambda does: the event crosses a JSON boundary both ways,
         an exception or an unserialisable result is a function error, and overrunning the
-        function's Timeout is one too (the result is discarded, as Lambda would have killed it)."""
+        function's Timeout (or ``timeout_seconds``, for this invocation) is one too (the result
+        is discarded, as Lambda would have killed it)."""
+        timeout = self.spec.timeout_seconds if timeout_seconds is None else timeout_seconds
         request_id = str(uuid.uuid4())
         payload = json.loads(json.dumps(event))
         with self._lock:
             started = time.monotonic()
-            context = FakeLambdaContext(
-                function_name=self.spec.name,
-                invoked_function_arn=self.spec.arn,
-                memory_limit_in_mb=self.spec.memory_mb,
-                aws_request_id=request_id,
-                log_group_name=f"/aws/lambda/{self.spec.name}",
-                log_stream_name=f"local/[$LATEST]{request_id.replace('-', '')}",
-                deadline_monotonic=started + self.spec.timeout_seconds,
+            context = FakeLambdaContext.starting_now(
+                self.spec.name,
+                seconds=timeout,
+                arn=self.spec.arn,
+                memory_mb=self.spec.memory_mb,
+                request_id=request_id,
             )
             try:
                 result = self.handler(payload, context)
@@ -111,8 +136,8 @@ class LocalFunction:
                     error=InvocationError(type(error).__name__, str(error), traceback.format_exc()),
                 )
             elapsed = time.monotonic() - started
-        if elapsed > self.spec.timeout_seconds:
-            message = f"Task timed out after {self.spec.timeout_seconds:.2f} seconds (ran {elapsed:.2f} s locally)"
+        if elapsed > timeout:
+            message = f"Task timed out after {timeout:.2f} seconds (ran {elapsed:.2f} s locally)"
             return Invocation(request_id, error=InvocationError("Sandbox.Timedout", message))
         try:
             marshalled = json.loads(json.dumps(result, default=_lambda_json_default))
@@ -150,12 +175,13 @@ def load_functions(specs: Iterable[FunctionSpec], overrides: Mapping[str, str]) 
     specs = list(specs)
     os.environ.update(merged_environment(specs))
     os.environ.update(overrides)
-    functions = {spec.logical_id: LocalFunction(spec, _import_handler(spec)) for spec in specs}
+    functions = {spec.logical_id: load_function(spec) for spec in specs}
     _send_stdout_log_handlers_to_stderr()
     return functions
 
 
-def _import_handler(spec: FunctionSpec) -> Handler:
+def load_function(spec: FunctionSpec) -> LocalFunction:
+    """Imports one function's handler module (its cold start: the environment must be set)."""
     module_path, _, attribute = spec.handler.rpartition(".")
     source = spec.code_dir / (module_path.replace(".", "/") + ".py")
     if not source.is_file():
@@ -172,7 +198,7 @@ def _import_handler(spec: FunctionSpec) -> Handler:
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise AttributeError(f"{source} has no callable {attribute!r} ({spec.logical_id} Handler: {spec.handler})")
-    return handler  # type: ignore[no-any-return]
+    return LocalFunction(spec, handler, module)
 
 
 def _send_stdout_log_handlers_to_stderr() -> None:

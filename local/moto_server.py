@@ -6,8 +6,12 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import boto3
 from moto.dynamodb import responses as moto_dynamodb_responses
 from moto.server import ThreadedMotoServer
 
@@ -54,15 +58,16 @@ def _configure(moto_url: str, config: dict[str, object]) -> None:
         response.read()
 
 
-def aws_environment(moto_url: str) -> dict[str, str]:
-    """What every AWS client in this process needs to talk to moto and nothing else."""
-    return {
+def aws_environment(moto_url: str | None = None) -> dict[str, str]:
+    """What every AWS client in this process needs to talk to moto and nothing else: moto's
+    server at ``moto_url``, or with none, moto's in-process ``mock_aws`` (the tests, the bench).
+    The one list of the fake settings: the local stack, the tests and the bench all use it."""
+    environment = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": moto_url,
         # botocore ≥ 1.35 puts the account id in endpoints; moto's server expects plain ones
         # (and in-process mock_aws then fails describe_stream, TOOLCHAIN.md).
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -75,8 +80,48 @@ def aws_environment(moto_url: str) -> dict[str, str]:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_DEV": "false",
     }
+    if moto_url is not None:
+        environment["AWS_ENDPOINT_URL"] = moto_url
+    return environment
 
 
-def point_process_at(moto_url: str) -> None:
-    os.environ.pop("AWS_PROFILE", None)
+def moto_client(moto_url: str, service: str) -> Any:
+    """A client of the moto server at ``moto_url`` with the same fake settings, whatever this
+    process's environment says (a bench or test process beside the local stack)."""
+    environment = aws_environment(moto_url)
+    session = boto3.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environment["AWS_SESSION_TOKEN"],
+        region_name=environment["AWS_DEFAULT_REGION"],
+    )
+    return session.client(service, endpoint_url=moto_url)
+
+
+def _unwanted(moto_url: str | None) -> tuple[str, ...]:
+    """Variables that would point clients elsewhere: a profile always, and an endpoint when
+    ``mock_aws`` answers in-process (a leftover AWS_ENDPOINT_URL would bypass it)."""
+    return ("AWS_PROFILE",) if moto_url is not None else ("AWS_PROFILE", "AWS_ENDPOINT_URL")
+
+
+def point_process_at(moto_url: str | None = None) -> None:
+    """For good: the local stack's and the bench's process talk to moto only."""
+    for name in _unwanted(moto_url):
+        os.environ.pop(name, None)
     os.environ.update(aws_environment(moto_url))
+
+
+@contextmanager
+def moto_environment(moto_url: str | None = None) -> Iterator[None]:
+    """:func:`point_process_at` for the block, then the environment as it was (tests)."""
+    names = (*aws_environment(moto_url), *_unwanted(moto_url))
+    saved = {name: os.environ.get(name) for name in names}
+    point_process_at(moto_url)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

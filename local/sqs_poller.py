@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from local.batch_responses import failed_item_ids
+from local.batch_responses import BatchOutcome, failed_item_ids
 from local.event_filters import matches_any
 from local.lambda_runtime import LocalFunction
 
@@ -120,10 +120,35 @@ class SqsPoller:
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """Receives one batch and processes it; returns the number of messages received."""
+        # Lambda's batching window: above 10 it gathers up to BatchSize for a while before invoking.
+        messages = self._batch(
+            wait_seconds,
+            fill=self.source.batch_size > _RECEIVE_LIMIT,
+            window_seconds=self.source.batching_window_seconds,
+        )
+        if messages:
+            self.process(messages)
+        return len(messages)
+
+    def drain(self) -> list[BatchOutcome]:
+        """Synchronously, until a receive comes back empty: batch after batch, each filled until
+        it is full or the queue has no more (no window outlasts an idle queue here), whatever
+        the batch size. For BatchSize ≤ 10 with no window, Lambda invokes after one receive;
+        filling costs one more, empty, ReceiveMessage per partial batch (moto never returns
+        fewer messages than it has), and `make bench` has always counted it. Messages the
+        function failed stay invisible for the queue's visibility timeout: this drain does
+        not see them again, a later one does once they are visible."""
+        outcomes: list[BatchOutcome] = []
+        while messages := self._batch(0, fill=True, window_seconds=0.0):
+            outcome = self.process(messages)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _batch(self, wait_seconds: int, *, fill: bool, window_seconds: float) -> list[Mapping[str, Any]]:
         messages = self._receive(self.source.batch_size, wait_seconds)
-        if messages and self.source.batch_size > _RECEIVE_LIMIT:
-            # Lambda's batching window: gather up to BatchSize for a while before invoking.
-            window_ends = time.monotonic() + self.source.batching_window_seconds
+        if messages and fill:
+            window_ends = time.monotonic() + window_seconds
             while len(messages) < self.source.batch_size:
                 more = self._receive(self.source.batch_size - len(messages), 0)
                 messages.extend(more)
@@ -131,9 +156,7 @@ class SqsPoller:
                     if time.monotonic() >= window_ends or self._stop.is_set():
                         break
                     time.sleep(_WINDOW_PAUSE_SECONDS)
-        if messages:
-            self.process(messages)
-        return len(messages)
+        return messages
 
     def _receive(self, limit: int, wait_seconds: int) -> list[Mapping[str, Any]]:
         messages: list[Mapping[str, Any]] = self._sqs.receive_message(
@@ -145,16 +168,26 @@ class SqsPoller:
         ).get("Messages", [])
         return messages
 
-    def process(self, messages: Sequence[Mapping[str, Any]]) -> None:
+    def process(self, messages: Sequence[Mapping[str, Any]]) -> BatchOutcome | None:
+        """Invokes the function with the messages the filters pass and deletes every message
+        but those it failed; returns the invocation's outcome (None: the filters passed none)."""
         records = [sqs_record(message, self.source.queue_arn, self.source.region) for message in messages]
         selected = [record for record in records if matches_any(self.source.filters, _filter_view(record))]
         failed: set[str] = set()
+        outcome = None
         if selected:
             invocation = self.function.invoke({"Records": selected})
             failed = failed_item_ids(
                 invocation,
                 [record["messageId"] for record in selected],
                 reports_failures=self.source.reports_failures,
+            )
+            outcome = BatchOutcome(
+                function=self.function.spec.logical_id,
+                records=selected,
+                invocation=invocation,
+                failed=frozenset(failed),
+                progressed=len(failed) < len(selected),
             )
             if invocation.error is not None:
                 logger.error(
@@ -182,3 +215,4 @@ class SqsPoller:
                     for index, record in enumerate(done[start : start + 10])
                 ],
             )
+        return outcome

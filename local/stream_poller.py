@@ -9,7 +9,8 @@ batch the function failed on (splits do not count as retries); ``MaximumRetryAtt
 (-1, the default, means until the record expires) gives a batch up after that many retries,
 sending Lambda's invocation record to the ``OnFailure`` SQS destination if there is one.
 Records a ``FilterCriteria`` drops are skipped. Not simulated: parallelization factor,
-batching windows, record age limits.
+batching windows (the synchronous ``drain()`` fills batches across reads, as one would),
+record age limits.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import boto3
 
-from local.batch_responses import failed_item_ids
+from local.batch_responses import BatchOutcome, failed_item_ids
 from local.event_filters import matches_any
 from local.lambda_runtime import LocalFunction
 
@@ -145,31 +146,74 @@ class StreamPoller:
             )["ShardIterator"]
             self._shards[shard_id] = _ShardState(shard_id=shard_id, iterator=iterator)
 
+    def skip_to_latest(self) -> None:
+        """Every shard read from its end on, dropping what is pending: what was written until
+        now never reaches the function (the bench's set-up writes)."""
+        self.refresh_shards()
+        for state in self._shards.values():
+            state.iterator = self._streams.get_shard_iterator(
+                StreamArn=self.source.stream_arn, ShardId=state.shard_id, ShardIteratorType="LATEST"
+            )["ShardIterator"]
+            state.pending, state.attempts, state.batch_limit = [], 0, None
+
     def poll_once(self) -> bool:
         """One step on every shard: fetch when nothing is pending, then deliver a batch.
         Returns whether any shard had records."""
         worked = False
         for state in self._shards.values():
-            if not state.pending and state.iterator is not None:
-                response = self._streams.get_records(ShardIterator=state.iterator, Limit=self.source.batch_size)
-                state.iterator = response.get("NextShardIterator")
-                records = [stream_record(record, self.source.stream_arn) for record in response["Records"]]
-                state.pending = [record for record in records if matches_any(self.source.filters, record)]
+            if not state.pending:
+                self._fetch(state)
             if state.pending:
                 worked = True
                 self._deliver(state)
         return worked
 
-    def _deliver(self, state: _ShardState) -> None:
+    def drain(self) -> list[BatchOutcome]:
+        """Synchronously, until every shard is read to its end: batch after batch, each filled
+        from as many reads as it takes to hold BatchSize records the filters pass, or as many as
+        the shard has (the batching window, which cannot outlast a shard with nothing more to
+        read here). A failed batch ends its shard's drain; it is retried on the next drain (as
+        Lambda retries it after a wait), so MaximumRetryAttempts counts drains. Meant for moto,
+        whose GetRecords comes back empty only at the end of a shard."""
+        self.refresh_shards()
+        outcomes: list[BatchOutcome] = []
+        for state in self._shards.values():
+            while True:
+                while len(state.pending) < self.source.batch_size and self._fetch(state):
+                    pass
+                if not state.pending:
+                    break
+                outcome = self._deliver(state)
+                outcomes.append(outcome)
+                if outcome.failed:
+                    break
+        return outcomes
+
+    def _fetch(self, state: _ShardState) -> bool:
+        """Reads the shard's next records into ``pending`` (those the filters pass); returns
+        whether there were any records to read."""
+        if state.iterator is None:
+            return False
+        response = self._streams.get_records(ShardIterator=state.iterator, Limit=self.source.batch_size)
+        state.iterator = response.get("NextShardIterator")
+        records = [stream_record(record, self.source.stream_arn) for record in response["Records"]]
+        state.pending.extend(record for record in records if matches_any(self.source.filters, record))
+        return bool(records)
+
+    def _deliver(self, state: _ShardState) -> BatchOutcome:
         batch = state.pending[: state.batch_limit or self.source.batch_size]
         invocation = self.function.invoke({"Records": batch})
         sequence_numbers = [record["dynamodb"]["SequenceNumber"] for record in batch]
         failed = failed_item_ids(invocation, sequence_numbers, reports_failures=self.source.reports_failures)
+
+        def outcome(progressed: bool) -> BatchOutcome:
+            return BatchOutcome(self.function.spec.logical_id, batch, invocation, frozenset(failed), progressed)
+
         if not failed:
             state.pending = state.pending[len(batch) :]
             state.attempts = 0
             state.batch_limit = None
-            return
+            return outcome(progressed=True)
         # Everything before the first failed record is done (Lambda's checkpoint); retry from it.
         first_failed = min(sequence_numbers.index(number) for number in failed)
         state.pending = state.pending[first_failed:]
@@ -186,15 +230,16 @@ class StreamPoller:
             if self.source.bisect_on_error and len(retrying) > 1:
                 state.batch_limit = len(retrying) // 2
                 self._stop.wait(self.retry_delay)
-                return
+                return outcome(progressed=first_failed > 0)
         state.attempts += 1
         if 0 <= self.source.maximum_retry_attempts < state.attempts:
             self._give_up(state, retrying, invocation.request_id, function_error=invocation.error is not None)
             state.pending = state.pending[len(retrying) :]
             state.attempts = 0
             state.batch_limit = None
-            return
+            return outcome(progressed=True)
         self._stop.wait(self.retry_delay)
+        return outcome(progressed=first_failed > 0)
 
     def _give_up(
         self, state: _ShardState, records: list[dict[str, Any]], request_id: str, *, function_error: bool

@@ -2,6 +2,8 @@
 
 The table and queues are built once per package from template.yaml (translated by SAM and
 created by moto's CloudFormation); tests stay apart by each using organizations of their own.
+The functions are the deployed stack's, loaded by ``local.runner``, whose pollers also play
+the SQS event sources when a test drains a queue.
 """
 
 from __future__ import annotations
@@ -9,40 +11,31 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
 from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from local import moto_speedups
+from local.batch_responses import BatchOutcome
 from local.infrastructure import DeployedStack, deploy_template
-from local.sqs_poller import sqs_record
-from tests.conftest import TEMPLATE, api_event, lambda_context, load_event, load_function
+from local.lambda_runtime import merged_environment
+from local.moto_server import moto_environment
+from local.runner import InProcessRunner
+from local.sqs_poller import SqsPoller
+from tests.conftest import TEMPLATE, api_event, lambda_context, load_event
 
-AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # botocore ≥ 1.44 with in-process moto: DynamoDB Streams answer 404 without this (TOOLCHAIN).
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
-# The receipts queue's event source: BatchSize in template.yaml.
-RECEIPT_BATCH_SIZE = 990
+# The deployed stack's functions, while the package's stack fixture is up.
+_runner: InProcessRunner | None = None
 
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[DeployedStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in AWS_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+    global _runner
+    with moto_environment(), pytest.MonkeyPatch.context() as patch:
         # moto still refuses transactions over 25 items, DynamoDB's limit before 2022 (now 100).
         patch.setattr("moto.dynamodb.responses.TRANSACTION_MAX_ITEMS", 100)
         moto_speedups.back_up_only_touched_items()
@@ -51,10 +44,47 @@ def stack() -> Iterator[DeployedStack]:
             deployed = deploy_template(
                 TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "WebhookAllowLoopback": "true"}
             )
-            for function in deployed.functions.values():
-                for name, value in function.environment.items():
-                    patch.setenv(name, value)
-            yield deployed
+            for name, value in merged_environment(deployed.functions.values()).items():
+                patch.setenv(name, value)
+            _runner = InProcessRunner(deployed)
+            try:
+                yield deployed
+            finally:
+                _runner = None
+
+
+def runner() -> InProcessRunner:
+    if _runner is None:
+        raise RuntimeError("the functions are the deployed stack's: use the stack (or harness) fixture")
+    return _runner
+
+
+def load_function(name: str) -> ModuleType:
+    """``functions/<name>/app.py``'s module as the runner imported it (once, on first use, with
+    the stack's environment: settings are read at import)."""
+    return runner().module(runner().logical_id(name))
+
+
+def drain_queue(function: str) -> list[BatchOutcome]:
+    """``functions/<function>``'s SQS event source run until its queue is empty, as Lambda's
+    mapping would. A crash fails the test (the batch processor's "every record failed" is an
+    answer, not a crash). What the function failed is made visible again: SQS gives it back
+    once its visibility timeout is over, which here is the next drain."""
+    sqs = boto3.client("sqs")
+    outcomes: list[BatchOutcome] = []
+    for poller in runner().pollers(runner().logical_id(function)):
+        assert isinstance(poller, SqsPoller)
+        for outcome in runner().drain([poller]):
+            error = outcome.invocation.error
+            if error is not None and error.error_type != "BatchProcessingError":
+                raise AssertionError(f"{function} crashed: {error.error_type}: {error.message}\n{error.trace}")
+            for record in outcome.records:
+                if record["messageId"] in outcome.failed:
+                    sqs.change_message_visibility(
+                        QueueUrl=poller.source.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                    )
+            outcomes.append(outcome)
+    return outcomes
 
 
 @dataclass
@@ -215,10 +245,13 @@ class Harness:
         return response
 
     def dispatch_queued(self) -> dict[str, Any]:
-        return self.dispatch(self.queued_jobs())
+        """Dispatch as its SQS event source runs it (BatchSize 5) over every queued job; returns
+        the batch item failures of all its invocations."""
+        failed = [identifier for outcome in drain_queue("dispatch") for identifier in sorted(outcome.failed)]
+        return {"batchItemFailures": [{"itemIdentifier": identifier} for identifier in failed]}
 
-    def apply_queued_receipts(self, batch_size: int = RECEIPT_BATCH_SIZE) -> Any:
-        return apply_queued_receipts(self.receipts_queue_url, batch_size)
+    def apply_queued_receipts(self) -> Any:
+        return apply_queued_receipts()
 
     def wipe_table(self) -> None:
         """For tests that move time forward: other tests' items must not come due in them."""
@@ -230,45 +263,26 @@ class Harness:
                 client.batch_write_item(RequestItems={self.table_name: requests})
 
 
-def apply_queued_receipts(queue_url: str, batch_size: int = RECEIPT_BATCH_SIZE) -> Any:
-    """Receipt-apply as Lambda's event source runs it: every queued receipt job, in batches
-    of ``batch_size``; jobs it reports failed are made visible again. Returns the summed
-    ``ReceiptSummary`` (receipt-apply's own return value is only the failed items)."""
+def apply_queued_receipts() -> Any:
+    """Receipt-apply as its SQS event source runs it (BatchSize 990) over every queued receipt
+    job. Returns the summed ``ReceiptSummary`` (receipt-apply's own return value is only the
+    failed items); the jobs it failed come back on the next call."""
     from lisoloo.receipts import ReceiptSummary
 
-    sqs = boto3.client("sqs")
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    ):
-        messages.extend(batch)
     module = load_function("receipt_apply")
     apply = module.apply_receipt_jobs
+    outcomes: list[Any] = []
+
+    def recorded(*args: Any) -> Any:
+        outcomes.append(apply(*args))
+        return outcomes[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "apply_receipt_jobs", recorded)
+        drain_queue("receipt_apply")
     summary = ReceiptSummary(received=0, applied=0, ignored=0)
-    for start in range(0, len(messages), batch_size):
-        records = [sqs_record(message, arn, "us-east-1") for message in messages[start : start + batch_size]]
-        outcomes: list[Any] = []
-
-        def recorded(*args: Any, outcomes: list[Any] = outcomes) -> Any:
-            outcomes.append(apply(*args))
-            return outcomes[-1]
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(module, "apply_receipt_jobs", recorded)
-            try:
-                response = module.lambda_handler({"Records": records}, lambda_context())
-                failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-            except BatchProcessingError:
-                failed = {record["messageId"] for record in records}  # the invocation failed: all return
-        summary += outcomes[0].summary
-        for record in records:
-            if record["messageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"])
+    for outcome in outcomes:
+        summary += outcome.summary
     return summary
 
 

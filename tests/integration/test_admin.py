@@ -235,7 +235,8 @@ def test_organizations_join_the_default_plan_and_move_to_their_own(harness: Harn
 
 
 def test_sender_ids_set_by_the_cli_are_enforced_on_send(harness: Harness) -> None:
-    from tests.conftest import lambda_context, load_event, load_function
+    from tests.conftest import lambda_context, load_event
+    from tests.integration.conftest import load_function
 
     # Given an organization registered for two sender ids
     created = admin(harness, "create-org", "Senders Ltd")

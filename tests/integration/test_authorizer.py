@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, load_function
 
 
 def authorize(app_key: str | None, header: str = "app-key") -> dict[str, Any]:

@@ -29,8 +29,8 @@ from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.status import SmsStatus
 from lisoloo.sweeping import Sweeper
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant, apply_queued_receipts
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, apply_queued_receipts, load_function
 
 BASE = "/api/v1/lisoloo/sms-api/receipts"
 LONG_TEXT = "Your parcel 4821 is on its way. " * 6  # two GSM-7 parts
@@ -95,7 +95,7 @@ def receipts_call(
     response: dict[str, Any] = load_function("receipts").lambda_handler(event, lambda_context())
     if response["statusCode"] == 200:
         # The receipts queue's event source hands what was queued to receipt-apply.
-        response["applied"] = apply_queued_receipts(get_settings().resources.receipts_queue_url).applied
+        response["applied"] = apply_queued_receipts().applied
     return response
 
 

@@ -26,8 +26,8 @@ from lisoloo.carriers.sandbox import SandboxCarrier
 from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, load_function
 from tests.reliability.faults import (
     CallFaults,
     WireFaults,

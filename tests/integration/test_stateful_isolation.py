@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from lisoloo import dependencies
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, load_function
 
 STATUS_PATH = "/api/v1/lisoloo/sms-api/status/"
 SCHEDULES_PATH = "/api/v1/lisoloo/sms-api/schedules/"

@@ -52,8 +52,7 @@ from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
 from lisoloo.sweeping import Sweeper
 from lisoloo.webhooks.events import QUEUED, SEQUENCE, events_for_change
-from tests.conftest import load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.integration.conftest import Harness, Merchant, load_function
 from tests.reliability.faults import CallFaults, InjectedFault, LambdaCrash
 
 # make test: a fixed, small set of runs (derandomized, so its time is stable); make fuzz sets

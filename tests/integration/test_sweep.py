@@ -20,8 +20,8 @@ from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.due import due_item
 from lisoloo.sweeping import Sweeper, SweepSummary
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, load_function
 
 HOUR = timedelta(hours=1)
 

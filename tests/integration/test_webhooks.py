@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from standardwebhooks import Webhook
 
 from lisoloo.entities import RecipientKey
-from tests.conftest import lambda_context, load_event, load_function
-from tests.integration.conftest import Harness, Merchant
+from tests.conftest import lambda_context, load_event
+from tests.integration.conftest import Harness, Merchant, load_function
 from tests.webhook_receiver import WebhookReceiver, webhook_receiver
 
 

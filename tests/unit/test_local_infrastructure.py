@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from local.infrastructure import DeployedStack, deploy_template, load_template
+from local.moto_server import moto_environment
 from local.settings import REPOSITORY_ROOT
 
 TEMPLATE = REPOSITORY_ROOT / "template.yaml"
@@ -17,17 +18,8 @@ TEMPLATE = REPOSITORY_ROOT / "template.yaml"
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[DeployedStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        with mock_aws(config={"lambda": {"use_docker": False}}):
-            yield deploy_template(TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "DeliveryTimeoutSeconds": "7"})
+    with moto_environment(), mock_aws(config={"lambda": {"use_docker": False}}):
+        yield deploy_template(TEMPLATE, {"SandboxCarrierUrl": "http://127.0.0.1:9", "DeliveryTimeoutSeconds": "7"})
 
 
 def test_functions_get_their_environment_with_physical_names(deployed: DeployedStack) -> None:

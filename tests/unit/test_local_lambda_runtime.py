@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from local.infrastructure import FunctionSpec
-from local.lambda_runtime import EnvironmentConflictError, LocalFunction, load_functions, merged_environment
+from local.lambda_runtime import (
+    EnvironmentConflictError,
+    FakeLambdaContext,
+    LocalFunction,
+    load_function,
+    load_functions,
+    merged_environment,
+)
 
 
 def _spec(logical_id: str = "F", code_dir: Path = Path("."), timeout: int = 3, **environment: str) -> FunctionSpec:
@@ -72,6 +79,27 @@ def test_overrunning_the_timeout_is_a_function_error() -> None:
     # Then its result is discarded as Lambda would have killed it
     assert invocation.error is not None
     assert invocation.error.error_type == "Sandbox.Timedout"
+
+
+def test_an_invocation_can_be_given_its_own_timeout() -> None:
+    # Given a function whose Timeout anything overruns, and a handler that reports its time left
+    function = LocalFunction(_spec(timeout=0), lambda event, context: context.get_remaining_time_in_millis())
+
+    # When it is invoked with 5 s for this invocation
+    invocation = function.invoke({}, timeout_seconds=5)
+
+    # Then the handler had those 5 s, and finishing within them is no timeout
+    assert invocation.ok
+    assert 4000 < invocation.result <= 5000
+    assert function.invoke({}).error is not None  # the function's own Timeout still applies
+
+
+def test_a_context_counts_down_to_its_deadline() -> None:
+    context = FakeLambdaContext.starting_now("f", seconds=0.2)
+    assert 0 < context.get_remaining_time_in_millis() <= 200
+    assert context.invoked_function_arn.endswith(":function:f")
+    time.sleep(0.25)
+    assert context.get_remaining_time_in_millis() == 0
 
 
 def test_one_invocation_at_a_time_per_function() -> None:
@@ -135,3 +163,20 @@ def test_handlers_are_loaded_after_the_environment_is_set(tmp_path: Path, monkey
     assert os.environ["LOCAL_TEST_VALUE"] == "from-template"
     for logical_id in ("One", "Two"):
         sys.modules.pop(f"lisoloo_local_{logical_id}_app", None)
+
+
+def test_a_loaded_function_keeps_its_module_and_reads_it_at_call_time(tmp_path: Path) -> None:
+    # Given a function whose handler calls a module-level collaborator
+    (tmp_path / "app.py").write_text(
+        "def carrier():\n    return 'real'\n\ndef lambda_handler(event, context):\n    return carrier()\n"
+    )
+    function = load_function(_spec("Patched", code_dir=tmp_path))
+    try:
+        # When a test replaces the collaborator on the function's module
+        assert function.module is not None
+        function.module.carrier = lambda: "fake"
+
+        # Then the next invocation uses the replacement
+        assert function.invoke({}).result == "fake"
+    finally:
+        sys.modules.pop("lisoloo_local_Patched_app", None)

@@ -14,21 +14,13 @@ from moto import mock_aws
 
 from local.infrastructure import FunctionSpec
 from local.lambda_runtime import LocalFunction
+from local.moto_server import moto_environment
 from local.stream_poller import StreamEventSource, StreamPoller, stream_record
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        # botocore ≥ 1.44 with in-process moto: describe_stream 404s without this (TOOLCHAIN.md).
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+def table() -> Iterator[tuple[Any, str]]:
+    with moto_environment(), mock_aws():
         dynamodb = boto3.client("dynamodb")
         description = dynamodb.create_table(
             TableName="items",
@@ -217,3 +209,65 @@ def test_bisect_isolates_a_poison_record_and_gives_it_to_the_on_failure_queue(ta
         info["startSequenceNumber"] == info["endSequenceNumber"] == recorder.batches[3][0]["dynamodb"]["SequenceNumber"]
     )
     assert info["streamArn"] == stream_arn
+
+
+def _keys(batches: list[list[dict[str, Any]]]) -> list[list[str]]:
+    return [[r["dynamodb"]["Keys"]["PK"]["S"] for r in batch] for batch in batches]
+
+
+def test_drain_fills_batches_from_as_many_reads_as_the_filter_needs(table: tuple[Any, str]) -> None:
+    # Given five items each inserted then changed, and a consumer of changes only, two a batch
+    dynamodb, stream_arn = table
+    recorder = Recorder()
+    poller = _poller(stream_arn, recorder, batch_size=2, filters=[{"eventName": ["MODIFY"]}])
+    for key in "abcde":
+        _put(dynamodb, key, status="1")
+        _put(dynamodb, key, status="2")
+
+    # When the stream is drained (each read of two records holds one change)
+    outcomes = poller.drain()
+
+    # Then the batches were full but for the last, and the stream is caught up
+    assert _keys(recorder.batches) == [["a", "b"], ["c", "d"], ["e"]]
+    assert [outcome.progressed and not outcome.failed for outcome in outcomes] == [True, True, True]
+    assert poller.drain() == []
+
+
+def test_drain_stops_at_a_reported_failure_and_the_next_drain_retries_from_it(table: tuple[Any, str]) -> None:
+    # Given three writes and a consumer that reports "b" failed the first time
+    dynamodb, stream_arn = table
+    failed_once: list[str] = []
+
+    def fail_b_once(records: list[dict[str, Any]]) -> dict[str, Any]:
+        failures = [
+            {"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+            for r in records
+            if r["dynamodb"]["Keys"]["PK"]["S"] == "b" and not failed_once
+        ]
+        failed_once.extend(f["itemIdentifier"] for f in failures)
+        return {"batchItemFailures": failures}
+
+    recorder = Recorder(answer=fail_b_once)
+    poller = _poller(stream_arn, recorder, reports_failures=True)
+    for key in "abc":
+        _put(dynamodb, key)
+
+    # When the stream is drained twice
+    (first,) = poller.drain()
+    (second,) = poller.drain()
+
+    # Then the first drain checkpointed "a" and stopped; the second retried from "b", in order
+    assert first.failed == frozenset(failed_once) and first.progressed
+    assert not second.failed
+    assert _keys(recorder.batches) == [["a", "b", "c"], ["b", "c"]]
+
+
+def test_skip_to_latest_leaves_earlier_writes_undelivered(table: tuple[Any, str]) -> None:
+    dynamodb, stream_arn = table
+    recorder = Recorder()
+    poller = _poller(stream_arn, recorder, starting_position="TRIM_HORIZON")
+    _put(dynamodb, "set-up")
+    poller.skip_to_latest()
+    _put(dynamodb, "measured")
+    poller.drain()
+    assert _keys(recorder.batches) == [["measured"]]
