@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from lisoloo.errors import ErrorCode
 from lisoloo.identifiers import is_message_id, is_organization_id
@@ -60,6 +61,32 @@ class RecipientKey:
         if not (is_organization_id(org_id) and is_message_id(message_id) and index.isascii() and index.isdigit()):
             return None
         return cls(org_id, message_id, int(index))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContent:
+    """What a send says, from whom, to how many: a message's, and a schedule's, which each of
+    its occurrences copies."""
+
+    org_id: str
+    text: str
+    sender_id: str | None
+    reference: str | None
+    encoding: str
+    segments: int
+    total: int
+    callback_url: str | None = None
+
+    @classmethod
+    def of(cls, source: NewMessage | NewSchedule | MessageRecord) -> MessageContent:
+        return cls(**{name: getattr(source, name) for name in CONTENT_FIELDS})
+
+    def fields(self) -> dict[str, Any]:
+        """As keyword arguments of NewMessage, NewSchedule or MessageRecord."""
+        return {name: getattr(self, name) for name in CONTENT_FIELDS}
+
+
+CONTENT_FIELDS = ("org_id", "text", "sender_id", "reference", "encoding", "segments", "total", "callback_url")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from lisoloo.entities import MessageRecord, NewMessage, NewSchedule, ScheduleRecord
+from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
 from lisoloo.models import RecurringSchedule, dispatch_jobs
@@ -35,21 +35,15 @@ def recurring_occurrence_after(schedule: RecurringSchedule, created: int, after:
 
 
 def occurrence(schedule: NewSchedule, scheduled_for: datetime, settings: Settings, number: int) -> NewMessage:
+    """One occurrence of ``schedule``: its own message, with the schedule's content."""
     return NewMessage(
-        org_id=schedule.org_id,
+        **MessageContent.of(schedule).fields(),
         message_id=new_message_id(scheduled_for.timestamp()),
-        text=schedule.text,
-        sender_id=schedule.sender_id,
-        reference=schedule.reference,
-        encoding=schedule.encoding,
-        segments=schedule.segments,
-        total=schedule.total,
         created_at=schedule.created_at,
         expires_at=scheduled_for + settings.time.message_lifetime,
         due_at=scheduled_for,
         scheduled_for=scheduled_for,
         schedule_id=schedule.schedule_id,
-        callback_url=schedule.callback_url,
         occurrence_number=number,
     )
 
@@ -69,31 +63,12 @@ def plan_occurrences(
     return sorted(planned, key=lambda message: message.due_at)
 
 
-def new_schedule(
-    *,
-    org_id: str,
-    text: str,
-    sender_id: str | None,
-    reference: str | None,
-    encoding: str,
-    segments: int,
-    total: int,
-    recurring: RecurringSchedule | None,
-    callback_url: str | None,
-    now: datetime,
-) -> NewSchedule:
+def new_schedule(content: MessageContent, recurring: RecurringSchedule | None, now: datetime) -> NewSchedule:
     return NewSchedule(
-        org_id=org_id,
+        **content.fields(),
         schedule_id=new_schedule_id(),
-        text=text,
-        sender_id=sender_id,
-        reference=reference,
-        encoding=encoding,
-        segments=segments,
-        total=total,
         recurring=recurring.model_dump_json() if recurring else None,
         created_at=now,
-        callback_url=callback_url,
     )
 
 

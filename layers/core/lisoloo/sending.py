@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lisoloo.entities import NewMessage
+from lisoloo.entities import MessageContent, NewMessage
 from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageError
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispatch_jobs
@@ -16,7 +16,7 @@ from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
 from lisoloo.scheduling import new_schedule, plan_occurrences
-from lisoloo.segments import SegmentInfo, count_segments
+from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
@@ -86,23 +86,26 @@ def send_message(
     if request.callback_url is not None:
         check_webhook_url(request.callback_url, allow_loopback=settings.webhooks.webhook_allow_loopback)
     segments = count_segments(request.message)
+    content = MessageContent(
+        org_id=caller.org_id,
+        text=request.message,
+        sender_id=sender_id,
+        reference=request.reference,
+        encoding=segments.encoding,
+        segments=segments.segments,
+        total=len(numbers),
+        callback_url=request.callback_url,
+    )
     if request.scheduled_dates or request.recurring_schedule:
-        return _schedule(request, caller, numbers, sender_id, segments, repository, settings, now)
+        return _schedule(request, content, numbers, repository, settings, now)
     message_id = new_message_id(now.timestamp())
     repository.messages.create(
         NewMessage(
-            org_id=caller.org_id,
+            **content.fields(),
             message_id=message_id,
-            text=request.message,
-            sender_id=sender_id,
-            reference=request.reference,
-            encoding=segments.encoding,
-            segments=segments.segments,
-            total=len(numbers),
             created_at=now,
             expires_at=now + settings.time.message_lifetime,
             due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
-            callback_url=request.callback_url,
         ),
         numbers,
     )
@@ -114,23 +117,28 @@ def send_message(
         # it again, and both would go out.
         logger.warning("dispatch jobs not queued; the sweep will", extra={"message_id": message_id})
         metrics.add_metric(name="DispatchJobsDeferred", unit=MetricUnit.Count, value=1)
+    return _accepted(content, message_id, SmsStatus.PENDING, now)
+
+
+def _accepted(
+    content: MessageContent, message_id: str, status: SmsStatus, now: datetime, **schedule: Any
+) -> SendAccepted:
     return SendAccepted(
         message_id=message_id,
-        status=SmsStatus.PENDING,
-        total_recipients=len(numbers),
-        encoding=segments.encoding,
-        segments=segments.segments,
+        status=status,
+        total_recipients=content.total,
+        encoding=content.encoding,
+        segments=content.segments,
         created_at=now,
-        reference=request.reference,
+        reference=content.reference,
+        **schedule,
     )
 
 
 def _schedule(
     request: SendRequest,
-    caller: Caller,
+    content: MessageContent,
     numbers: list[str],
-    sender_id: str | None,
-    segments: SegmentInfo,
     repository: SmsRepository,
     settings: Settings,
     now: datetime,
@@ -148,18 +156,7 @@ def _schedule(
                 for position in past
             ]
         )
-    schedule = new_schedule(
-        org_id=caller.org_id,
-        text=request.message,
-        sender_id=sender_id,
-        reference=request.reference,
-        encoding=segments.encoding,
-        segments=segments.segments,
-        total=len(numbers),
-        recurring=request.recurring_schedule,
-        callback_url=request.callback_url,
-        now=now,
-    )
+    schedule = new_schedule(content, request.recurring_schedule, now)
     try:
         occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)
     except OverflowError as error:
@@ -178,14 +175,11 @@ def _schedule(
             ]
         )
     repository.schedules.create(schedule, numbers, occurrences, expires_at=occurrences[-1].expires_at)
-    return SendAccepted(
-        message_id=occurrences[0].message_id,
-        status=SmsStatus.SCHEDULED,
-        total_recipients=len(numbers),
-        encoding=segments.encoding,
-        segments=segments.segments,
-        created_at=now,
-        reference=request.reference,
+    return _accepted(
+        content,
+        occurrences[0].message_id,
+        SmsStatus.SCHEDULED,
+        now,
         schedule_id=schedule.schedule_id,
         occurrences=[
             Occurrence(message_id=message.message_id, scheduled_for=message.scheduled_for or message.due_at)

@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from lisoloo.entities import (
+    CONTENT_FIELDS,
     RECIPIENTS_PER_CHUNK,
     DueKind,
     MessageChange,
+    MessageContent,
     MessageRecord,
     NewMessage,
     StatusPage,
@@ -37,15 +39,8 @@ def message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str,
         "SK": keys.META,
         # What the stream's filter (template.yaml) and ``message_change`` tell message items by.
         "kind": MESSAGE_KIND,
-        "org_id": message.org_id,
+        **MessageContent.of(message).fields(),
         "message_id": message.message_id,
-        "text": message.text,
-        "sender_id": message.sender_id,
-        "reference": message.reference,
-        "callback_url": message.callback_url,
-        "encoding": message.encoding,
-        "segments": message.segments,
-        "total": message.total,
         "delivered": 0,
         "failed": 0,
         "created_at": timestamp(message.created_at),
@@ -63,14 +58,8 @@ def message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str,
 def message_from_item(item: Item) -> MessageRecord:
     values = from_item(item)
     return MessageRecord(
-        org_id=values["org_id"],
+        **content_fields(values),
         message_id=values["message_id"],
-        text=values["text"],
-        sender_id=values.get("sender_id"),
-        reference=values.get("reference"),
-        encoding=values["encoding"],
-        segments=values["segments"],
-        total=values["total"],
         delivered=values.get("delivered", 0),
         failed=values.get("failed", 0),
         started="started_at" in values,
@@ -82,9 +71,13 @@ def message_from_item(item: Item) -> MessageRecord:
         schedule_id=values.get("schedule_id"),
         numbers_in_schedule=bool(values.get("numbers_in_schedule")),
         occurrence_number=values.get("occurrence_number"),
-        callback_url=values.get("callback_url"),
         error_code=values.get("error_code"),
     )
+
+
+def content_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """A message's or a schedule's content, read back (absent optional ones are None)."""
+    return {name: values.get(name) for name in CONTENT_FIELDS}
 
 
 def _is_message(image: Item | None) -> bool:
@@ -173,28 +166,32 @@ class Messages:
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
         """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""
-        try:
-            self.table.update(
-                keys.message_pk(org_id, message_id),
-                keys.META,
-                "ADD handed_off_chunks :chunk SET updated_at = :now",
-                # Never resurrects a message that is gone (cancelled, or expired).
-                "attribute_exists(PK)",
-                values={":chunk": {chunk}, ":now": timestamp(now)},
-            )
-        except ConditionFailed:
-            raise MessageNotFoundError() from None
+        self._update_existing(
+            org_id,
+            message_id,
+            "ADD handed_off_chunks :chunk SET updated_at = :now",
+            {":chunk": {chunk}, ":now": timestamp(now)},
+        )
 
     def set_error(self, org_id: str, message_id: str, error_code: ErrorCode) -> None:
         """The message-level error (1503 on timeout), written before the recipients fail so the
         update that makes the message ``failed`` already carries it."""
+        self._update_existing(
+            org_id,
+            message_id,
+            "SET error_code = :code, error_message = :name",
+            {":code": int(error_code), ":name": error_code.name},
+        )
+
+    def _update_existing(self, org_id: str, message_id: str, update: str, values: dict[str, Any]) -> None:
         try:
             self.table.update(
                 keys.message_pk(org_id, message_id),
                 keys.META,
-                "SET error_code = :code, error_message = :name",
+                update,
+                # Never resurrects a message that is gone (cancelled, or expired).
                 "attribute_exists(PK)",
-                values={":code": int(error_code), ":name": error_code.name},
+                values=values,
             )
         except ConditionFailed:
             raise MessageNotFoundError() from None

@@ -13,10 +13,10 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from lisoloo.entities import MessageRecord, NewMessage, NewSchedule, ScheduleRecord
+from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.storage import keys
-from lisoloo.storage.messages import message_item
+from lisoloo.storage.messages import content_fields, message_item
 from lisoloo.storage.recipients import chunk_items, chunk_numbers
 from lisoloo.storage.table import (
     ConditionFailed,
@@ -34,16 +34,9 @@ def schedule_item(schedule: NewSchedule, occurrences: Sequence[NewMessage], expi
         "PK": keys.schedule_pk(schedule.org_id, schedule.schedule_id),
         "SK": keys.META,
         "kind": "schedule",
-        "org_id": schedule.org_id,
+        **MessageContent.of(schedule).fields(),
         "schedule_id": schedule.schedule_id,
-        "text": schedule.text,
-        "sender_id": schedule.sender_id,
-        "reference": schedule.reference,
-        "encoding": schedule.encoding,
-        "segments": schedule.segments,
-        "total": schedule.total,
         "recurring": schedule.recurring,
-        "callback_url": schedule.callback_url,
         "occurrences_created": sum(1 for message in occurrences if message.occurrence_number),
         "occurrence_ids": [message.message_id for message in occurrences],
         "created_at": timestamp(schedule.created_at),
@@ -54,17 +47,10 @@ def schedule_item(schedule: NewSchedule, occurrences: Sequence[NewMessage], expi
 
 def schedule_from_values(values: dict[str, Any]) -> ScheduleRecord:
     return ScheduleRecord(
-        org_id=values["org_id"],
+        **content_fields(values),
         schedule_id=values["schedule_id"],
-        text=values["text"],
-        sender_id=values.get("sender_id"),
-        reference=values.get("reference"),
-        encoding=values["encoding"],
-        segments=values["segments"],
-        total=values["total"],
         recurring=values.get("recurring"),
         created_at=parse_timestamp(values["created_at"]),
-        callback_url=values.get("callback_url"),
         occurrences_created=values.get("occurrences_created", 0),
         occurrence_ids=tuple(values.get("occurrence_ids", ())),
         cancelled="cancelled_at" in values,
