@@ -43,8 +43,9 @@ def build_workers(
                 continue
             source = polled_source(stack, event, session)
             if isinstance(source, SqsEventSource):
-                workers.append(SqsPoller(source, function, session))
-                logger.info("%s <- SQS %s", logical_id, source.queue_arn.rsplit(":", 1)[-1])
+                pollers = min(function.concurrency, source.maximum_concurrency or function.concurrency)
+                workers.append(SqsPoller(source, function, session, workers=pollers))
+                logger.info("%s <- SQS %s (%d at once)", logical_id, source.queue_arn.rsplit(":", 1)[-1], pollers)
             elif isinstance(source, StreamEventSource):
                 workers.append(StreamPoller(source, function, session))
                 logger.info("%s <- DynamoDB stream of %s", logical_id, source.stream_arn.split("/")[1])
@@ -83,6 +84,11 @@ def _sqs_source(stack: DeployedStack, event: EventSpec, session: boto3.Session) 
         batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
         reports_failures=_REPORTS_FAILURES in (properties.get("FunctionResponseTypes") or []),
         filters=parse_filter_criteria(properties.get("FilterCriteria")),
+        maximum_concurrency=(
+            int(stack.resolve(scaling["MaximumConcurrency"]))
+            if (scaling := properties.get("ScalingConfig") or {}).get("MaximumConcurrency") is not None
+            else None
+        ),
     )
 
 

@@ -86,6 +86,8 @@ class FunctionSpec:
     memory_mb: int
     environment: dict[str, str]
     events: tuple[EventSpec, ...]
+    # ReservedConcurrentExecutions: the most environments it may run at once (None: no limit).
+    reserved_concurrency: int | None = None
 
 
 @dataclass
@@ -340,5 +342,14 @@ def _read_functions(
                 EventSpec(name=name, type=str(event["Type"]), properties=dict(event.get("Properties", {})))
                 for name, event in events.items()
             ),
+            reserved_concurrency=(
+                int(translated["ReservedConcurrentExecutions"])
+                if "ReservedConcurrentExecutions" in translated
+                else None
+            ),
         )
     return functions
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if value is not None else None

@@ -1,4 +1,5 @@
-"""Runs the template's functions in this process, one at a time per function, like Lambda.
+"""Runs the template's functions in this process, like Lambda: each invocation in an execution
+environment of its own, one invocation at a time per environment.
 
 Every function shares this process's ``os.environ`` (one interpreter, one environment), so
 the union of their resolved variables is set before any handler is imported, and two
@@ -21,7 +22,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -101,15 +102,51 @@ class Invocation:
 
 
 @dataclass
-class LocalFunction:
-    spec: FunctionSpec
+class _Environment:
+    """One execution environment: the handler module loaded once, running one invocation at a
+    time (Powertools resolvers and batch processors keep per-invocation state on module-level
+    objects)."""
+
     handler: Handler
-    # The module the handler was loaded from: tests and the bench replace its attributes (the
-    # handler reads them at call time), e.g. dispatch's carrier_connector.
-    module: ModuleType | None = None
-    # A Lambda execution environment runs one invocation at a time, and Powertools resolvers
-    # keep per-invocation state on module-level objects: one lock per function keeps that true.
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    module: ModuleType | None
+
+
+class LocalFunction:
+    """A function and its execution environments: up to ``concurrency`` invocations run at once,
+    each in an environment of its own, made (a cold start: its module imported again under a
+    name of its own) when every existing one is busy, as Lambda scales out."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        handler: Handler,
+        module: ModuleType | None = None,
+        *,
+        concurrency: int = 1,
+        cold_start: Callable[[int], _Environment] | None = None,
+    ) -> None:
+        if concurrency > 1 and cold_start is None:
+            raise ValueError("more than one environment needs a way to make them (cold_start)")
+        self.spec = spec
+        self.concurrency = concurrency
+        self._environments = [_Environment(handler, module)]
+        self._idle = list(self._environments)
+        self._cold_start = cold_start
+        self._available = threading.Condition()
+
+    @property
+    def handler(self) -> Handler:
+        return self._environments[0].handler
+
+    @property
+    def module(self) -> ModuleType | None:
+        """The first environment's module: tests and the bench replace its attributes (the
+        handler reads them at call time), e.g. dispatch's carrier_connector."""
+        return self._environments[0].module
+
+    @property
+    def environments(self) -> int:
+        return len(self._environments)
 
     def invoke(self, event: Any, *, timeout_seconds: float | None = None) -> Invocation:
         """Invokes the handler as Lambda does: the event crosses a JSON boundary both ways,
@@ -119,7 +156,8 @@ class LocalFunction:
         timeout = self.spec.timeout_seconds if timeout_seconds is None else timeout_seconds
         request_id = str(uuid.uuid4())
         payload = json.loads(json.dumps(event))
-        with self._lock:
+        environment = self._take()
+        try:
             started = time.monotonic()
             context = FakeLambdaContext.starting_now(
                 self.spec.name,
@@ -129,13 +167,15 @@ class LocalFunction:
                 request_id=request_id,
             )
             try:
-                result = self.handler(payload, context)
+                result = environment.handler(payload, context)
             except Exception as error:
                 return Invocation(
                     request_id,
                     error=InvocationError(type(error).__name__, str(error), traceback.format_exc()),
                 )
             elapsed = time.monotonic() - started
+        finally:
+            self._give_back(environment)
         if elapsed > timeout:
             message = f"Task timed out after {timeout:.2f} seconds (ran {elapsed:.2f} s locally)"
             return Invocation(request_id, error=InvocationError("Sandbox.Timedout", message))
@@ -144,6 +184,21 @@ class LocalFunction:
         except (TypeError, ValueError) as error:
             return Invocation(request_id, error=InvocationError("Runtime.MarshalError", str(error)))
         return Invocation(request_id, result=marshalled)
+
+    def _take(self) -> _Environment:
+        with self._available:
+            while not self._idle:
+                if len(self._environments) < self.concurrency and self._cold_start is not None:
+                    environment = self._cold_start(len(self._environments))
+                    self._environments.append(environment)
+                    return environment
+                self._available.wait()
+            return self._idle.pop()
+
+    def _give_back(self, environment: _Environment) -> None:
+        with self._available:
+            self._idle.append(environment)
+            self._available.notify()
 
 
 def _lambda_json_default(value: object) -> object:
@@ -168,26 +223,43 @@ def merged_environment(specs: Iterable[FunctionSpec]) -> dict[str, str]:
     return merged
 
 
-def load_functions(specs: Iterable[FunctionSpec], overrides: Mapping[str, str]) -> dict[str, LocalFunction]:
+def load_functions(
+    specs: Iterable[FunctionSpec], overrides: Mapping[str, str], concurrency: Mapping[str, int] | None = None
+) -> dict[str, LocalFunction]:
     """Sets the functions' environment (then ``overrides``), imports every handler, and returns
-    them by logical id. Nothing is imported before the environment is complete, because
-    settings are read once at import (cold start)."""
+    them by logical id, each allowed ``concurrency[logical_id]`` environments (default one).
+    Nothing is imported before the environment is complete, because settings are read once at
+    import (cold start)."""
     specs = list(specs)
     os.environ.update(merged_environment(specs))
     os.environ.update(overrides)
-    functions = {spec.logical_id: load_function(spec) for spec in specs}
+    functions = {spec.logical_id: load_function(spec, (concurrency or {}).get(spec.logical_id, 1)) for spec in specs}
     _send_stdout_log_handlers_to_stderr()
     return functions
 
 
-def load_function(spec: FunctionSpec) -> LocalFunction:
-    """Imports one function's handler module (its cold start: the environment must be set)."""
+def load_function(spec: FunctionSpec, concurrency: int = 1) -> LocalFunction:
+    """One function, its first environment loaded (its cold start: the process environment
+    must be set); further ones are loaded when invocations overlap, up to ``concurrency``."""
+    first = _load_environment(spec, 0)
+    return LocalFunction(
+        spec,
+        first.handler,
+        first.module,
+        concurrency=concurrency,
+        cold_start=lambda number: _load_environment(spec, number),
+    )
+
+
+def _load_environment(spec: FunctionSpec, number: int) -> _Environment:
+    """Imports the handler's module anew: the ``number``-th execution environment's."""
     module_path, _, attribute = spec.handler.rpartition(".")
     source = spec.code_dir / (module_path.replace(".", "/") + ".py")
     if not source.is_file():
         raise FileNotFoundError(f"{spec.logical_id}: handler {spec.handler} needs {source}")
-    # Every function has an app.py: a unique (flat, parentless) module name keeps them apart.
-    module_name = f"lisoloo_local_{spec.logical_id}_{module_path.replace('.', '_')}"
+    # Every function has an app.py: a unique (flat, parentless) module name keeps them apart,
+    # and each environment's copy apart from the others'.
+    module_name = f"lisoloo_local_{spec.logical_id}_{module_path.replace('.', '_')}" + (f"_{number}" if number else "")
     module_spec = importlib.util.spec_from_file_location(module_name, source)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot load {source}")
@@ -198,7 +270,7 @@ def load_function(spec: FunctionSpec) -> LocalFunction:
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise AttributeError(f"{source} has no callable {attribute!r} ({spec.logical_id} Handler: {spec.handler})")
-    return LocalFunction(spec, handler, module)
+    return _Environment(handler, module)
 
 
 def _send_stdout_log_handlers_to_stderr() -> None:

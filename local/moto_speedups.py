@@ -40,9 +40,14 @@ Nothing the bench counts depends on any of them: counting happens in botocore, o
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
+import importlib
+import json
+import re
 import threading
+import time
 import types
 from typing import Any
 
@@ -55,6 +60,254 @@ def install() -> None:
     skip_item_size_resumming()
     sqs_reads_queue_once()
     attribute_values_as_they_are()
+    expressions_parsed_once()
+    simple_updates_applied_directly()
+
+
+def simple_updates_applied_directly() -> None:
+    """An UpdateExpression that only SETs top-level attributes to values, REMOVEs them or ADDs
+    a number or a set to one (every write of ours) is applied as it reads, without moto's ten
+    passes over its syntax tree (most of an UpdateItem's time in moto). Whatever those passes
+    would refuse (a second clause of a kind, a path twice, a key attribute, a missing name or
+    value, a type that does not match, an empty key value or set) and every other expression
+    (functions, arithmetic, nested paths, DELETE) still goes through moto's own, which then
+    answers as it always did."""
+    if "simple updates" in _installed:
+        return
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing import executors, validators
+    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
+
+    # A plain attribute name that is a reserved word is refused (moto's error, as DynamoDB's).
+    reserved = frozenset(ReservedKeywords.get_reserved_keywords())
+
+    # moto marks this module untyped ("# type: ignore" at its top): its classes are Any here.
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+
+    clauses = {
+        ast_nodes.UpdateExpressionSetClause: "SET",
+        ast_nodes.UpdateExpressionRemoveClause: "REMOVE",
+        ast_nodes.UpdateExpressionAddClause: "ADD",
+    }
+    containers = (
+        ast_nodes.UpdateExpression,
+        ast_nodes.UpdateExpressionSetActions,
+        ast_nodes.UpdateExpressionRemoveActions,
+        ast_nodes.UpdateExpressionAddActions,
+    )
+
+    class NotSimple(Exception):
+        pass
+
+    class SimpleUpdate:
+        """What a simple expression does, resolved: (action, attribute, value or None)."""
+
+        def __init__(self, actions: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+            self.actions = actions
+
+        def normalize(self) -> None:  # update_item normalises the validated tree; nothing to do
+            pass
+
+    def name_of(path: Any, names: dict[str, str]) -> tuple[str, str]:
+        """(as written, resolved) for a path that is one top-level attribute."""
+        if type(path) is not ast_nodes.UpdateExpressionPath or len(path.children) != 1:
+            raise NotSimple
+        element = path.children[0]
+        raw = element.children[0]
+        if type(element) is ast_nodes.ExpressionAttribute and raw.upper() not in reserved:
+            return raw, raw
+        if type(element) is ast_nodes.ExpressionAttributeName and raw in names:
+            return raw, names[raw]
+        raise NotSimple
+
+    def value_of(node: Any, values: dict[str, Any]) -> dict[str, Any]:
+        if type(node) is ast_nodes.UpdateExpressionValue and len(node.children) == 1:
+            node = node.children[0]
+        if type(node) is not ast_nodes.ExpressionAttributeValue or node.children[0] not in values:
+            raise NotSimple
+        value: dict[str, Any] = values[node.children[0]]
+        (kind, content), *_ = value.items()
+        if kind in ("SS", "NS", "BS") and not content:
+            raise NotSimple  # an empty set: moto's error
+        return value
+
+    def plan(validator: Any) -> SimpleUpdate:
+        names = validator.expression_attribute_names or {}
+        values = validator.expression_attribute_values or {}
+        table, item = validator.table, validator.item
+        seen: dict[str, int] = {}
+        actions: list[tuple[str, str, dict[str, Any] | None]] = []
+
+        def walk(node: Any) -> None:
+            kind = type(node)
+            if kind in clauses:
+                seen[clauses[kind]] = seen.get(clauses[kind], 0) + 1
+            if kind in clauses or kind in containers:
+                for child in node.children:
+                    walk(child)
+            elif kind is ast_nodes.UpdateExpressionSetAction:
+                raw, name = name_of(node.children[0], names)
+                value = value_of(node.children[1], values)
+                (value_type, content), *_ = value.items()
+                if any(d["AttributeName"] == raw and d["AttributeType"] != value_type for d in table.attr):
+                    raise NotSimple
+                if value_type in ("S", "B") and not content and raw in table.attribute_keys:
+                    raise NotSimple
+                actions.append(("SET", name, value))
+            elif kind is ast_nodes.UpdateExpressionRemoveAction:
+                actions.append(("REMOVE", name_of(node.children[0], names)[1], None))
+            elif kind is ast_nodes.UpdateExpressionAddAction:
+                name = name_of(node.children[0], names)[1]
+                value = value_of(node.children[1], values)
+                (value_type, _), *_ = value.items()
+                existing = item.attrs.get(name) if item is not None else None
+                if value_type not in ("N", "SS", "NS", "BS") or (existing is not None and existing.type != value_type):
+                    raise NotSimple
+                actions.append(("ADD", name, value))
+            else:
+                raise NotSimple
+
+        walk(validator.node_to_validate)
+        attributes = [name for _, name, _ in actions]
+        if any(count > 1 for count in seen.values()) or len(set(attributes)) != len(attributes):
+            raise NotSimple
+        if set(attributes) & set(table.table_key_attrs):
+            raise NotSimple
+        return SimpleUpdate(actions)
+
+    original_validate = validators.UpdateExpressionValidator.validate
+    original_execute = executors.UpdateExpressionExecutor.execute
+
+    def validate(self: Any) -> Any:
+        try:
+            return plan(self)
+        except NotSimple:
+            return original_validate(self)
+
+    def execute(self: Any, node: Any = None) -> None:
+        update = self.update_ast
+        if node is not None or not isinstance(update, SimpleUpdate):
+            return original_execute(self, node)
+        attrs = self.item.attrs
+        for action, name, value in update.actions:
+            if value is None:  # REMOVE: the only action without a value
+                attrs.pop(name, None)
+            elif action == "SET":
+                attrs[name] = DynamoType(value)
+            elif "N" in value:
+                attrs[name] = attrs.get(name, DynamoType({"N": "0"})) + DynamoType(value)
+            else:
+                current = attrs.get(name)
+                if current is None:
+                    current = attrs[name] = DynamoType({next(iter(value)): []})
+                for element in DynamoType(value).value:
+                    if element not in current.value:
+                        current.value.append(element)
+        return None
+
+    validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
+    executors.UpdateExpressionExecutor.execute = execute  # type: ignore[method-assign]
+    _installed.add("simple updates")
+
+
+def expressions_parsed_once() -> None:
+    """An UpdateExpression is parsed once per distinct text, and a ConditionExpression's text is
+    tokenised once: the same few expressions come with every write, and moto parsed each twice
+    per request (its request checks, then the backend), a third of a write's time. The parse
+    does not depend on the values: the update's syntax tree is copied by moto's validator
+    before it is bound to them, and a condition's tokens are rebuilt fresh for each request. A
+    syntax tree copies without the pickle protocol (``copy.deepcopy``'s default), like moto's
+    own items do."""
+    if "expressions" in _installed:
+        return
+    import copy as copy_module
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    make = UpdateExpressionParser.make.__func__
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str) -> Any:
+        return make(UpdateExpressionParser, expression)
+
+    def cached_make(cls: Any, expression: str) -> Any:
+        return parsed(expression)
+
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    @functools.lru_cache(maxsize=1024)
+    def tokens(expression: str) -> tuple[tuple[Any, ...], ...]:
+        lexer = ConditionExpressionParser(expression, None, None)
+        return tuple((node.nonterminal, node.kind, node.text, node.value) for node in lex(lexer))
+
+    def cached_lex(self: Any) -> Any:
+        # Fresh nodes, each with a children list of its own: later stages build on them.
+        return deque(
+            ConditionExpressionParser.Node(nonterminal=nonterminal, kind=kind, text=text, value=value, children=[])
+            for nonterminal, kind, text, value in tokens(self.condition_expression)
+        )
+
+    def node_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if id(self) in memo:
+            return memo[id(self)]
+        result = object.__new__(type(self))
+        memo[id(self)] = result
+        for name, value in self.__dict__.items():
+            result.__dict__[name] = (
+                value if isinstance(value, str | int | float | None) else copy_module.deepcopy(value, memo)
+            )
+        return result
+
+    original_parse = ConditionExpressionParser.parse
+    placeholders = re.compile(r"[#:][A-Za-z0-9_-]+")
+    parsed_conditions: collections.OrderedDict[Any, tuple[Any, list[str], list[str]]] = collections.OrderedDict()
+    conditions_lock = threading.Lock()
+
+    def cached_parse(self: Any) -> Any:
+        # The same condition with the same names and the same values it refers to parses the
+        # same: the other values of the request are not in the key (a timestamp's, say).
+        expression = self.condition_expression
+        if not expression:
+            return original_parse(self)
+        names, values = self.expression_attribute_names or {}, self.expression_attribute_values or {}
+        try:
+            key = (
+                expression,
+                tuple(
+                    (
+                        found,
+                        names[found] if found[0] == "#" else json.dumps(values[found], sort_keys=True, default=repr),
+                    )
+                    for found in placeholders.findall(expression)
+                ),
+            )
+        except KeyError:
+            return original_parse(self)  # a name or value missing: moto's own error
+        with conditions_lock:
+            cached = parsed_conditions.get(key)
+            if cached is not None:
+                parsed_conditions.move_to_end(key)
+        if cached is None:
+            operation = original_parse(self)
+            cached = (operation, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            with conditions_lock:
+                parsed_conditions[key] = cached
+                if len(parsed_conditions) > 4096:
+                    parsed_conditions.popitem(last=False)
+            return operation
+        operation, names_found, values_found = cached
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return operation
+
+    UpdateExpressionParser.make = classmethod(cached_make)
+    ConditionExpressionParser._lex_condition_expression = cached_lex  # type: ignore[method-assign]
+    ConditionExpressionParser.parse = cached_parse  # type: ignore[method-assign]
+    Node.__deepcopy__ = node_deepcopy
+    _installed.add("expressions")
 
 
 def back_up_only_touched_items() -> None:
@@ -235,10 +488,51 @@ def sqs_reads_queue_once() -> None:
             self._messages.remove(message)
 
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    _one_sqs_request_at_a_time(SQSBackend)
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     Queue.messages = property(messages)  # type: ignore[method-assign,assignment]
     Queue.delete_message = delete_message  # type: ignore[method-assign]
     _installed.add("sends")
+
+
+def _one_sqs_request_at_a_time(backend: Any) -> None:
+    """moto's SQS is not safe for requests on many threads at once (a receive iterating the
+    pending messages while another changes them raises "Set changed size during iteration"):
+    one lock over its requests, as over DynamoDB's. A long-polling receive waits for messages
+    outside it, so sends are never held up behind a waiting receive."""
+    lock = threading.RLock()
+    for name in _SQS_REQUESTS:
+        setattr(backend, name, _holding(lock, getattr(backend, name)))
+    receive = _holding(lock, backend.receive_message)
+
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            received = receive(self, queue_name, count, 0, *args, **kwargs)
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                return received
+            self.get_queue(queue_name).wait_for_messages(min(1.0, remaining))
+
+    backend.receive_message = receive_message
+
+
+_SQS_REQUESTS = (
+    "create_queue",
+    "delete_queue",
+    "get_queue_attributes",
+    "set_queue_attributes",
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+    "list_dead_letter_source_queues",
+)
 
 
 class _BackendWithCheapQueueAttributes:
@@ -296,3 +590,7 @@ def _is_plain_attribute_value(value: Any) -> bool:
         return type(content) is list and all(type(element) is str for element in content)
     expected = _PLAIN_ATTRIBUTE_VALUES.get(kind)
     return expected is not None and type(content) is expected
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)

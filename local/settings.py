@@ -23,6 +23,10 @@ class LocalSettings:
     # The template's CarrierRetryDelays ("0,1,2": seconds after the first attempt); None keeps its default.
     carrier_retry_delays: str | None = None
     verbose: bool = False
+    # Execution environments a function may run at once here: the template's limits (reserved
+    # concurrency, an SQS source's MaximumConcurrency) when lower. One process shares its
+    # cores between them, so beyond a few they only wait on each other.
+    concurrency: int = 1
     template_path: Path = REPOSITORY_ROOT / "template.yaml"
     # Further template parameters (NAME=VALUE), e.g. for knobs added to the template later.
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
@@ -66,6 +70,7 @@ def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Loc
         schedule_seconds=float(environ.get("LISOLOO_LOCAL_SWEEP_SECONDS", "5")),
         receipt_delay_seconds=float(environ.get("LISOLOO_SANDBOX_RECEIPT_DELAY", "0.3")),
         delivery_timeout_seconds=int(timeout) if timeout else None,
+        concurrency=max(1, int(environ.get("LISOLOO_LOCAL_CONCURRENCY", "1"))),
         carrier_retry_delays=environ.get("LISOLOO_CARRIER_RETRY_DELAYS") or None,
         verbose=options.verbose,
         template_path=options.template,

@@ -44,6 +44,8 @@ class SqsEventSource:
     batching_window_seconds: float = 0.0
     reports_failures: bool = False
     filters: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    # ScalingConfig.MaximumConcurrency: the most batches Lambda invokes at once (None: no limit).
+    maximum_concurrency: int | None = None
 
     @property
     def region(self) -> str:
@@ -94,19 +96,34 @@ def _filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class SqsPoller:
-    def __init__(self, source: SqsEventSource, function: LocalFunction, session: boto3.Session | None = None) -> None:
+    """``workers`` threads poll and invoke side by side, as Lambda runs up to MaximumConcurrency
+    batches of one queue at once (each in an environment of the function's own)."""
+
+    def __init__(
+        self,
+        source: SqsEventSource,
+        function: LocalFunction,
+        session: boto3.Session | None = None,
+        *,
+        workers: int = 1,
+    ) -> None:
         self.source = source
         self.function = function
         self._sqs = (session or boto3.Session()).client("sqs")
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-{function.spec.logical_id}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sqs-{function.spec.logical_id}-{number}", daemon=True)
+            for number in range(workers)
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=_WAIT_SECONDS + 5)
+        for thread in self._threads:
+            thread.join(timeout=_WAIT_SECONDS + 5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

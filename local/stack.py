@@ -19,7 +19,7 @@ from local.bootstrap import create_demo_tenants
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
-from local.moto_server import RunningMoto, point_process_at, start_moto_server
+from local.moto_server import RunningMoto, point_process_at, start_moto
 from local.openapi import docs_pages
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings
@@ -44,8 +44,9 @@ class LocalStack:
 
     def start(self) -> ReadyInfo:
         started = time.monotonic()
-        self._moto = start_moto_server()
-        point_process_at(self._moto.url)
+        self._moto = start_moto()
+        # This process's own clients (the functions, the pollers) reach moto in-process.
+        point_process_at()
 
         self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
         self._sandbox.start()
@@ -55,7 +56,14 @@ class LocalStack:
         stack = deploy_template(self.settings.template_path, self._parameters(self._sandbox.url))
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
 
-        functions = load_functions(stack.functions.values(), overrides=self._environment_overrides())
+        functions = load_functions(
+            stack.functions.values(),
+            overrides=self._environment_overrides(),
+            concurrency={
+                logical_id: min(self.settings.concurrency, spec.reserved_concurrency or self.settings.concurrency)
+                for logical_id, spec in stack.functions.items()
+            },
+        )
         apis = read_rest_apis(stack.template, stack.parameters)
         routes = tuple(route for api in apis.values() for route in api.routes)
         self._gateway = ApiGateway(

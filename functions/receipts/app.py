@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.api import API_PREFIX, build_resolver
 from lisoloo.carriers import ReceiptRequest
-from lisoloo.dependencies import carrier_connector, receipts_queue, repository
+from lisoloo.dependencies import carrier_connector, carrier_tokens, receipts_queue
 from lisoloo.observability import logger, metrics, tracer
-from lisoloo.receipts import authenticate_carrier, queue_receipts
+from lisoloo.receipts import queue_receipts
 from lisoloo.settings import get_settings
 
 get_settings()  # checked at cold start: a wrong setting fails the init, naming it
@@ -23,7 +23,8 @@ app = build_resolver()
 def receive(carrier: str) -> Response[Any]:
     event = app.current_event
     query = event.query_string_parameters or {}
-    authenticate_carrier(repository(), carrier, event.headers.get("x-carrier-token") or query.get("token"))
+    now = datetime.now(UTC)
+    carrier_tokens().authenticate(carrier, event.headers.get("x-carrier-token") or query.get("token"), now)
     request = ReceiptRequest(
         method=event.http_method,
         body=event.decoded_body or "",
@@ -31,7 +32,7 @@ def receive(carrier: str) -> Response[Any]:
         query=query,
     )
     connector = carrier_connector(carrier)
-    received = queue_receipts(connector, request, receipts_queue(), datetime.now(UTC))
+    received = queue_receipts(connector, request, receipts_queue(), now)
     if connector.receipt_acknowledgement is not None:
         # The exact body this carrier needs to stop re-sending the receipt (Jasmin: ACK/Jasmin).
         return Response(200, content_types.TEXT_PLAIN, connector.receipt_acknowledgement)

@@ -180,3 +180,40 @@ def test_a_loaded_function_keeps_its_module_and_reads_it_at_call_time(tmp_path: 
         assert function.invoke({}).result == "fake"
     finally:
         sys.modules.pop("lisoloo_local_Patched_app", None)
+
+
+def test_overlapping_invocations_run_in_environments_of_their_own_up_to_the_limit(tmp_path: Path) -> None:
+    # Given a function allowed two environments, whose module counts its invocations in flight
+    (tmp_path / "app.py").write_text(
+        "import threading, time\nRUNNING = 0\nMOST = 0\nGUARD = threading.Lock()\n"
+        "def lambda_handler(event, context):\n"
+        "    global RUNNING, MOST\n"
+        "    with GUARD:\n        RUNNING += 1\n        MOST = max(MOST, RUNNING)\n"
+        "    time.sleep(0.05)\n"
+        "    with GUARD:\n        RUNNING -= 1\n"
+        "    return id(GUARD)\n"
+    )
+    function = load_function(_spec("Scaled", code_dir=tmp_path), concurrency=2)
+    results: list[Any] = []
+    try:
+        # When five threads invoke it together
+        threads = [threading.Thread(target=lambda: results.append(function.invoke({}).result)) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        # Then two environments were made (a cold start each), never more, and each ran one
+        # invocation at a time: its module never saw two at once
+        assert function.environments == 2
+        assert len(set(results)) == 2  # two modules, two module-level locks
+        modules = [sys.modules["lisoloo_local_Scaled_app"], sys.modules["lisoloo_local_Scaled_app_1"]]
+        assert [module.MOST for module in modules] == [1, 1]
+    finally:
+        for name in ("lisoloo_local_Scaled_app", "lisoloo_local_Scaled_app_1"):
+            sys.modules.pop(name, None)
+
+
+def test_more_than_one_environment_needs_a_way_to_make_them() -> None:
+    with pytest.raises(ValueError, match="cold_start"):
+        LocalFunction(_spec(), lambda event, context: None, concurrency=2)

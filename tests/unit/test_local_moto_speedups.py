@@ -162,3 +162,56 @@ def test_a_delayed_message_stays_out_of_sight_until_its_delay_ends(sqs: Any) -> 
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
 
     assert [message["Body"] for message in received] == ["now"]
+
+
+def test_many_threads_receive_from_one_queue_without_errors_or_duplicates(sqs: Any) -> None:
+    # moto's own SQS raised "Set changed size during iteration" when receives overlapped: each
+    # receive walks the queue's in-flight messages while another adds to them.
+    import sys
+    import threading
+
+    url = sqs.create_queue(QueueName="busy", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+    for start in range(0, 3_000, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": str(start + n)} for n in range(10)])
+    received: list[str] = []
+    errors: list[BaseException] = []
+    guard = threading.Lock()
+
+    def receive() -> None:
+        try:
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                with guard:
+                    received.extend(message["Body"] for message in messages)
+        except BaseException as error:  # any failure is what the test is about
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns often: overlaps that happen under load, now
+    try:
+        threads = [threading.Thread(target=receive) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert sorted(received, key=int) == [str(n) for n in range(3_000)]
+
+
+def test_a_waiting_receive_does_not_hold_up_a_send(sqs: Any) -> None:
+    import threading
+    import time
+
+    url = sqs.create_queue(QueueName="waiting")["QueueUrl"]
+    got: list[Any] = []
+    waiter = threading.Thread(
+        target=lambda: got.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", []))
+    )
+    waiter.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    assert time.monotonic() - started < 1.0  # not behind the receive's 5 s wait
+    waiter.join()
+    assert [message["Body"] for message in got[0]] == ["hello"]

@@ -246,3 +246,46 @@ def test_drain_fills_each_batch_until_a_receive_comes_back_empty(sqs: Any) -> No
     # Then the partial batch asked once more before it was delivered, and the drain once at the end:
     # the pattern `make bench` counts (Lambda, with no batching window, would not ask the third time)
     assert receives == [5, 5, 3, 5]
+
+
+def test_workers_run_batches_side_by_side_up_to_the_functions_environments(sqs: Any) -> None:
+    # Given six messages, a consumer that takes a while per batch, and three polling workers
+    import threading
+    import time
+
+    from local.lambda_runtime import _Environment
+
+    url = sqs.create_queue(QueueName="wide")["QueueUrl"]
+    for number in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=str(number))
+    running, most, seen = 0, 0, []
+    guard = threading.Lock()
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+            seen.extend(record["body"] for record in event["Records"])
+        time.sleep(0.3)
+        with guard:
+            running -= 1
+
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    spec = FunctionSpec(
+        "Wide", "Wide", "arn:aws:lambda:us-east-1:123456789012:function:Wide", Path("."), "app.h", 30, 128, {}, ()
+    )
+    function = LocalFunction(spec, handler, concurrency=3, cold_start=lambda number: _Environment(handler, None))
+    poller = SqsPoller(SqsEventSource(queue_url=url, queue_arn=arn, batch_size=2), function, workers=3)
+
+    # When they poll for a while
+    poller.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    poller.stop()
+
+    # Then batches overlapped, three at most, and every message was delivered
+    assert sorted(seen) == [str(number) for number in range(6)]
+    assert most > 1
+    assert function.environments <= 3

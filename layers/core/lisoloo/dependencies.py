@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from lisoloo.storage import SmsRepository
 if TYPE_CHECKING:
     # Imported where used: only the dispatch, receipts and sweep functions need carriers, and
     # only the sweep the sweeper; the other functions' cold starts do not pay for them.
+    from lisoloo.carrier_tokens import CarrierTokens
     from lisoloo.carriers import Carrier
     from lisoloo.sweeping import Sweeper
 
@@ -43,6 +45,13 @@ def sweeper() -> Sweeper:
         carrier_for=carrier_connector,
         settings=get_settings(),
     )
+
+
+@cache
+def carrier_tokens() -> CarrierTokens:
+    from lisoloo.carrier_tokens import CarrierTokens
+
+    return CarrierTokens(repository().carriers, timedelta(seconds=get_settings().carriers.carrier_token_cache_seconds))
 
 
 @cache

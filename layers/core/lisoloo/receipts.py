@@ -29,9 +29,8 @@ from enum import StrEnum
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.carriers import Carrier, CarrierReceipt, ReceiptRequest
-from lisoloo.credentials import secret_matches
 from lisoloo.entities import DueItem, ParkedReceipt, RecipientKey, Transition
-from lisoloo.errors import CarrierNotFoundError, InvalidCarrierTokenError, error_for_status
+from lisoloo.errors import error_for_status
 from lisoloo.models import QueuedReceipt, ReceiptJob
 from lisoloo.observability import logger, metrics
 from lisoloo.queues import JobQueue
@@ -74,14 +73,6 @@ class ReceiptBatchOutcome:
     summary: ReceiptSummary
     # The queued jobs that could not be applied: reported as failed, SQS gives them again.
     failed: frozenset[str]
-
-
-def authenticate_carrier(repository: SmsRepository, carrier_name: str, token: str | None) -> None:
-    record = repository.carriers.find(carrier_name)
-    if record is None:
-        raise CarrierNotFoundError()
-    if not token or not secret_matches(token, record.token_hash):
-        raise InvalidCarrierTokenError()
 
 
 def queue_receipts(carrier: Carrier, request: ReceiptRequest, queue: JobQueue, now: datetime) -> int:

@@ -68,6 +68,8 @@ class CarrierSettings(_Group):
 
     carrier: str = "sandbox"
     sandbox_carrier_url: str = ""
+    # How long a container keeps a carrier's token hash (a replaced token works that long after).
+    carrier_token_cache_seconds: int = Field(default=60, ge=0)
     # How long a carrier may take to answer a submission before we count it as transient.
     carrier_timeout_seconds: float = Field(default=10.0, gt=0)
     # Our API's base URL (…/api/v1/lisoloo/sms-api): receipt URLs handed to carriers start with it.
