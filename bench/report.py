@@ -31,6 +31,9 @@ _POLLER_REQUESTS = ("sqs.ReceiveMessage", "sqs.DeleteMessageBatch")
 
 SHARDS = 16
 COST_GOAL = 10.0
+# DESIGN §14: what `make run` keeps up with on two cores.
+TO_FINAL_GOAL_SECONDS = {1_000: 20.0, 10_000: 180.0}
+TIME_TO_CARRIER_GOAL_MS = 150.0
 WRITE_UNIT_GOAL = 4.5
 
 
@@ -163,7 +166,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
         )
     )
     if "error" in local:
-        out.append(Row("2, 5. local stack", f"not measured: {local['error']}", "runs", False))
+        out.append(Row("2, 5, 8. local stack", f"not measured: {local['error']}", "runs", False))
     receipts = local.get("receipts")
     if receipts:
         limit = math.ceil(receipts["receipts"] / 99)
@@ -211,6 +214,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
             total <= COST_GOAL,
         )
     )
+    out.extend(_local_speed_rows(local))
     return out
 
 
@@ -317,3 +321,35 @@ def write_markdown(
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for count, run in sorted(local.get("to_final", {}).items(), key=lambda entry: int(entry[0])):
+        goal = TO_FINAL_GOAL_SECONDS.get(int(count))
+        seconds = run["seconds"]
+        figure = (
+            f"{seconds:.0f} s ({run['recipients'] / seconds:.0f} recipients/s), {run['lambda_timeouts']} Lambda "
+            f"timeouts; load average {run['load_average']:.1f} at start"
+            if run["final"]
+            else f"not final after {seconds:.0f} s ({run['delivered']:,} delivered)"
+        )
+        rows.append(
+            Row(
+                f"8. local stack: {int(count):,} recipients to final",
+                figure,
+                f"≤ {goal:.0f} s, no Lambda timeout" if goal else "—",
+                None if goal is None else run["final"] and seconds <= goal and run["lambda_timeouts"] == 0,
+            )
+        )
+    carrier = local.get("time_to_carrier")
+    if carrier:
+        rows.append(
+            Row(
+                f"8. local stack: time to carrier, 1 number (p50 / p95 of {carrier['sends']})",
+                f"{carrier['p50_ms']:.0f} ms / {carrier['p95_ms']:.0f} ms",
+                f"p50 ≤ {TIME_TO_CARRIER_GOAL_MS:.0f} ms",
+                carrier["p50_ms"] <= TIME_TO_CARRIER_GOAL_MS,
+            )
+        )
+    return rows

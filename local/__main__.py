@@ -8,9 +8,9 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from types import FrameType
 
+from local.console import FunctionOutput, configure_logging
 from local.infrastructure import DEFAULT_STACK_NAME
 from local.moto_server import aws_environment
 from local.settings import read_settings
@@ -20,7 +20,7 @@ from local.stack_process import ReadyInfo
 
 def main(argv: list[str] | None = None) -> int:
     settings = read_settings(argv, os.environ)
-    _configure_logging(settings.verbose)
+    configure_logging(settings.verbose)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         if stopping.is_set():
             return 0
         _print_banner(ready)
+        # From here on, standard output is the functions' (their metrics' EMF lines).
+        sys.stdout = FunctionOutput(settings.verbose)
         # A short wait in a loop, so the main thread keeps running the signal handlers.
         while not stopping.wait(0.5):
             pass
@@ -47,18 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         logging.getLogger("local").info("stopped in %.1f s", time.monotonic() - started)
     return 0
-
-
-def _configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
-    local_logger = logging.getLogger("local")
-    local_logger.addHandler(handler)
-    local_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # Not via the root logger: Powertools' loggers propagate and would print every line twice.
-    local_logger.propagate = False
-    # Metrics are disabled locally (POWERTOOLS_METRICS_DISABLED), so every flush would warn.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def _print_banner(ready: ReadyInfo) -> None:

@@ -4,7 +4,7 @@ pollers and schedule clocks, each bound to the function that declares the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import boto3
@@ -33,6 +33,7 @@ def build_workers(
     *,
     schedule_seconds: float,
     session: boto3.Session | None = None,
+    observe_stream: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> list[BackgroundWorker]:
     session = session or boto3.Session()
     workers: list[BackgroundWorker] = []
@@ -47,7 +48,7 @@ def build_workers(
                 workers.append(SqsPoller(source, function, session, workers=pollers))
                 logger.info("%s <- SQS %s (%d at once)", logical_id, source.queue_arn.rsplit(":", 1)[-1], pollers)
             elif isinstance(source, StreamEventSource):
-                workers.append(StreamPoller(source, function, session))
+                workers.append(StreamPoller(source, function, session, observe=observe_stream))
                 logger.info("%s <- DynamoDB stream of %s", logical_id, source.stream_arn.split("/")[1])
             elif event.type in ("Schedule", "ScheduleV2"):
                 workers.append(_clock(stack, spec, event, function, schedule_seconds))

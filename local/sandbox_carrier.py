@@ -98,6 +98,7 @@ class SandboxCarrier:
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
         self._submissions: list[dict[str, Any]] = []
+        self._receipts_sent = 0
         # Receipts due later wait in a heap for one scheduler thread; a few senders post them.
         self._due: list[tuple[float, int, _Receipt]] = []
         self._due_changed = threading.Condition(self._lock)
@@ -192,6 +193,12 @@ class SandboxCarrier:
         with self._lock:
             return list(self._submissions)
 
+    def counts(self) -> dict[str, int]:
+        """What it has taken and answered so far (the local stack's progress line)."""
+        with self._lock:
+            accepted = sum(1 for submission in self._submissions if submission["outcome"] == "accepted")
+            return {"submitted": accepted, "receipts sent": self._receipts_sent, "receipts waiting": len(self._due)}
+
     # --- receipts ------------------------------------------------------------------------------
 
     def _schedule(self, receipt: _Receipt, delay: float) -> None:
@@ -223,6 +230,8 @@ class SandboxCarrier:
         for attempt, backoff in enumerate((*_RECEIPT_BACKOFF_SECONDS, None), start=1):
             failure = _post(url, body, token)
             if failure is None:
+                with self._lock:
+                    self._receipts_sent += 1
                 return
             if backoff is None or self._stopping.is_set():
                 logger.error("receipt for %s given up after %d attempts: %s", receipt.carrier_ref, attempt, failure)

@@ -21,6 +21,7 @@ from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
 from local.moto_server import RunningMoto, point_process_at, start_moto
 from local.openapi import docs_pages
+from local.progress import MessageTally, ProgressReporter, queue_depths
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings
 from local.stack_process import ReadyInfo
@@ -84,7 +85,11 @@ class LocalStack:
         )
         self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
 
-        self._workers = build_workers(stack, functions, schedule_seconds=self.settings.schedule_seconds)
+        tally = MessageTally()
+        self._workers = build_workers(
+            stack, functions, schedule_seconds=self.settings.schedule_seconds, observe_stream=tally.observe
+        )
+        self._workers.append(ProgressReporter(tally, queue_depths(stack), self._sandbox.counts))
         for worker in self._workers:
             worker.start()
         logger.info("local stack up in %.1f s", time.monotonic() - started)

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,10 +98,13 @@ class StreamPoller:
         function: LocalFunction,
         session: boto3.Session | None = None,
         retry_delay: float = _RETRY_SECONDS,
+        observe: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self.source = source
         self.function = function
         self.retry_delay = retry_delay
+        # Sees every record the filters pass, as it is read (the local stack's progress line).
+        self._observe = observe
         session = session or boto3.Session()
         self._streams = session.client("dynamodbstreams")
         self._sqs = session.client("sqs") if source.on_failure_queue_url else None
@@ -197,7 +200,11 @@ class StreamPoller:
         response = self._streams.get_records(ShardIterator=state.iterator, Limit=self.source.batch_size)
         state.iterator = response.get("NextShardIterator")
         records = [stream_record(record, self.source.stream_arn) for record in response["Records"]]
-        state.pending.extend(record for record in records if matches_any(self.source.filters, record))
+        passed = [record for record in records if matches_any(self.source.filters, record)]
+        if self._observe is not None:
+            for record in passed:
+                self._observe(record)
+        state.pending.extend(passed)
         return bool(records)
 
     def _deliver(self, state: _ShardState) -> BatchOutcome:
