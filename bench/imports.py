@@ -97,11 +97,37 @@ def cold_imports(rounds: int = 5) -> dict[str, Any]:
             if round_number:
                 samples[name].append(seconds)
     baseline = min(samples["boto3"])
+    snapstart = snapstart_functions()
     return {
         "rounds": rounds,
         "boto3_seconds": baseline,
-        "functions": {name: {"seconds": min(samples[name]), "ratio": min(samples[name]) / baseline} for name in names},
+        "functions": {
+            name: {
+                "seconds": min(samples[name]),
+                "ratio": min(samples[name]) / baseline,
+                "snapstart": name in snapstart,
+            }
+            for name in names
+        },
     }
+
+
+def snapstart_functions() -> set[str]:
+    """The functions (by code folder) the template gives SnapStart on published versions:
+    their import runs when a version is published, a cold start resumes it from a snapshot."""
+    from local.infrastructure import load_template
+
+    template = load_template(ROOT / "template.yaml")
+    default = template.get("Parameters", {}).get("SnapStart", {}).get("Default")
+    folders: set[str] = set()
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        apply_on = properties.get("SnapStart", {}).get("ApplyOn")
+        if apply_on == {"Ref": "SnapStart"}:
+            apply_on = default
+        if resource.get("Type") == "AWS::Serverless::Function" and apply_on == "PublishedVersions":
+            folders.add(str(properties["CodeUri"]).strip("/").rsplit("/", 1)[-1])
+    return folders
 
 
 # What a cold import is made of: ``-X importtime`` self times, summed per family of packages.

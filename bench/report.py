@@ -202,7 +202,13 @@ def rows(figures: dict[str, Any]) -> list[Row]:
         )
     imports = figures["imports"]
     for name, entry in imports["functions"].items():
-        out.append(Row(f"6. cold import {name} ÷ boto3", f"{entry['ratio']:.2f}x", "≤ 1.5", entry["ratio"] <= 1.5))
+        snapstart = entry.get("snapstart", False)
+        figure = f"{entry['ratio']:.2f}x" + (
+            "; SnapStart: paid at publish, a cold start resumes a snapshot" if snapstart else ""
+        )
+        out.append(
+            Row(f"6. cold import {name} ÷ boto3", figure, "≤ 1.5, or SnapStart", entry["ratio"] <= 1.5 or snapstart)
+        )
     dollars = cost(lifecycle_big, figures.get("memory_mb", 512))
     total = sum(dollars.values())
     biggest = sorted(dollars.items(), key=lambda item: -item[1])[:3]

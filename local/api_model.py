@@ -237,7 +237,8 @@ def _gateway_response(config: Mapping[str, Any]) -> GatewayResponseConfig:
 def _referenced_logical_id(value: Any) -> str | None:
     if isinstance(value, dict):
         if "Ref" in value:
-            return str(value["Ref"])
+            # SAM's ``!Ref Function.Alias`` (AutoPublishAlias): locally, the function itself.
+            return str(value["Ref"]).removesuffix(".Alias")
         if "Fn::GetAtt" in value:
             return str(value["Fn::GetAtt"][0])
     return None

@@ -9,6 +9,9 @@ first (TOOLCHAIN.md, "Building the local stack from template.yaml"):
   Usage plans go with them (they name the stage); the local gateway throttles by itself.
 * Lambda event source mappings: moto would consume SQS messages and stream records itself
   (and throw their results away); the local pollers feed the functions instead.
+* Published versions and their aliases (AutoPublishAlias, for SnapStart): moto's CloudFormation
+  has neither, and locally there is one version of each function, the code on disk; what
+  refers to an alias (the API's permissions) refers to its function.
 
 What callers get back is a :class:`DeployedStack`: physical ids by logical id, each
 function's code directory, handler, resolved environment and declared events.
@@ -222,6 +225,7 @@ def translate_template(template: dict[str, Any], parameter_values: Mapping[str, 
 
 def _for_moto(translated: dict[str, Any]) -> dict[str, Any]:
     resources = translated["Resources"]
+    _aliases_to_functions(resources)
     skipped = {lid for lid, resource in resources.items() if resource["Type"] in _SKIPPED_RESOURCE_TYPES}
     for logical_id in skipped:
         del resources[logical_id]
@@ -234,6 +238,33 @@ def _for_moto(translated: dict[str, Any]) -> dict[str, Any]:
         if resource["Type"] == "AWS::ApiGateway::RestApi":
             resource["Properties"].setdefault("Name", "local-api")
     return translated
+
+
+def _aliases_to_functions(resources: dict[str, Any]) -> None:
+    functions = {
+        logical_id: resource["Properties"]["FunctionName"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Alias"
+    }
+    for logical_id in [
+        lid for lid, r in resources.items() if r["Type"] in ("AWS::Lambda::Alias", "AWS::Lambda::Version")
+    ]:
+        del resources[logical_id]
+
+    def replaced(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in functions:
+                return functions[value["Ref"]]
+            return {key: replaced(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [replaced(item) for item in value]
+        if isinstance(value, str) and "${" in value:
+            for alias, function in functions.items():
+                value = value.replace("${" + alias + "}", "${" + function["Ref"] + ".Arn}")
+        return value
+
+    for logical_id, resource in resources.items():
+        resources[logical_id] = replaced(resource)
 
 
 def _references(value: Any, logical_ids: set[str]) -> bool:

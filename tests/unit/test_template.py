@@ -196,19 +196,48 @@ def test_api_routes_reach_their_functions_with_the_authorizer_and_the_usage_plan
     for path, methods in api["Body"]["paths"].items():
         for method, operation in methods.items():
             uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-            function = re.search(r"\$\{(\w+)\.Arn\}", uri)
-            assert function is not None, (method, path)
-            found.setdefault(function.group(1), set()).add((method, path))
+            # SnapStart runs published versions only: the API calls each function's alias.
+            alias = re.search(r"\$\{(\w+)\}/invocations", uri)
+            assert alias is not None, (method, path)
+            function = aliased_function(template, alias.group(1))
+            found.setdefault(function, set()).add((method, path))
             security = {name for requirement in operation["security"] for name in requirement}
-            if function.group(1) in UNMETERED_FUNCTIONS:
+            if function in UNMETERED_FUNCTIONS:
                 assert security == set(), (method, path)
             else:
                 # The authorizer, and an API key (the organization's, from the authorizer) for the usage plan.
                 assert security == {"AppKeyAuthorizer", "api_key"}, (method, path)
     assert found == API_ROUTES
     permissions = resources_of_type(template, "AWS::Lambda::Permission")
-    for function in API_ROUTES:
-        assert any(p["Properties"]["FunctionName"] == {"Ref": function} for p in permissions.values()), function
+    invoked = {
+        aliased_function(template, reference)
+        for permission in permissions.values()
+        if template["Resources"][reference := permission["Properties"]["FunctionName"]["Ref"]]["Type"]
+        == "AWS::Lambda::Alias"
+    }
+    assert set(API_ROUTES) <= invoked
+
+
+def aliased_function(template: dict[str, Any], alias: str) -> str:
+    """The function an ``AWS::Lambda::Alias`` (``<Function>Aliaslive``) points at."""
+    resource = template["Resources"][alias]
+    assert resource["Type"] == "AWS::Lambda::Alias", alias
+    return str(resource["Properties"]["FunctionName"]["Ref"])
+
+
+def test_the_apis_functions_start_from_a_snapshot_of_a_published_version() -> None:
+    # Lambda SnapStart (Python 3.12+, arm64 or x86_64; not with provisioned concurrency, EFS or
+    # more than 512 MB of ephemeral storage; published versions only)
+    template = load_template(TEMPLATE)
+    for logical_id in {*API_ROUTES, "AuthorizerFunction"}:
+        properties = template["Resources"][logical_id]["Properties"]
+        assert properties["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, logical_id
+        assert properties["AutoPublishAlias"] == "live", logical_id
+        assert not {"ProvisionedConcurrencyConfig", "FileSystemConfigs"} & set(properties), logical_id
+        assert properties.get("EphemeralStorage", {}).get("Size", 512) <= 512, logical_id
+    assert template["Globals"]["Function"]["Runtime"] in ("python3.12", "python3.13")
+    authorizer = template["Resources"]["SmsApi"]["Properties"]["Auth"]["Authorizers"]["AppKeyAuthorizer"]
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
 
 
 def test_the_authorizer_caches_per_app_key_for_five_minutes() -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
+from lisoloo import snapstart  # noqa: F401 - registers the restore hook every function needs
 from lisoloo.queues import JobQueue
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
