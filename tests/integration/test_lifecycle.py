@@ -88,6 +88,23 @@ def test_a_batch_where_nothing_succeeds_is_failed(harness: Harness) -> None:
     assert (data["status"], data["failed"], data["pending"]) == ("failed", 2, 0)
 
 
+def test_a_failed_message_carries_its_recipients_most_frequent_error_code(harness: Harness) -> None:
+    # Given a batch where two are rejected at submit (1401) and one is not a real number (1400)
+    merchant = harness.new_merchant()
+    message_id = send_and_dispatch(harness, merchant, ["+254712340002", "+254000000000", "+254712350002"])
+    # Then the message, failed, carries 1401 (the most frequent), as does its sms.failed event
+    data = harness.status(merchant, message_id)[1]["data"]
+    assert (data["status"], data["failed"], data["error_code"]) == ("failed", 3, 1401)
+    # And with one of each, the lowest code: 1400
+    tied = send_and_dispatch(harness, merchant, ["+254712340002", "+254000000000"])
+    assert harness.status(merchant, tied)[1]["data"]["error_code"] == 1400
+    # And a message with a delivered recipient carries none, whatever failed beside it
+    mixed = send_and_dispatch(harness, merchant, ["+254712345678", "+254000000000"])
+    assert harness.receipt(reference(merchant, mixed, 0), "delivered")[0] == 200
+    data = harness.status(merchant, mixed)[1]["data"]
+    assert (data["status"], data["failed"], data["error_code"]) == ("delivered", 1, None)
+
+
 def test_duplicate_and_out_of_order_receipts_never_move_counters(harness: Harness) -> None:
     merchant = harness.new_merchant()
     message_id = send_and_dispatch(harness, merchant, ["+254712345678", "+254712345679"])

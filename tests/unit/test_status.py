@@ -19,6 +19,7 @@ from lisoloo.status import (
     counter_delta,
     goes_further,
     is_handed_off,
+    message_error_code,
     unclaimed_status,
 )
 
@@ -174,6 +175,23 @@ def test_goes_further(candidate: SmsStatus, kept: SmsStatus, replaces: bool) -> 
 @pytest.mark.parametrize("status", list(SmsStatus))
 def test_handed_off_means_with_a_carrier_or_final(status: SmsStatus) -> None:
     assert is_handed_off(status) is (status in HANDED_OFF or status in TERMINAL)
+
+
+@pytest.mark.parametrize(
+    ("progress", "failures", "expected"),
+    [
+        (MessageProgress(total=3, failed=3, started=True), {1400: 3}, 1400),  # shared by all
+        (MessageProgress(total=3, failed=3, started=True), {1400: 1, 1401: 2}, 1401),  # the most frequent
+        (MessageProgress(total=2, failed=2, started=True), {1503: 1, 1401: 1}, 1401),  # a tie: the lowest
+        (MessageProgress(total=2, delivered=1, failed=1, started=True), {1503: 1}, None),  # delivered: none
+        (MessageProgress(total=2, failed=1, started=True), {1400: 1}, None),  # not final yet
+        (MessageProgress(total=2, failed=2, started=True), {}, None),
+    ],
+)
+def test_a_failed_messages_error_code(
+    progress: MessageProgress, failures: dict[int, int], expected: int | None
+) -> None:
+    assert message_error_code(progress, failures) == expected
 
 
 def test_an_unclaimed_recipient_is_pending_once_released_and_scheduled_before() -> None:

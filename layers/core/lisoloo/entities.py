@@ -9,6 +9,7 @@ reads.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,7 +17,7 @@ from typing import Any
 
 from lisoloo.errors import ErrorCode
 from lisoloo.identifiers import is_message_id, is_organization_id
-from lisoloo.status import MessageProgress, SmsStatus, is_handed_off
+from lisoloo.status import MessageProgress, SmsStatus, aggregate_status, is_handed_off, message_error_code
 
 RECIPIENTS_PER_CHUNK = 100
 
@@ -154,8 +155,19 @@ class MessageRecord:
     # Until release, a scheduled occurrence's numbers live once in its schedule's partition.
     numbers_in_schedule: bool = False
     occurrence_number: int | None = None
+    # Stored by messages written before ``failures`` existed (a 1503 timeout): read as a fallback.
     error_code: int | None = None
     callback_url: str | None = None
+    # Failed recipients by error code (kept with the counters, in the same transactions).
+    failures: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def failure_code(self) -> int | None:
+        """The message's own error code (``message_error_code``), for the status and webhooks."""
+        counted = message_error_code(self.progress, self.failures)
+        if counted is None and not self.failures and aggregate_status(self.progress) is SmsStatus.FAILED:
+            return self.error_code
+        return counted
 
     @property
     def progress(self) -> MessageProgress:

@@ -195,7 +195,13 @@ class MessageStatus(Model):
     updated_at: Timestamp
     recipients: list[RecipientState]
     recipients_cursor: str | None = None
-    error_code: int | None = None
+    error_code: Annotated[
+        int | None,
+        Field(
+            description="Only on a failed message (every recipient failed): the code its recipients "
+            "share, else the most frequent one, the lowest on a tie. Null once any is delivered."
+        ),
+    ] = None
 
 
 class DispatchJob(Model):

@@ -7,6 +7,7 @@ message's aggregate status is, lives here and only here (DESIGN §3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -177,6 +178,15 @@ def aggregate_of_recipients(statuses: list[SmsStatus], *, released: bool = True)
         handed_off_chunks=1 if all(tier >= Tier.HANDED_OFF for tier in tiers) else 0,
     )
     return aggregate_status(progress)
+
+
+def message_error_code(progress: MessageProgress, failures: Mapping[int, int]) -> int | None:
+    """The code a message carries as a whole: only once it is ``failed`` (every recipient
+    final, none delivered), the most frequent of its recipients' error codes (the lowest code
+    on a tie). A message with any delivered recipient is ``delivered`` and carries none."""
+    if aggregate_status(progress) is not SmsStatus.FAILED or not failures:
+        return None
+    return min(failures, key=lambda code: (-failures[code], code))
 
 
 def status_of_parts(delivered: int, failed: int, failure: SmsStatus | None = None) -> SmsStatus:

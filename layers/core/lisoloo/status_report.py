@@ -47,7 +47,7 @@ def read_message_status(
             for index, number in enumerate(page.numbers, start=page.start)
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
-        error_code=message.error_code,
+        error_code=message.failure_code,
     )
 
 

@@ -108,7 +108,6 @@ class Sweeper:
         if message is None:
             return
         if not message.progress.all_terminal:
-            self.repository.messages.set_error(item.org_id, item.message_id, ErrorCode.SMS_TIMEOUT)
             numbers, rows = self.repository.recipients.read_all(item.org_id, item.message_id)
             timeouts = [
                 Transition(

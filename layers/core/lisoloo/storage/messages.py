@@ -23,10 +23,10 @@ from lisoloo.entities import (
     NewMessage,
     StatusPage,
 )
-from lisoloo.errors import ErrorCode, MessageNotFoundError
+from lisoloo.errors import MessageNotFoundError
 from lisoloo.storage import keys
 from lisoloo.storage.due import due_values
-from lisoloo.storage.recipients import chunk_items, numbers_and_rows
+from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
 from lisoloo.storage.table import ConditionFailed, Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp
 
 MESSAGE_KIND = "message"
@@ -72,6 +72,11 @@ def message_from_item(item: Item) -> MessageRecord:
         numbers_in_schedule=bool(values.get("numbers_in_schedule")),
         occurrence_number=values.get("occurrence_number"),
         error_code=values.get("error_code"),
+        failures={
+            int(name.removeprefix(FAILED_PREFIX)): count
+            for name, count in values.items()
+            if name.startswith(FAILED_PREFIX) and name.removeprefix(FAILED_PREFIX).isdigit()
+        },
     )
 
 
@@ -166,32 +171,14 @@ class Messages:
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
         """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""
-        self._update_existing(
-            org_id,
-            message_id,
-            "ADD handed_off_chunks :chunk SET updated_at = :now",
-            {":chunk": {chunk}, ":now": timestamp(now)},
-        )
-
-    def set_error(self, org_id: str, message_id: str, error_code: ErrorCode) -> None:
-        """The message-level error (1503 on timeout), written before the recipients fail so the
-        update that makes the message ``failed`` already carries it."""
-        self._update_existing(
-            org_id,
-            message_id,
-            "SET error_code = :code, error_message = :name",
-            {":code": int(error_code), ":name": error_code.name},
-        )
-
-    def _update_existing(self, org_id: str, message_id: str, update: str, values: dict[str, Any]) -> None:
         try:
             self.table.update(
                 keys.message_pk(org_id, message_id),
                 keys.META,
-                update,
+                "ADD handed_off_chunks :chunk SET updated_at = :now",
                 # Never resurrects a message that is gone (cancelled, or expired).
                 "attribute_exists(PK)",
-                values=values,
+                values={":chunk": {chunk}, ":now": timestamp(now)},
             )
         except ConditionFailed:
             raise MessageNotFoundError() from None

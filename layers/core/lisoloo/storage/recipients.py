@@ -9,6 +9,7 @@ the counters can then never drift from the rows).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from lisoloo.entities import (
     Transition,
     TransitionOutcome,
 )
-from lisoloo.errors import StorageError
+from lisoloo.errors import ErrorCode, StorageError
 from lisoloo.status import SmsStatus, Tier, goes_further
 from lisoloo.storage import keys
 from lisoloo.storage.due import DUE_ATTRIBUTES, due_values
@@ -42,6 +43,8 @@ from lisoloo.storage.table import (
     wire_string,
 )
 
+# The message item's count of failed recipients with one error code: ``failed_1400``...
+FAILED_PREFIX = "failed_"
 # A transaction holds at most 100 items: 99 recipients and the message they belong to.
 RECIPIENTS_PER_TRANSACTION = 99
 # A chunk's numbers are E.164 (never spaced), kept as one string joined by this.
@@ -150,20 +153,31 @@ def transition_item(table: Table, transition: Transition) -> dict[str, Any]:
 
 
 def counter_item(table: Table, transitions: Sequence[Transition]) -> dict[str, Any] | None:
-    """The message's counters for a group of moves of its recipients (None: none is terminal)."""
+    """The message's counters for a group of moves of its recipients (None: none is terminal):
+    delivered, failed, and failed by error code (``failed_1503``...)."""
     delivered = sum(1 for transition in transitions if transition.status.is_success)
-    failed = sum(1 for transition in transitions if transition.status.is_terminal) - delivered
-    if not delivered and not failed:
+    failures = Counter(
+        int(transition.error_code or ErrorCode.INTERNAL_FAILURE)
+        for transition in transitions
+        if transition.status.is_terminal and not transition.status.is_success
+    )
+    if not delivered and not failures:
         return None
     key = transitions[0].key
     latest = max(transition.at for transition in transitions)
+    by_code = "".join(f", {FAILED_PREFIX}{code} :failed_{code}" for code in sorted(failures))
     return table.update_item(
         keys.message_pk(key.org_id, key.message_id),
         keys.META,
-        "ADD delivered :delivered, failed :failed SET updated_at = :now",
+        f"ADD delivered :delivered, failed :failed{by_code} SET updated_at = :now",
         # The message must still exist: counters never resurrect a cancelled message.
         "attribute_exists(PK)",
-        values={":delivered": delivered, ":failed": failed, ":now": timestamp(latest)},
+        values={
+            ":delivered": delivered,
+            ":failed": sum(failures.values()),
+            ":now": timestamp(latest),
+            **{f":failed_{code}": count for code, count in failures.items()},
+        },
     )
 
 

@@ -73,8 +73,8 @@ def status_data(message: MessageRecord, status: SmsStatus) -> dict[str, Any]:
 
 def _event(event_type: str, message: MessageRecord, status: SmsStatus) -> WebhookEvent:
     data = status_data(message, status)
-    if event_type == "sms.failed" and message.error_code is not None:
-        data["error_code"] = message.error_code
+    if event_type == "sms.failed" and message.failure_code is not None:
+        data["error_code"] = message.failure_code
     moment: datetime = message.updated_at
     return WebhookEvent(
         event_id=f"evt_{message.message_id}_{event_type.removeprefix('sms.')}",
