@@ -52,21 +52,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_banner(ready: ReadyInfo) -> None:
+    print("\n".join(banner_lines(ready)), flush=True)
+
+
+def banner_lines(ready: ReadyInfo) -> list[str]:
+    """What ``make run`` prints once it serves. The export lines are the README walkthrough's
+    own: pasted as they are, every ``curl`` there works."""
     send = (
-        f"curl -s -X POST {ready.base_url}/send -H 'app-key: {ready.app_key}' "
-        """-H 'Content-Type: application/json' -d '{"to": ["+254712345678"], "message": "hi"}'"""
+        """curl -s -X POST $API/send -H "app-key: $LISOLOO_API_KEY" -H 'Content-Type: application/json' """
+        """-d '{"to": ["+254712345678"], "message": "hi"}'"""
     )
-    lines = [
+    return [
         "",
         "Lisoloo SMS API, running locally (moto + local API gateway + sandbox carrier). Ctrl-C stops it.",
         "",
         f"base URL: {ready.base_url}",
         f"app-key: {ready.app_key}",
         "",
+        "paste these into your shell (the README's walkthrough uses them):",
+        *(f"  {line}" for line in export_lines(ready)),
         "send a message:",
         f"  {send}",
         "follow it:",
-        f"  curl -s {ready.base_url}/status/<message_id> -H 'app-key: {ready.app_key}'",
+        '  curl -s $API/status/<message_id> -H "app-key: $LISOLOO_API_KEY"',
         "",
         f"sandbox carrier: {ready.sandbox_url} (GET /submissions lists what it received)",
         f"webhooks: the demo organization's events arrive at {ready.demo_webhook_url}",
@@ -79,7 +87,10 @@ def _print_banner(ready: ReadyInfo) -> None:
         "",
         ready.ready_line(),
     ]
-    print("\n".join(lines), flush=True)
+
+
+def export_lines(ready: ReadyInfo) -> list[str]:
+    return [f"export API={ready.base_url}", f"export LISOLOO_API_KEY={ready.app_key}"]
 
 
 def _admin_command(moto_url: str) -> str:

@@ -1,0 +1,61 @@
+"""What ``make run`` prints is what the README's walkthrough asks for: its export lines,
+pasted into a shell, give every ``curl`` there the right URL and key."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from local.__main__ import banner_lines, export_lines
+from local.stack_process import ReadyInfo
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BASE_URL = "http://127.0.0.1:3000/api/v1/lisoloo/sms-api"
+READY = ReadyInfo(
+    base_url=BASE_URL,
+    app_key="lsk_demo0123456789abcdef",
+    second_app_key="lsk_other0123456789abcdef",
+    carrier_token="ct_sandbox0123456789",
+    sandbox_url="http://127.0.0.1:3001",
+    moto_url="http://127.0.0.1:5000",
+    webhook_inspector_url="http://127.0.0.1:3002",
+    demo_webhook_url="http://127.0.0.1:3002/hooks/demo",
+    demo_webhook_secret="whsec_demo",
+)
+
+
+def walkthrough() -> str:
+    text = README.read_text()
+    return text[text.index("## A walk through the API") : text.index("### Sandbox numbers")]
+
+
+def test_the_readme_walkthrough_sets_exactly_what_the_banner_prints() -> None:
+    readme_exports = re.findall(r"^export (\w+)=(\S+)$", walkthrough(), flags=re.MULTILINE)
+    printed = [tuple(line.removeprefix("export ").split("=", 1)) for line in export_lines(READY)]
+    # The same variables in the same order, and the README shows the printed URL itself.
+    assert [name for name, _ in readme_exports] == [name for name, _ in printed]
+    assert dict(readme_exports)["API"] == BASE_URL
+    used = set(re.findall(r"\$(\w+)", walkthrough()))
+    assert used <= {name for name, _ in printed}, f"the walkthrough uses unset variables: {used}"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_printed_lines_pasted_into_a_shell_build_working_urls() -> None:
+    lines = banner_lines(READY)
+    pasted = [line.strip() for line in lines if line.strip().startswith("export ")]
+    assert pasted == export_lines(READY)
+    script = "\n".join([*pasted, 'echo "$API/send $LISOLOO_API_KEY"'])
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [f"{BASE_URL}/send", READY.app_key]
+
+
+def test_the_banner_keeps_the_base_url_and_app_key_lines_scripts_look_for() -> None:
+    text = "\n".join(banner_lines(READY))
+    # The first URL printed is the API's, and the key follows "app-key:".
+    assert re.search(r"https?://[\w.:]+", text).group(0) == "http://127.0.0.1:3000"  # type: ignore[union-attr]
+    assert f"base URL: {BASE_URL}" in text
+    assert f"app-key: {READY.app_key}" in text
