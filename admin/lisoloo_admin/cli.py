@@ -29,6 +29,8 @@ from lisoloo.errors import DomainError
 from lisoloo_admin.operations import Admin
 from lisoloo_admin.target import AdminError, resolve_target
 
+JSON_HELP = "print JSON instead of text (before or after the command)"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -38,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", help="CloudFormation stack name (its outputs name the table and usage plan)")
     where.add_argument("--table", help="the SMS table's name (default: $TABLE_NAME); no usage plans")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = commands.add_parser("create-org", help="a new organization and its first app-key")
@@ -95,7 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("queue", help="dispatch, receipts or webhook-deliveries")
     replay.add_argument("--max", type=int, default=1_000, help="at most this many messages (default 1000)")
     replay.add_argument("--dry-run", action="store_true", help="list them with their context; move nothing")
+    _accept_json_after_commands(parser)
     return parser
+
+
+def _accept_json_after_commands(parser: argparse.ArgumentParser) -> None:
+    """``--json`` works before the command or after it (``keys list org_x --json``). In the
+    commands it has no default, so leaving it out there keeps what the top level parsed."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP)
+                _accept_json_after_commands(command)
 
 
 def run(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Any:

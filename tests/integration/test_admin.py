@@ -173,6 +173,27 @@ def test_text_output_shows_the_key_once_with_a_warning(harness: Harness, capsys:
     assert "shown this once" in printed
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--json", "keys", "list", "{org}"],  # before the command
+        ["keys", "list", "{org}", "--json"],  # after it
+        ["keys", "--json", "list", "{org}"],  # between a command and its action
+    ],
+)
+def test_json_output_is_asked_for_before_or_after_the_command(
+    harness: Harness, capsys: pytest.CaptureFixture[str], arguments: list[str]
+) -> None:
+    org_id = admin(harness, "create-org", "Json Ltd")["org_id"]
+    argv = ["--table", harness.table_name, *(argument.format(org=org_id) for argument in arguments)]
+    assert main(argv) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["active"] is True
+    # And without it anywhere, the output is text
+    assert main(["--table", harness.table_name, "keys", "list", org_id]) == 0
+    assert not capsys.readouterr().out.startswith("[")
+
+
 # --- the API Gateway half, on moto's API Gateway -----------------------------------------------
 
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.infrastructure import DeployedStack, deploy_template, load_template
+from local.infrastructure import DeployedStack, _for_moto, deploy_template, load_template, translate_template
 from local.moto_server import moto_environment
 from local.settings import REPOSITORY_ROOT
 
@@ -76,3 +76,23 @@ def test_undeclared_parameters_are_refused(deployed: DeployedStack) -> None:
     # (inside the fixture's mock: should the check ever come later, nothing reaches AWS)
     with pytest.raises(ValueError, match="NoSuchParameter"):
         deploy_template(TEMPLATE, {"NoSuchParameter": "x"})
+
+
+def test_snapstart_aliases_become_their_functions_for_moto() -> None:
+    # Given the template as SAM translates it for AWS: published versions and a `live` alias
+    translated = translate_template(load_template(TEMPLATE), {"SnapStart": "PublishedVersions"}, "us-east-1")
+    aliases = [lid for lid, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"]
+    assert "AuthorizerFunctionAliaslive" in aliases and "SendFunctionAliaslive" in aliases
+    # When it is shaped for moto (which has no versions): every alias reference is its function
+    resources = _for_moto(translated)["Resources"]
+    kinds = {resource["Type"] for resource in resources.values()}
+    assert not kinds & {"AWS::Lambda::Alias", "AWS::Lambda::Version"}
+    text = json.dumps(resources)
+    assert not [alias for alias in aliases if alias in text]
+    # And the API's authorizer and integrations invoke the functions themselves
+    api = json.dumps(resources["SmsApi"])
+    assert '"__FunctionArn__": {"Ref": "AuthorizerFunction"}' in api and "${SendFunction.Arn}" in api
+    permissions = {
+        r["Properties"]["FunctionName"]["Ref"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+    }
+    assert {"AuthorizerFunction", "SendFunction", "StatusFunction"} <= permissions
