@@ -26,6 +26,7 @@ from typing import Any
 
 from bench import report
 from bench.stack import ROOT
+from local.console import quiet_libraries
 
 BASELINE = ROOT / "bench" / "baseline.json"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-local", action="store_true", help="in-process scenarios only (no local stack)")
     parser.add_argument("--output", type=Path, default=DOC, help="the markdown file to update (default: %(default)s)")
     arguments = parser.parse_args(argv)
+    quiet_libraries()
 
     started = time.perf_counter()
     if arguments.from_json:

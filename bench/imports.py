@@ -119,10 +119,11 @@ def snapstart_functions() -> set[str]:
 
     template = load_template(ROOT / "template.yaml")
     default = template.get("Parameters", {}).get("SnapStart", {}).get("Default")
+    shared = template.get("Globals", {}).get("Function", {}).get("SnapStart", {})
     folders: set[str] = set()
     for resource in template["Resources"].values():
         properties = resource.get("Properties", {})
-        apply_on = properties.get("SnapStart", {}).get("ApplyOn")
+        apply_on = properties.get("SnapStart", shared).get("ApplyOn")
         if apply_on == {"Ref": "SnapStart"}:
             apply_on = default
         if resource.get("Type") == "AWS::Serverless::Function" and apply_on == "PublishedVersions":

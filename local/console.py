@@ -22,10 +22,14 @@ def configure_logging(verbose: bool) -> None:
     local_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     # Not via the root logger: Powertools' loggers propagate and would print every line twice.
     local_logger.propagate = False
-    for library in _CHATTY_LIBRARIES:
-        logging.getLogger(library).setLevel(logging.INFO if verbose else logging.ERROR)
+    quiet_libraries(verbose)
     # Metrics are disabled locally (POWERTOOLS_METRICS_DISABLED), so every flush would warn.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def quiet_libraries(verbose: bool = False) -> None:
+    for library in _CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 class FunctionOutput:

@@ -241,6 +241,8 @@ def _for_moto(translated: dict[str, Any]) -> dict[str, Any]:
 
 
 def _aliases_to_functions(resources: dict[str, Any]) -> None:
+    """moto has no published versions: SnapStart's versions and ``live`` aliases are left out,
+    and whatever invoked an alias (API, queues, stream, schedule) invokes its function."""
     functions = {
         logical_id: resource["Properties"]["FunctionName"]
         for logical_id, resource in resources.items()
@@ -254,7 +256,8 @@ def _aliases_to_functions(resources: dict[str, Any]) -> None:
     def replaced(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {"Ref"} and value["Ref"] in functions:
-                return functions[value["Ref"]]
+                # An alias's Ref is its ARN: the function's ARN stands in for it.
+                return {"Fn::GetAtt": [functions[value["Ref"]]["Ref"], "Arn"]}
             return {key: replaced(item) for key, item in value.items()}
         if isinstance(value, list):
             return [replaced(item) for item in value]

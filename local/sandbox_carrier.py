@@ -8,7 +8,8 @@ Protocol (the contract with the layer's SandboxCarrier connector):
 * Receipts: one JSON POST per message to the receipts endpoint, with ``x-carrier-token``,
   ``receipt_delay`` seconds after the submit (from a background thread), retried a few times
   with a short backoff on errors and non-2xx answers, as real carriers do.
-* ``GET /submissions``: every submit received, so tests can check nothing went twice.
+* ``GET /submissions``: every submit received, so tests can check nothing went twice
+  (``?message_id=`` for one message's).
 
 The outcome table (DESIGN §5) is :func:`sandbox_outcome`, a pure function.
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 logger = logging.getLogger("local.sandbox")
 
@@ -189,9 +191,10 @@ class SandboxCarrier:
             self._post_receipt(receipt)
         return results
 
-    def submissions(self) -> list[dict[str, Any]]:
+    def submissions(self, containing: str = "") -> list[dict[str, Any]]:
+        """Every submit received, or those whose reference contains ``containing`` (a message id)."""
         with self._lock:
-            return list(self._submissions)
+            return [submission for submission in self._submissions if containing in submission["reference"]]
 
     def counts(self) -> dict[str, int]:
         """What it has taken and answered so far (the local stack's progress line)."""
@@ -274,8 +277,11 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
         self._answer(200, {"results": self.sandbox.submit(messages)})
 
     def do_GET(self) -> None:
-        if self.path == "/submissions":
-            self._answer(200, self.sandbox.submissions())
+        url = urlsplit(self.path)
+        if url.path == "/submissions":
+            # ?message_id= keeps a poll for one message cheap after thousands of submits.
+            containing = parse_qs(url.query).get("message_id", [""])[0]
+            self._answer(200, self.sandbox.submissions(containing))
         else:
             self._answer(404, {"error": "not found"})
 

@@ -91,8 +91,10 @@ def test_snapstart_aliases_become_their_functions_for_moto() -> None:
     assert not [alias for alias in aliases if alias in text]
     # And the API's authorizer and integrations invoke the functions themselves
     api = json.dumps(resources["SmsApi"])
-    assert '"__FunctionArn__": {"Ref": "AuthorizerFunction"}' in api and "${SendFunction.Arn}" in api
+    assert '"__FunctionArn__": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}' in api and "${SendFunction.Arn}" in api
     permissions = {
-        r["Properties"]["FunctionName"]["Ref"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+        r["Properties"]["FunctionName"]["Fn::GetAtt"][0]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
     }
     assert {"AuthorizerFunction", "SendFunction", "StatusFunction"} <= permissions

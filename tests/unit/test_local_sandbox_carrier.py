@@ -168,6 +168,10 @@ def test_attempts_are_counted_per_reference(carrier: SandboxCarrier, sink: Recei
         ("r5", "+254712340005", 2),
         ("r5", "+254712340005", 3),
     ]
+    # And ?message_id= lists only the submits whose reference names it
+    _submit(carrier, ("org.msg_b.0", "+254712345678"))
+    with urllib.request.urlopen(f"{carrier.url}/submissions?message_id=msg_b", timeout=5) as response:
+        assert [s["reference"] for s in json.loads(response.read())] == ["org.msg_b.0"]
 
 
 def test_a_refused_receipt_is_retried() -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import importlib
 import random
+import subprocess
 import sys
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bench.imports import FUNCTIONS, function_names, lambda_environment
+from bench.stack import ROOT
 
 
 def test_outside_lambda_nothing_is_registered() -> None:
@@ -39,3 +44,22 @@ def test_in_lambda_random_is_reseeded_after_each_restore(monkeypatch: pytest.Mon
     assert random.random() != first
     monkeypatch.delitem(sys.modules, "lisoloo.snapstart")
     importlib.import_module("lisoloo.snapstart")  # as it was, for the tests after this one
+
+
+@pytest.mark.parametrize("function", function_names())
+def test_every_functions_import_registers_the_restore_hook(function: str, tmp_path: Path) -> None:
+    # Given Lambda's hooks library on the path, recording what is registered
+    (tmp_path / "snapshot_restore_py.py").write_text(
+        "registered = []\ndef register_after_restore(hook):\n    registered.append(hook.__qualname__)\n"
+    )
+    probe = (
+        f"import sys; sys.path[:0] = {[str(tmp_path), str(ROOT / 'layers/core'), str(FUNCTIONS / function)]!r}\n"
+        "import app, snapshot_restore_py; print(snapshot_restore_py.registered)"
+    )
+    # When the function is imported as Lambda imports it (every function has SnapStart)
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], env=lambda_environment(function), capture_output=True, text=True, check=False
+    )
+    # Then random is reseeded after each restore
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split("\n")[-2] == "['Random.seed']"

@@ -225,19 +225,22 @@ def aliased_function(template: dict[str, Any], alias: str) -> str:
     return str(resource["Properties"]["FunctionName"]["Ref"])
 
 
-def test_the_apis_functions_start_from_a_snapshot_of_a_published_version() -> None:
+def test_every_function_starts_from_a_snapshot_of_a_published_version() -> None:
     # Lambda SnapStart (Python 3.12+, arm64 or x86_64; not with provisioned concurrency, EFS or
     # more than 512 MB of ephemeral storage; published versions only)
     template = load_template(TEMPLATE)
-    for logical_id in {*API_ROUTES, "AuthorizerFunction"}:
+    globals_ = template["Globals"]["Function"]
+    assert globals_["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert globals_["AutoPublishAlias"] == "live"
+    assert globals_["Runtime"] in ("python3.12", "python3.13")
+    for logical_id in functions():
         properties = template["Resources"][logical_id]["Properties"]
-        assert properties["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, logical_id
-        assert properties["AutoPublishAlias"] == "live", logical_id
+        assert not {"SnapStart", "AutoPublishAlias"} & set(properties), f"{logical_id} overrides the Globals"
         assert not {"ProvisionedConcurrencyConfig", "FileSystemConfigs"} & set(properties), logical_id
         assert properties.get("EphemeralStorage", {}).get("Size", 512) <= 512, logical_id
-    assert template["Globals"]["Function"]["Runtime"] in ("python3.12", "python3.13")
     authorizer = template["Resources"]["SmsApi"]["Properties"]["Auth"]["Authorizers"]["AppKeyAuthorizer"]
     assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
+    assert len(resources_of_type(translated(), "AWS::Lambda::Alias")) == len(functions())
 
 
 def test_the_authorizer_caches_per_app_key_for_five_minutes() -> None:
@@ -251,14 +254,19 @@ def test_the_authorizer_caches_per_app_key_for_five_minutes() -> None:
 def test_queue_stream_and_schedule_triggers() -> None:
     template = translated()
     mappings = resources_of_type(template, "AWS::Lambda::EventSourceMapping")
-    sources = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings.values()}
+    # Each invokes the function's `live` alias (SnapStart runs published versions only).
+    sources = {
+        aliased_function(template, m["Properties"]["FunctionName"]["Ref"]): m["Properties"] for m in mappings.values()
+    }
     assert {name: tuple(props["EventSourceArn"]["Fn::GetAtt"]) for name, props in sources.items()} == EVENT_SOURCES
     for properties in sources.values():
         # Partial batch failures: one bad record does not retry the whole batch.
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     rules = resources_of_type(template, "AWS::Events::Rule")
     scheduled = {
-        rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: rule["Properties"]["ScheduleExpression"]
+        aliased_function(template, rule["Properties"]["Targets"][0]["Arn"]["Ref"]): rule["Properties"][
+            "ScheduleExpression"
+        ]
         for rule in rules.values()
     }
     assert scheduled == SCHEDULED
