@@ -497,6 +497,31 @@ def test_references_with_non_ascii_digits_are_not_ours() -> None:
     assert RecipientKey.from_reference(REF) == RecipientKey("org_0123456789abcdef", "6a1c0e5f0123456789abcdef", 0)
 
 
+@pytest.mark.parametrize(
+    "index",
+    ["01", "0010", "00", "+1", "-1", " 1", "1 ", "1\n", "10000", "99999", "1_0", "٣", "9" * 5000, ""],
+)
+def test_only_the_canonical_index_names_a_recipient(index: str) -> None:
+    # Given a reference of ours whose index is written any other way than ours writes it
+    reference = f"org_0123456789abcdef.6a1c0e5f0123456789abcdef.{index}"
+    # Then it names no recipient (and a 5,000-digit index does not reach int(), which refuses it)
+    assert RecipientKey.from_reference(reference) is None
+
+
+@pytest.mark.parametrize("index", [0, 1, 10, 999, 9999])
+def test_every_index_a_message_can_have_round_trips(index: int) -> None:
+    key = RecipientKey("org_0123456789abcdef", "6a1c0e5f0123456789abcdef", index)
+    assert RecipientKey.from_reference(key.reference) == key
+
+
+@settings(max_examples=300)
+@given(st.from_regex(r"[0-9+\- _]{0,8}", fullmatch=True))
+def test_a_reference_names_the_recipient_it_writes_or_none(index: str) -> None:
+    # Our own ids around any index text: what it names, if anything, writes back as the same text
+    key = RecipientKey.from_reference(f"org_0123456789abcdef.6a1c0e5f0123456789abcdef.{index}")
+    assert key is None or (key.reference.rsplit(".", 1)[1] == index and key.index < 10_000)
+
+
 @settings(max_examples=300)
 @given(st.text(max_size=500) | SMPP_LIKE)
 def test_no_text_crashes_the_smpp_parser(text: str) -> None:

@@ -9,6 +9,7 @@ reads.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,12 @@ from lisoloo.identifiers import is_message_id, is_organization_id
 from lisoloo.status import MessageProgress, SmsStatus, aggregate_status, is_handed_off, message_error_code
 
 RECIPIENTS_PER_CHUNK = 100
+# A recipient index as a reference writes it: ASCII digits (str.isdigit() also admits "²"), no
+# sign, no leading zero, at most four (a send has at most 10,000 recipients: 0..9,999). Only that
+# form is ours: "01" never names recipient 1, and a 5,000-digit "index" never reaches int().
+_INDEX = re.compile(r"0|[1-9][0-9]{0,3}")
+# "org_" and 16 hex, 24 hex, four digits, two dots: anything longer is not one of ours.
+MAX_REFERENCE_LENGTH = 50
 
 
 def chunk_count(total: int) -> int:
@@ -54,12 +61,15 @@ class RecipientKey:
 
     @classmethod
     def from_reference(cls, reference: str) -> RecipientKey | None:
+        """The recipient a reference of ours names; None for anything else (whatever a carrier
+        echoes back: this never raises). Exactly the form ``reference`` writes is accepted."""
+        if len(reference) > MAX_REFERENCE_LENGTH:
+            return None
         parts = reference.split(".")
         if len(parts) != 3:
             return None
         org_id, message_id, index = parts
-        # ASCII digits only: str.isdigit() also admits '²', which int() refuses.
-        if not (is_organization_id(org_id) and is_message_id(message_id) and index.isascii() and index.isdigit()):
+        if not (is_organization_id(org_id) and is_message_id(message_id) and _INDEX.fullmatch(index)):
             return None
         return cls(org_id, message_id, int(index))
 
