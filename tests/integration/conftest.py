@@ -273,8 +273,8 @@ def apply_queued_receipts() -> Any:
     apply = module.apply_receipt_jobs
     outcomes: list[Any] = []
 
-    def recorded(*args: Any) -> Any:
-        outcomes.append(apply(*args))
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        outcomes.append(apply(*args, **kwargs))
         return outcomes[-1]
 
     with pytest.MonkeyPatch.context() as patch:

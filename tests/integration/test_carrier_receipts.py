@@ -581,10 +581,10 @@ def test_a_job_that_cannot_be_applied_stays_queued_alone_and_is_applied_later(
 
     real = Recipients.apply_transitions
 
-    def failing(self: Recipients, transitions: Any) -> Any:
+    def failing(self: Recipients, transitions: Any, **options: Any) -> Any:
         if any(transition.key.message_id == bad_id for transition in transitions):
             raise RuntimeError("storage outage for one message")
-        return real(self, transitions)
+        return real(self, transitions, **options)
 
     assert post_sandbox_receipts(carriers.tokens["sandbox"], [(good, "delivered"), (bad, "delivered")]) == [200, 200]
     with monkeypatch.context() as patch:

@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "SweepFunction": {
         "SmsTable": {
             "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
             "dynamodb:Query",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
@@ -60,7 +61,10 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
     "ReceiptsFunction": {"SmsTable": TABLE_READ, "ReceiptsQueue": {"sqs:SendMessage*"}},
-    "ReceiptApplyFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+    "ReceiptApplyFunction": {
+        "SmsTable": {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "ReceiptsQueue": {"sqs:ChangeMessageVisibility"},
+    },
     "WebhooksFunction": {
         "SmsTable": TABLE_READ,
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},

@@ -193,6 +193,15 @@ class MessageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageSize:
+    """What applying receipts needs of a message: its recipients (every index below ``total``)
+    and the parts each text went as."""
+
+    total: int
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
 class MessageChange:
     """A message item before and after one write, as the table's stream reports it (None:
     created, or removed)."""
@@ -274,6 +283,8 @@ class TransitionOutcome:
     superseded: list[Transition] = field(default_factory=list)
     # No such row (or message): an unknown reference.
     missing: list[Transition] = field(default_factory=list)
+    # Not tried: the caller ran out of time first (``apply_transitions``' ``keep_going``).
+    deferred: list[Transition] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,15 +229,21 @@ class WebhookDeliveryJob(Model):
     body: str
 
 
+# Longer than any carrier's id (SMPP's message_id is at most 65 characters) and than our
+# references (50): a receipt past it is not one we can use. Kept to that, a job of 100
+# receipts stays far below SQS's 256 KB.
+_CarrierId = Annotated[str, Field(max_length=128)]
+
+
 class QueuedReceipt(Model):
     """One parsed carrier receipt, as it waits on the receipts queue (``CarrierReceipt``'s fields)."""
 
-    carrier_ref: str
+    carrier_ref: _CarrierId
     status: SmsStatus
-    error_code: str | None = None
+    error_code: Annotated[str, Field(max_length=64)] | None = None
     done_at: AwareDatetime | None = None
-    reference: str | None = None
-    part: str | None = None
+    reference: _CarrierId | None = None
+    part: Annotated[_CarrierId, Field(min_length=1)] | None = None
 
 
 class ReceiptJob(Model):

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from pydantic import BaseModel
 
+from lisoloo.observability import logger
 from lisoloo.storage.table import attempts, aws_call
 
 _SEND_BATCH_LIMIT = 10
@@ -50,3 +51,15 @@ class JobQueue:
             ReceiptHandle=receipt_handle,
             VisibilityTimeout=min(seconds, 43_200),
         )
+
+    def delay_many(self, receipt_handles: Sequence[str], seconds: int) -> None:
+        """``delay`` for many received jobs, ten a request. A handle SQS refuses (the job was
+        received again meanwhile) is left as it is: its visibility timeout still runs out."""
+        for start in range(0, len(receipt_handles), _SEND_BATCH_LIMIT):
+            entries = [
+                {"Id": str(position), "ReceiptHandle": handle, "VisibilityTimeout": min(seconds, 43_200)}
+                for position, handle in enumerate(receipt_handles[start : start + _SEND_BATCH_LIMIT])
+            ]
+            response = aws_call(self.client.change_message_visibility_batch, QueueUrl=self.queue_url, Entries=entries)
+            if response.get("Failed"):
+                logger.warning("visibility not changed", extra={"failed": response["Failed"]})

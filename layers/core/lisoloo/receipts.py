@@ -3,9 +3,10 @@
 Two steps. The receipts endpoint authenticates the carrier, parses its request and puts the
 receipts on the ``receipts`` queue (``queue_receipts``), then answers 2xx: a receipt is
 durable before the carrier hears back, and a burst costs one SQS request per carrier request.
-Receipt-apply takes them off the queue in large batches (``apply_receipt_jobs``): per message
-up to 99 recipient moves and one counter update per transaction, so however many receipts
-arrive together, the message item is written once per 99 of them, not once per receipt.
+Receipt-apply takes them off the queue in large batches (``apply_receipt_jobs``, then
+``applying``): per message up to 99 recipient moves and one counter update per transaction,
+so however many receipts arrive together, the message item is written once per 99 of them,
+not once per receipt; within the time its invocation has, whatever a carrier sends.
 
 Carriers retry anything but a 2xx, so whatever we cannot use (unknown reference, unreadable
 body, a state we do not know) is answered 200, counted in a metric, and changes nothing.
@@ -21,47 +22,46 @@ new queue, consumer or permissions, and keeps the receipt next to its lookup ite
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
+from lisoloo.applying import Entry, Progress, ReceiptSummary, apply_entries
 from lisoloo.carriers import Carrier, CarrierReceipt, ReceiptRequest
-from lisoloo.entities import DueItem, ParkedReceipt, RecipientKey, Transition
-from lisoloo.errors import error_for_status
+from lisoloo.entities import DueItem
 from lisoloo.models import QueuedReceipt, ReceiptJob
 from lisoloo.observability import logger, metrics
 from lisoloo.queues import JobQueue
 from lisoloo.settings import Settings
-from lisoloo.status import status_of_parts
 from lisoloo.storage import SmsRepository
 
-# A receipt given up on stays this long after, for inspection, before TTL removes it.
-PARKED_RECEIPT_KEPT_FOR = timedelta(days=7)
+__all__ = [
+    "ParkedOutcome",
+    "QueuedJob",
+    "ReceiptBatchOutcome",
+    "ReceiptSummary",
+    "ReceiptsNotAppliedError",
+    "apply_carrier_receipts",
+    "apply_receipt_jobs",
+    "queue_receipts",
+    "retry_parked_receipt",
+]
+
 # Receipts per queued job: one carrier request usually carries one; this keeps a job of a
 # request that carries many far below SQS's 256 KB.
 RECEIPTS_PER_JOB = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptSummary:
-    received: int
-    applied: int
-    ignored: int
-    parked: int = 0
-    # Final receipts for single parts of multi-part recipients, counted on their rows.
-    parts: int = 0
-
-    def __add__(self, other: ReceiptSummary) -> ReceiptSummary:
-        return ReceiptSummary(
-            received=self.received + other.received,
-            applied=self.applied + other.applied,
-            ignored=self.ignored + other.ignored,
-            parked=self.parked + other.parked,
-            parts=self.parts + other.parts,
-        )
+# Receipt-apply stops starting new work with this much of its invocation left (the sweep's
+# reserve, for the same reason): the slowest step it may still take, a transaction retried
+# through conflicts and throttling, fits in it, and so does reporting what is left.
+TIME_RESERVE_SECONDS = 10.0
+# Receipts read per round (a BatchGetItem per 100 messages or carrier ids named) before their
+# moves are written: a hundred full transactions' worth, so a batch of 990 receipts is one
+# round, while a batch that cannot finish in time still finishes its first rounds.
+ROUND_RECEIPTS = 9_900
 
 
 class ReceiptsNotAppliedError(Exception):
@@ -69,10 +69,23 @@ class ReceiptsNotAppliedError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """A receipt job as SQS handed it over: its message id, and how often it has been handed out."""
+
+    job_id: str
+    receives: int
+    job: ReceiptJob
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptBatchOutcome:
     summary: ReceiptSummary
-    # The queued jobs that could not be applied: reported as failed, SQS gives them again.
+    # Jobs with receipts that failed: reported failed, SQS gives them again after its
+    # visibility timeout (a backoff), then to the dead-letter queue.
     failed: frozenset[str]
+    # Jobs with receipts not reached before the time ran out (and none failed): reported
+    # failed too, but to be handed out again at once; nothing was wrong with them.
+    unfinished: frozenset[str]
 
 
 def queue_receipts(carrier: Carrier, request: ReceiptRequest, queue: JobQueue, now: datetime) -> int:
@@ -93,46 +106,54 @@ def queue_receipts(carrier: Carrier, request: ReceiptRequest, queue: JobQueue, n
         logger.warning(
             "receipts in states we cannot read", extra={"carrier": carrier.name, "request": request.body[:500]}
         )
-    jobs = [
-        ReceiptJob(
-            carrier=carrier.name,
-            received_at=now,
-            receipts=[_queued(receipt) for receipt in readable[start : start + RECEIPTS_PER_JOB]],
+    queued = [found for receipt in readable if (found := _queued(receipt)) is not None]
+    if len(queued) < len(readable):
+        # Ids, references or codes longer than any carrier's: not a receipt we can use.
+        metrics.add_metric(name="UnreadableReceipts", unit=MetricUnit.Count, value=len(readable) - len(queued))
+        logger.warning(
+            "receipts with fields past their limits",
+            extra={"carrier": carrier.name, "count": len(readable) - len(queued)},
         )
-        for start in range(0, len(readable), RECEIPTS_PER_JOB)
+    jobs = [
+        ReceiptJob(carrier=carrier.name, received_at=now, receipts=queued[start : start + RECEIPTS_PER_JOB])
+        for start in range(0, len(queued), RECEIPTS_PER_JOB)
     ]
     queue.enqueue(jobs)
-    metrics.add_metric(name="QueuedReceipts", unit=MetricUnit.Count, value=len(readable))
-    return len(readable)
+    metrics.add_metric(name="QueuedReceipts", unit=MetricUnit.Count, value=len(queued))
+    return len(queued)
 
 
 def apply_receipt_jobs(
-    repository: SmsRepository, jobs: Mapping[str, ReceiptJob], now: datetime, settings: Settings
+    repository: SmsRepository,
+    jobs: Sequence[QueuedJob],
+    now: datetime,
+    settings: Settings,
+    seconds_left: Callable[[], float],
 ) -> ReceiptBatchOutcome:
-    """Apply a batch of queued jobs (by SQS message id) together: every carrier's receipts in
-    one ``apply_carrier_receipts``, so each message gets as few transactions as its receipts
-    allow. Should that fail, the jobs are applied one by one, and only those that fail alone
-    are reported failed (re-applying the others later would be harmless: moves are guarded)."""
-    by_carrier: dict[str, list[str]] = {}
-    for job_id, job in jobs.items():
-        by_carrier.setdefault(job.carrier, []).append(job_id)
+    """Apply a batch of queued jobs together, so each message gets as few transactions as its
+    receipts allow, while ``seconds_left`` (the invocation's remaining time) keeps
+    ``TIME_RESERVE_SECONDS``. Jobs SQS handed out more often go first (time ran out on them
+    before); then they go in rounds of about ``ROUND_RECEIPTS`` receipts, each read, then
+    written. A failure is kept to the receipts it concerns (the others are applied); the
+    outcome names the jobs with receipts that failed and those not reached in time."""
+    progress = Progress(keep_going=lambda: seconds_left() >= TIME_RESERVE_SECONDS)
     summary = ReceiptSummary(received=0, applied=0, ignored=0)
-    failed: set[str] = set()
-    for carrier, job_ids in by_carrier.items():
-        receipts = [_carrier_receipt(queued) for job_id in job_ids for queued in jobs[job_id].receipts]
-        try:
-            summary += apply_carrier_receipts(repository, carrier, receipts, now, settings)
-            continue
-        except Exception:  # whatever it was, find the jobs it comes from
-            logger.exception("a batch of receipts failed; applying its jobs one by one", extra={"carrier": carrier})
-        for job_id in job_ids:
-            try:
-                job_receipts = [_carrier_receipt(queued) for queued in jobs[job_id].receipts]
-                summary += apply_carrier_receipts(repository, carrier, job_receipts, now, settings)
-            except Exception:  # reported failed: SQS gives it again, then the DLQ
-                logger.exception("receipts could not be applied", extra={"carrier": carrier, "job": job_id})
-                failed.add(job_id)
-    return ReceiptBatchOutcome(summary=summary, failed=frozenset(failed))
+    for round_jobs in _rounds(sorted(jobs, key=lambda queued: -queued.receives)):
+        by_carrier: dict[str, list[Entry]] = {}
+        for queued in round_jobs:
+            by_carrier.setdefault(queued.job.carrier, []).extend(
+                Entry(queued.job_id, _carrier_receipt(receipt), queued.receives) for receipt in queued.job.receipts
+            )
+        for carrier, entries in by_carrier.items():
+            if progress.keep_going():
+                summary += apply_entries(repository, carrier, entries, now, settings, progress)
+            else:
+                progress.defer(entries)
+    unfinished = progress.unfinished - progress.failed
+    if unfinished:
+        metrics.add_metric(name="ReceiptJobsOutOfTime", unit=MetricUnit.Count, value=len(unfinished))
+        logger.warning("out of time: receipt jobs left for the next batch", extra={"jobs": len(unfinished)})
+    return ReceiptBatchOutcome(summary=summary, failed=frozenset(progress.failed), unfinished=frozenset(unfinished))
 
 
 def apply_carrier_receipts(
@@ -144,64 +165,27 @@ def apply_carrier_receipts(
     *,
     park: bool = True,
 ) -> ReceiptSummary:
-    """Move the recipients the receipts name, all of a message's moves in one transaction.
+    """Apply one carrier's receipts with no time limit (see ``applying.apply_entries``); the
+    first failure is raised once every receipt it did not concern has been applied."""
+    progress = Progress(keep_going=lambda: True)
+    entries = [Entry("", receipt) for receipt in receipts]
+    summary = apply_entries(repository, carrier, entries, now, settings, progress, park=park)
+    if progress.errors:
+        raise progress.errors[0]
+    return summary
 
-    A receipt names its recipient by our reference (echoed by the carrier) or by the
-    carrier's id through the lookup item dispatch wrote; one whose carrier id is not known
-    yet is parked (``park``). A final receipt for one part of a multi-part recipient is
-    counted on the row; the recipient moves when every part has reported (DESIGN §2).
-    """
-    transitions: list[Transition] = []
-    unreadable_states = unknown = parked = parts = 0
-    segments: dict[tuple[str, str], int | None] = {}
-    for receipt in receipts:
-        if receipt.status.tier is None:
-            unreadable_states += 1  # a carrier state we cannot read: change nothing
-            continue
-        key = _recipient_of(repository, carrier, receipt)
-        if key is None:
-            if park and _names_carrier_id(receipt):
-                _park(repository, carrier, receipt, now, settings)
-                parked += 1
-            else:
-                unknown += 1
-            continue
-        status = receipt.status
-        if receipt.part and status.is_terminal:
-            total = _segments_of(repository, key, segments)
-            if total is None:
-                unknown += 1
-                continue
-            if total > 1:
-                progress = repository.recipients.record_part_outcome(key, carrier, receipt.part, status)
-                parts += 1
-                if progress is None or progress.reported < total:
-                    continue
-                status = status_of_parts(progress.delivered, progress.failed, progress.failure)
-        transitions.append(Transition(key, status, now, error_code=error_for_status(status), carrier=carrier))
-    outcome = repository.recipients.apply_transitions(transitions)
-    unknown += len(outcome.missing)
-    if unknown:
-        metrics.add_metric(name="UnknownReceiptReferences", unit=MetricUnit.Count, value=unknown)
-        logger.warning("receipts for unknown references", extra={"carrier": carrier, "count": unknown})
-    if unreadable_states:
-        metrics.add_metric(name="UnknownReceiptStates", unit=MetricUnit.Count, value=unreadable_states)
-        logger.warning("receipts in states we cannot read", extra={"carrier": carrier, "count": unreadable_states})
-    if parked:
-        metrics.add_metric(name="ParkedReceipts", unit=MetricUnit.Count, value=parked)
-        logger.info("receipts parked until their carrier id is known", extra={"carrier": carrier, "count": parked})
-    if parts:
-        metrics.add_metric(name="PartReceipts", unit=MetricUnit.Count, value=parts)
-    if outcome.superseded:
-        metrics.add_metric(name="SupersededReceipts", unit=MetricUnit.Count, value=len(outcome.superseded))
-    metrics.add_metric(name="AppliedReceipts", unit=MetricUnit.Count, value=len(outcome.applied))
-    return ReceiptSummary(
-        received=len(receipts),
-        applied=len(outcome.applied),
-        ignored=len(receipts) - len(outcome.applied),
-        parked=parked,
-        parts=parts,
-    )
+
+def _rounds(jobs: Sequence[QueuedJob]) -> list[list[QueuedJob]]:
+    """Consecutive jobs, about ``ROUND_RECEIPTS`` receipts a round (at least one job each)."""
+    rounds: list[list[QueuedJob]] = []
+    size = ROUND_RECEIPTS
+    for queued in jobs:
+        if size + len(queued.job.receipts) > ROUND_RECEIPTS:
+            rounds.append([])
+            size = 0
+        rounds[-1].append(queued)
+        size += len(queued.job.receipts)
+    return rounds
 
 
 class ParkedOutcome(StrEnum):
@@ -240,54 +224,15 @@ def retry_parked_receipt(repository: SmsRepository, item: DueItem, now: datetime
     return ParkedOutcome.APPLIED
 
 
-def _recipient_of(repository: SmsRepository, carrier: str, receipt: CarrierReceipt) -> RecipientKey | None:
-    if receipt.reference is not None:
-        # The carrier echoed our reference (dlr-url, callback URL): no lookup needed.
-        return RecipientKey.from_reference(receipt.reference)
-    direct = RecipientKey.from_reference(receipt.carrier_ref)
-    if direct is not None:
-        return direct  # a carrier that uses our reference as its id (the sandbox)
-    return repository.carrier_refs.find(carrier, receipt.carrier_ref) if receipt.carrier_ref else None
-
-
-def _names_carrier_id(receipt: CarrierReceipt) -> bool:
-    """Only a receipt naming the carrier's own id can have outrun its lookup item: a
-    reference of ours always names a row that existed before the carrier saw it."""
-    return receipt.reference is None and bool(receipt.carrier_ref)
-
-
-def _park(repository: SmsRepository, carrier: str, receipt: CarrierReceipt, now: datetime, settings: Settings) -> None:
-    give_up_at = now + timedelta(seconds=settings.time.parked_receipt_window_seconds)
-    repository.carrier_refs.park(
-        ParkedReceipt(
-            carrier=carrier,
-            carrier_ref=receipt.carrier_ref,
-            status=receipt.status,
-            parked_at=now,
-            give_up_at=give_up_at,
-            error_code=receipt.error_code,
-            done_at=receipt.done_at,
-            part=receipt.part,
-        ),
-        retry_at=now + timedelta(seconds=settings.time.parked_receipt_retry_seconds),
-        expires_at=give_up_at + PARKED_RECEIPT_KEPT_FOR,
-    )
-
-
-def _segments_of(repository: SmsRepository, key: RecipientKey, cache: dict[tuple[str, str], int | None]) -> int | None:
-    """How many parts the recipient's text went as (None: the message is gone)."""
-    message_key = (key.org_id, key.message_id)
-    if message_key not in cache:
-        message = repository.messages.get(key.org_id, key.message_id)
-        cache[message_key] = message.segments if message else None
-    return cache[message_key]
-
-
-def _queued(receipt: CarrierReceipt) -> QueuedReceipt:
+def _queued(receipt: CarrierReceipt) -> QueuedReceipt | None:
+    """The receipt as a job carries it; None when a field is past its limit (``QueuedReceipt``)."""
     values = asdict(receipt)
     if receipt.done_at is not None and receipt.done_at.tzinfo is None:
         values["done_at"] = receipt.done_at.replace(tzinfo=UTC)  # carriers' clocks: read as UTC
-    return QueuedReceipt.model_validate(values)
+    try:
+        return QueuedReceipt.model_validate(values)
+    except ValidationError:
+        return None
 
 
 def _carrier_receipt(queued: QueuedReceipt) -> CarrierReceipt:

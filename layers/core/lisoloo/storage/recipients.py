@@ -10,7 +10,7 @@ the counters can then never drift from the rows).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -298,17 +298,24 @@ class Recipients:
 
     # --- moves with the message's counters -----------------------------------------------------
 
-    def apply_transitions(self, transitions: Sequence[Transition]) -> TransitionOutcome:
+    def apply_transitions(
+        self, transitions: Sequence[Transition], *, keep_going: Callable[[], bool] | None = None
+    ) -> TransitionOutcome:
         """Apply recipient moves, per message in transactions of ≤ 99 rows plus one counter
         update on the message: the counters move exactly when the rows do (one move per
-        recipient: ``one_move_each``)."""
+        recipient: ``one_move_each``). ``keep_going`` is asked before each transaction; once
+        it says no, the moves left are not tried (``deferred``)."""
         outcome = TransitionOutcome()
         by_message: dict[tuple[str, str], list[Transition]] = {}
         for transition in one_move_each(transitions, outcome):
             by_message.setdefault((transition.key.org_id, transition.key.message_id), []).append(transition)
         for group in by_message.values():
             for start in range(0, len(group), RECIPIENTS_PER_TRANSACTION):
-                self._apply_group(group[start : start + RECIPIENTS_PER_TRANSACTION], outcome)
+                moves = group[start : start + RECIPIENTS_PER_TRANSACTION]
+                if outcome.deferred or (keep_going is not None and not keep_going()):
+                    outcome.deferred.extend(moves)
+                    continue
+                self._apply_group(moves, outcome)
         return outcome
 
     def _apply_group(self, group: list[Transition], outcome: TransitionOutcome) -> None:

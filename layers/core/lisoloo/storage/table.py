@@ -31,6 +31,7 @@ Item = dict[str, Any]  # an item in DynamoDB's wire form ({"name": {"S": "..."}}
 
 MAX_ATTEMPTS = 6
 _BATCH_WRITE_LIMIT = 25
+_BATCH_GET_LIMIT = 100
 # Why a transaction item was cancelled that another try can cure.
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 _CONDITION_FAILED = "ConditionalCheckFailed"
@@ -179,6 +180,28 @@ class Table:
         response = aws_call(self.client.get_item, **arguments)
         item: Item | None = response.get("Item")
         return item
+
+    def batch_get(
+        self, item_keys: Iterable[tuple[str, str]], *, attributes: Sequence[str], consistent: bool = False
+    ) -> Iterator[Item]:
+        """BatchGetItem, 100 keys a request, until every key is answered: the items that exist
+        (``attributes`` of them, always with PK and SK), in no particular order."""
+        wanted = [self.key(pk, sk) for pk, sk in dict.fromkeys(item_keys)]  # a request refuses duplicates
+        names = {f"#a{position}": name for position, name in enumerate(dict.fromkeys(["PK", "SK", *attributes]))}
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                "Keys": wanted[start : start + _BATCH_GET_LIMIT],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+                "ConsistentRead": consistent,
+            }
+            for _ in attempts(f"a batch read of {len(request['Keys'])} items"):
+                response = aws_call(self.client.batch_get_item, RequestItems={self.name: request})
+                yield from response.get("Responses", {}).get(self.name, [])
+                unprocessed = response.get("UnprocessedKeys", {}).get(self.name)
+                if not unprocessed:
+                    break
+                request = unprocessed
 
     def query_between(self, pk: str, low: str, high: str) -> Iterator[Item]:
         """Every item of a partition whose sort key lies in ``[low, high]``, in order."""
