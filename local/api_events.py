@@ -182,12 +182,11 @@ def _single_and_multi(
 
 
 def _event_body(body: bytes) -> tuple[str | None, bool]:
+    # As API Gateway with no binary media types (this API declares none): always text, each
+    # byte that is not UTF-8 replaced by U+FFFD.
     if not body:
         return None, False
-    try:
-        return body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return base64.b64encode(body).decode(), True
+    return body.decode("utf-8", "replace"), False
 
 
 def parse_proxy_result(result: Any) -> HttpResponse:

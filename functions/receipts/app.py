@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lisoloo.api import API_PREFIX, build_resolver
+from lisoloo.api import API_PREFIX, body_text, build_resolver
 from lisoloo.carriers import ReceiptRequest
 from lisoloo.dependencies import carrier_connector, carrier_tokens, receipts_queue
 from lisoloo.observability import logger, metrics, tracer
@@ -27,7 +27,7 @@ def receive(carrier: str) -> Response[Any]:
     carrier_tokens().authenticate(carrier, event.headers.get("x-carrier-token") or query.get("token"), now)
     request = ReceiptRequest(
         method=event.http_method,
-        body=event.decoded_body or "",
+        body=body_text(event),  # bytes that are not UTF-8 are unreadable receipts, answered 2xx
         content_type=event.headers.get("content-type", ""),
         query=query,
     )

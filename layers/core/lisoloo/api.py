@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from lisoloo.errors import DomainError
 from lisoloo.models import Caller
@@ -30,8 +32,23 @@ def _internal_error() -> Response[Any]:
     return _detail(500, "Internal server error")
 
 
+def body_text(event: APIGatewayProxyEvent) -> str:
+    """The request body as text, whatever its bytes. API Gateway passes a body that is not
+    UTF-8 on as text, each undecodable byte replaced by U+FFFD (it base64-encodes only binary
+    media types, and this API declares none); a base64 body is read the same way."""
+    if not event.body:
+        return ""
+    if event.is_base64_encoded:
+        return base64.b64decode(event.body).decode("utf-8", "replace")
+    return event.body
+
+
 def _json_body(text: str) -> Any:
-    """json.loads, except that nesting too deep for the parser is a JSON error (422), not a crash."""
+    """json.loads, except that nesting too deep for the parser is a JSON error (422), not a crash,
+    and a body with a raw U+FFFD is one that was not UTF-8 (400, see ``body_text``): JSON can
+    still carry that character, escaped as \\ufffd."""
+    if "\ufffd" in text:
+        raise UnicodeDecodeError("utf-8", b"", 0, 0, "a byte that is not UTF-8, replaced by U+FFFD")
     try:
         return json.loads(text)
     except RecursionError:
@@ -68,8 +85,9 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
     def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
-        # Raised by the event's body decoding, before any of our code runs.
-        return _detail(422, [{"loc": ["body"], "msg": "Request body is not valid UTF-8", "type": "json_invalid"}])
+        # Raised while the body is read as JSON, before any of our code runs. 400, not 422: these
+        # are not text at all, so there is nothing to validate (the README's error table).
+        return _detail(400, "Request body is not valid UTF-8")
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[Any]:
