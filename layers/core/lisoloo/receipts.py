@@ -54,6 +54,11 @@ __all__ = [
 # Receipts per queued job: one carrier request usually carries one; this keeps a job of a
 # request that carries many far below SQS's 256 KB.
 RECEIPTS_PER_JOB = 100
+# Receipts one carrier request may queue: a whole message's (10,000 recipients), in 10
+# SendMessageBatch requests, well inside the function's time. The rest are dropped, counted and
+# logged, and the request still answered 2xx with the count queued: a carrier resends anything
+# else forever, and a flood queued whole could outlast the function (API Gateway allows 10 MB).
+MAX_RECEIPTS_PER_REQUEST = 10_000
 # Receipt-apply stops starting new work with this much of its invocation left (the sweep's
 # reserve, for the same reason): the slowest step it may still take, a transaction retried
 # through conflicts and throttling, fits in it, and so does reporting what is left.
@@ -99,6 +104,15 @@ def queue_receipts(carrier: Carrier, request: ReceiptRequest, queue: JobQueue, n
             extra={"carrier": carrier.name, "body": request.body[:500], "query": _redacted(request.query)},
         )
         return 0
+    if len(receipts) > MAX_RECEIPTS_PER_REQUEST:
+        metrics.add_metric(
+            name="ReceiptsOverLimit", unit=MetricUnit.Count, value=len(receipts) - MAX_RECEIPTS_PER_REQUEST
+        )
+        logger.error(
+            "a request with more receipts than one may carry: the rest dropped",
+            extra={"carrier": carrier.name, "receipts": len(receipts), "kept": MAX_RECEIPTS_PER_REQUEST},
+        )
+        receipts = receipts[:MAX_RECEIPTS_PER_REQUEST]
     readable = [receipt for receipt in receipts if receipt.status.tier is not None]
     if len(readable) < len(receipts):
         # A carrier state we cannot read: change nothing (DESIGN §3 ``unknown``).
