@@ -70,6 +70,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("send ratio", started, results)
             results["sweep"] = scenarios.sweep(stack)
             _progress("sweep", started, results)
+            results["receipt_flood"] = scenarios.receipt_flood(stack)
+            _progress("receipt flood", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

@@ -260,3 +260,64 @@ def sweep(stack: InProcessStack) -> dict[str, Any]:
         "due_summary": due_summary,
         "load_seconds": loaded,
     }
+
+
+# --- 5. a flood of unknown receipts ------------------------------------------------------------
+
+FLOOD_RECEIPTS = 5_000
+FLOOD_REAL = 100
+
+
+def receipt_flood(stack: InProcessStack, unknown: int = FLOOD_RECEIPTS, real: int = FLOOD_REAL) -> dict[str, Any]:
+    """Issue 14's attack: one POST of ``unknown`` receipts naming messages that do not exist,
+    with a real message's ``real`` receipts among them, then receipt-apply over its jobs. What the
+    flood costs is receipt-apply's DynamoDB requests beyond those the real receipts need alone
+    (measured first, on a message of the same size)."""
+    from lisoloo.entities import RecipientKey
+    from lisoloo.identifiers import new_message_id
+
+    def post(reports: list[dict[str, str]]) -> int:
+        headers = {"x-carrier-token": stack.carrier_token}
+        code, reply = stack.api("receipts", "receipts-sandbox", None, body=reports, headers=headers)
+        if code != 200:
+            raise RuntimeError(f"receipts answered {code}: {reply}")
+        return int(reply["data"]["received"])
+
+    def real_receipts() -> tuple[str, list[dict[str, str]]]:
+        with stack.meter.paused():
+            _, body = stack.send(merchant, numbers(real))
+            stack.dispatch_all()
+            references = stack.carrier.take()
+        return body["data"]["message_id"], [{"carrier_ref": ref, "status": "delivered"} for ref in references]
+
+    merchant = stack.new_merchant(webhook=False)
+    alone_id, alone = real_receipts()
+    with stack.meter.paused():
+        post(alone)
+    with stack.meter.tally() as alone_tally:
+        stack.drain()
+
+    message_id, reports = real_receipts()
+    made_up = [RecipientKey(merchant.org_id, new_message_id(), index % 10_000) for index in range(unknown)]
+    flood = [{"carrier_ref": key.reference, "status": "delivered"} for key in made_up]
+    step = max(1, unknown // real)
+    for position, report in enumerate(reports):  # spread through the flood, as an attacker's POST would mix them
+        flood.insert(position * (step + 1), report)
+    with stack.meter.paused():
+        queued = post(flood)
+    with stack.meter.tally() as flood_tally:
+        stack.drain()
+    _, status = stack.status(merchant, message_id)
+    data = status["data"]
+    extra = flood_tally.service_requests("dynamodb") - alone_tally.service_requests("dynamodb")
+    return {
+        "unknown": unknown,
+        "real": real,
+        "queued": queued,
+        "alone": tally_figures(alone_tally),
+        "flood": tally_figures(flood_tally),
+        "dynamodb_requests_per_unknown": extra / unknown,
+        "final": [data["status"], data["delivered"], data["pending"]],
+        "correct": data["delivered"] == real and data["pending"] == 0 and queued == unknown + real,
+        "alone_message_id": alone_id,
+    }
