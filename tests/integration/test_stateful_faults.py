@@ -24,6 +24,7 @@ from botocore.retries.standard import ExponentialBackoff
 from lisoloo import dependencies
 from lisoloo.carriers.sandbox import SandboxCarrier
 from lisoloo.entities import RecipientKey
+from lisoloo.identifiers import new_message_id
 from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
 from tests.conftest import lambda_context, load_event
@@ -153,6 +154,40 @@ def test_a_receipt_whose_transaction_conflicts_is_retried_and_counted_once(harne
     assert (wire.answered["TransactWriteItems"], wire.seen["TransactWriteItems"]) == (3, 4)
     data = status_of(harness, merchant, message_id)
     assert (data["status"], data["delivered"], data["pending"]) == ("delivered", 1, 0)
+
+
+def test_a_flood_of_unknown_receipts_through_throttling_and_conflicts_applies_every_real_one_once(
+    harness: Harness, wire: WireFaults
+) -> None:
+    # Given a message to two numbers handed to the carrier, and one carrier POST of their final
+    # receipts among references that name nobody: no such message, past its end, not written
+    # as we write them ("01", "0000"), an index of 5,000 digits; all saying the opposite
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": [NUMBER, NUMBER_2], "message": "x"})
+    message_id = body["data"]["message_id"]
+    harness.dispatch_queued()
+    base = f"{merchant.org_id}.{message_id}"
+    flood = [reference(merchant, new_message_id(), n % 3) for n in range(1_000)]
+    flood += [f"{base}.01", f"{base}.0000", f"{base}.{'1' * 5_000}", f"{base}.2", f"{base}.10000"] * 3
+    reports = [{"carrier_ref": ref, "status": "undelivered"} for ref in flood]
+    reports.insert(10, {"carrier_ref": reference(merchant, message_id, 0), "status": "delivered"})
+    reports.insert(900, {"carrier_ref": reference(merchant, message_id, 1), "status": "delivered"})
+    # ...while the table throttles its reads and its transactions conflict
+    wire.fail("BatchGetItem", 2, lambda params: throttled())
+    wire.fail("TransactWriteItems", 2, lambda params: transaction_conflict(len(params["TransactItems"])))
+
+    # When it is posted and receipt-apply takes its jobs
+    code, reply, _ = harness.api(
+        "receipts", "receipts-sandbox", None, body=reports, headers={"x-carrier-token": harness.carrier_token}
+    )
+
+    # Then it is answered 2xx, both real receipts applied once, nothing else moved, counters exact
+    assert code == 200, reply
+    assert reply["data"]["applied"] == 2
+    assert wire.answered["BatchGetItem"] == 2 and wire.answered["TransactWriteItems"] == 2
+    data = status_of(harness, merchant, message_id)
+    assert [row["status"] for row in data["recipients"]] == ["delivered", "delivered"]
+    assert (data["status"], data["delivered"], data["failed"], data["pending"]) == ("delivered", 2, 0, 0)
 
 
 def test_a_deadline_whose_transaction_conflicts_is_retried(harness: Harness, wire: WireFaults) -> None:

@@ -45,6 +45,7 @@ from hypothesis.stateful import (
 from lisoloo import dependencies, dispatching
 from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from lisoloo.entities import MessageRecord, RecipientKey
+from lisoloo.identifiers import new_message_id
 from lisoloo.observability import metrics
 from lisoloo.receipts import apply_carrier_receipts
 from lisoloo.settings import get_settings
@@ -79,6 +80,7 @@ NUMBERS = [
 
 RECEIPT_STATES = [status.value for status in SmsStatus]
 FINAL_PART_STATES = [status.value for status in SmsStatus if status.is_terminal]
+HANDED_OFF = {"accepted", "enroute", "sent"}
 AGGREGATE_RANK = {"scheduled": 0, "pending": 1, "processing": 2, "sent": 3, "delivered": 4, "failed": 4}
 # Steps of the sweep's clock: past a lease, past the first and second carrier retries, past the deadline.
 CLOCK_STEPS = [timedelta(minutes=3), timedelta(minutes=61), timedelta(hours=4, minutes=1), timedelta(hours=25)]
@@ -348,6 +350,59 @@ class Lifecycle(RuleBasedStateMachine):
         self._begin()
         message_id = self._pick(choice).message_id if whose == "stranger" else "0" * 24
         self._post_receipt(RecipientKey(self.stranger.org_id, message_id, 0).reference, status)
+
+    @precondition(lambda self: self.sends)
+    @rule(
+        choice=st.integers(0, 50),
+        index=st.integers(0, 2),
+        status=st.sampled_from(FINAL_PART_STATES),
+        unknown=st.integers(1, 300),
+        shape=st.sampled_from(["no-such-message", "past-the-end", "not-canonical", "poison", "stranger"]),
+        position=st.integers(0, 300),
+    )
+    def flood_of_unknown_receipts(
+        self, choice: int, index: int, status: str, unknown: int, shape: str, position: int
+    ) -> None:
+        """Issue 14: one carrier POST of references that name nobody, a real receipt among them.
+        The real one is applied as if it came alone; nothing else moves."""
+        self._begin()
+        tracked = self._pick(choice)
+        real = RecipientKey(self.merchant.org_id, tracked.message_id, index).reference
+        made_up = {
+            "no-such-message": lambda n: RecipientKey(self.merchant.org_id, new_message_id(), n % 10_000).reference,
+            "past-the-end": lambda n: RecipientKey(self.merchant.org_id, tracked.message_id, 3 + n).reference,
+            "not-canonical": lambda n: f"{self.merchant.org_id}.{tracked.message_id}.{n % 3:0{2 + n % 3}d}",
+            "poison": lambda n: f"{self.merchant.org_id}.{tracked.message_id}.{'1' * (5 + n)}",
+            "stranger": lambda n: RecipientKey(self.stranger.org_id, tracked.message_id, n % 3).reference,
+        }[shape]
+        references = [made_up(n) for n in range(unknown)]
+        references.insert(position % (unknown + 1), real)
+        self.harness.apply_queued_receipts()  # whatever earlier steps left queued, applied first
+        before = self._rows()
+        code, reply, _ = self.harness.api(
+            "receipts",
+            "receipts-sandbox",
+            None,
+            body=[{"carrier_ref": reference, "status": status} for reference in references],
+            headers={"x-carrier-token": self.harness.carrier_token},
+        )
+        assert code == 200, reply
+        after = self._rows()
+        moved = {row for row in after if after[row] != before.get(row)}
+        assert moved <= {(tracked.message_id, index)}, f"a flood of {shape} references moved {moved}"
+        assert reply["data"]["applied"] == len(moved)
+        if before.get((tracked.message_id, index)) in HANDED_OFF:
+            # Handed to the carrier and not final: its final receipt moves it, flood or not.
+            assert after[(tracked.message_id, index)] == status, f"the real receipt among {shape} was lost"
+
+    def _rows(self) -> dict[tuple[str, int], str]:
+        rows = {}
+        for tracked in self._live():
+            code, body = self.harness.status(self.merchant, tracked.message_id)
+            if code == 200:
+                for index, recipient in enumerate(body["data"]["recipients"]):
+                    rows[(tracked.message_id, index)] = recipient["status"]
+        return rows
 
     def _post_receipt(self, reference: str, status: str, fault: str = "none", after: int = 0) -> None:
         self._inject(fault, after)
