@@ -24,7 +24,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=ReceiptJobRecord)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # The whole batch is applied at once (a message's receipts share transactions); the
     # processor then reports, record by record, the jobs that could not be applied.
-    jobs, handles = [], {}
+    jobs: list[QueuedJob] = []
+    handles: dict[str, str] = {}  # SQS message id -> receipt handle
     for raw in event.get("Records", []):
         try:
             record = ReceiptJobRecord.model_validate(raw)
