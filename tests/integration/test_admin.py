@@ -128,6 +128,7 @@ def test_settings_country_sender_ids_rate_limit_and_webhook(harness: Harness) ->
     [
         ["set-country", "{org}", "XX"],
         ["set-sender-ids", "{org}", "TOO-LONG-SENDER-ID"],
+        ["set-sender-ids", "{org}", "ACME\n"],  # "$" matched before a final newline
         ["rate-limit", "{org}", "--rate", "5"],
         ["rate-limit", "{org}", "--rate", "0", "--burst", "1"],
         ["keys", "revoke", "{org}", "key_000000000000"],

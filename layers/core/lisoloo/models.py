@@ -17,7 +17,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
 )
 
@@ -43,19 +45,25 @@ def format_timestamp(moment: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 
+
 # Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
-_SENDER_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15})$")
+# Every pattern on input here is applied with fullmatch: "$" also matches before a final "\n".
+_SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15}")
 
 
 def check_sender_id(value: str) -> str:
     """A sender id a carrier can carry (also what ``lisoloo-admin set-sender-ids`` accepts)."""
-    if not _SENDER_ID.match(value):
+    if not _SENDER_ID.fullmatch(value):
         raise ValueError("sender_id must be 1-11 letters, digits, spaces, '.', '_' or '-', or a number")
     return value
 
 
 # Printable, no control characters: a reference is echoed in headers and logs.
-_REFERENCE = re.compile(r"^[\x20-\x7e]{1,64}$")
+_REFERENCE = re.compile(r"[\x20-\x7e]{1,64}")
+
+
+# The validation context of a recurrence read back from storage (``RecurringSchedule.stored``).
+_STORED = "stored"
 
 
 class RecurringSchedule(Model):
@@ -67,11 +75,20 @@ class RecurringSchedule(Model):
     cron: Annotated[StrictStr, Field(min_length=9, max_length=100)]
     timezone: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "UTC"
     end_at: AwareDatetime | None = None
-    max_occurrences: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    # A JSON number: lax int() would also take the string "12\n".
+    max_occurrences: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+
+    @classmethod
+    def stored(cls, recurring: str) -> RecurringSchedule:
+        """A recurrence as stored (JSON). Its cron passed the rules of the day it was accepted;
+        a later, stricter rule must not strand it: the sweep releases its occurrences."""
+        return cls.model_validate_json(recurring, context=_STORED)
 
     @field_validator("cron")
     @classmethod
-    def _cron_shape(cls, value: str) -> str:
+    def _cron_shape(cls, value: str, info: ValidationInfo) -> str:
+        if info.context == _STORED:
+            return value
         # Imported here: croniter is only worth loading for a request that recurs.
         from lisoloo.recurrence import check_cron
 
@@ -107,7 +124,7 @@ class SendRequest(Model):
     @field_validator("reference")
     @classmethod
     def _reference_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _REFERENCE.match(value):
+        if value is not None and not _REFERENCE.fullmatch(value):
             raise ValueError("reference must be 1-64 printable ASCII characters")
         return value
 

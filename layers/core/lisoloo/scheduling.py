@@ -79,7 +79,7 @@ def following_occurrence(
     recurrence that has run out, or a cancelled schedule."""
     if schedule is None or schedule.recurring is None or not released.occurrence_number or schedule.cancelled:
         return None
-    recurring = RecurringSchedule.model_validate_json(schedule.recurring)
+    recurring = RecurringSchedule.stored(schedule.recurring)
     number = released.occurrence_number
     moment = recurring_occurrence_after(recurring, number, released.scheduled_for or now)
     # Created conditionally on the schedule still counting ``number`` occurrences, so a
