@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -141,6 +142,16 @@ def stored_messages_and_schedules(harness: Harness, merchant: Merchant) -> list[
     return sorted({item["PK"]["S"] for page in pages for item in page["Items"] if item["PK"]["S"].startswith(prefix)})
 
 
+def in_days(days: int, offset: str = "Z") -> str:
+    """A whole second ``days`` from now, written with ``offset`` (the same instant whatever it is)."""
+    moment = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    if offset == "Z":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign, hours, minutes = offset[0], int(offset[1:3]), int(offset[4:6])
+    shift = timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
+    return (moment + shift).strftime("%Y-%m-%dT%H:%M:%S") + offset
+
+
 @pytest.mark.parametrize(
     ("extra", "headers", "loc"),
     [
@@ -169,3 +180,46 @@ def test_values_with_a_trailing_newline_or_foreign_digits_are_422(
         assert [problem["loc"] for problem in body["detail"]] == [loc]
     assert stored_messages_and_schedules(harness, merchant) == []
     assert harness.queued_jobs() == []
+
+
+def test_one_instant_twice_in_scheduled_dates_is_422_naming_it(harness: Harness) -> None:
+    # Given a merchant
+    merchant = harness.new_merchant()
+    # When it schedules one instant twice, once in UTC and once at +03:00, next to another date
+    dates = [in_days(1), in_days(2), in_days(1, "+03:00")]
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": dates})
+    # Then the repeat is named, with the date it repeats, and no schedule exists
+    assert code == 422, body
+    assert body["detail"] == [
+        {
+            "loc": ["body", "scheduled_dates", 2],
+            "msg": f"{dates[0]} repeats scheduled_dates[0]",
+            "type": "duplicate_date",
+        }
+    ]
+    assert stored_messages_and_schedules(harness, merchant) == []
+    # And the same dates without the repeat are two occurrences
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": dates[:2]})
+    assert code == 200, body
+    assert [occurrence["scheduled_for"] for occurrence in body["data"]["occurrences"]] == dates[:2]
+
+
+def test_scheduled_dates_with_a_recurring_schedule_is_422(harness: Harness) -> None:
+    # Given a merchant
+    merchant = harness.new_merchant()
+    # When one send carries both dates and a recurrence (it was taken as their union)
+    code, body = harness.send(
+        merchant,
+        {
+            "to": ["+254712345678"],
+            "message": "x",
+            "scheduled_dates": [in_days(1)],
+            "recurring_schedule": {"cron": "0 9 * * MON", "timezone": "Africa/Nairobi"},
+        },
+    )
+    # Then it is a 422 on recurring_schedule and no schedule exists
+    assert code == 422, body
+    assert [(problem["loc"], problem["type"]) for problem in body["detail"]] == [
+        (["body", "recurring_schedule"], "schedule_conflict")
+    ]
+    assert stored_messages_and_schedules(harness, merchant) == []

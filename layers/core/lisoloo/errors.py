@@ -85,7 +85,8 @@ class InvalidSenderIdError(DomainError):
 
 
 class InvalidScheduleError(DomainError):
-    """Scheduled dates in the past, or a recurrence that would never fire."""
+    """Scheduled dates in the past or repeated, dates with a recurrence, or a recurrence that
+    would never fire."""
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -45,6 +46,14 @@ def format_timestamp(moment: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 
+
+def whole_second(moment: datetime) -> datetime:
+    """A scheduled time is kept to the second, the precision every timestamp is shown in: two
+    dates that read the same in a reply are the same date."""
+    return moment.replace(microsecond=0)
+
+
+ScheduledDate = Annotated[AwareDatetime, AfterValidator(whole_second)]
 
 # Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
 # Every pattern on input here is applied with fullmatch: "$" also matches before a final "\n".
@@ -113,8 +122,20 @@ class SendRequest(Model):
     sender_id: StrictStr | None = None
     reference: StrictStr | None = None
     callback_url: Annotated[StrictStr, Field(min_length=8, max_length=2_048)] | None = None
-    scheduled_dates: Annotated[list[AwareDatetime], Field(min_length=1, max_length=100)] | None = None
-    recurring_schedule: RecurringSchedule | None = None
+    scheduled_dates: Annotated[
+        list[ScheduledDate] | None,
+        Field(
+            min_length=1,
+            max_length=100,
+            description="Send at each of these times (with a time zone or offset; kept to the second), "
+            "each occurrence a message of its own. All in the future, no instant twice. Not with "
+            "`recurring_schedule`: send each in its own request.",
+        ),
+    ] = None
+    recurring_schedule: Annotated[
+        RecurringSchedule | None,
+        Field(description="Send on a cron, read in an IANA time zone. Not with `scheduled_dates`."),
+    ] = None
 
     @field_validator("sender_id")
     @classmethod
