@@ -77,6 +77,13 @@ def test_bad_paging_parameters_are_422_in_the_validation_shape(harness: Harness)
     for query, loc in [
         ({"recipients_limit": "0"}, ["query", "recipients_limit"]),
         ({"recipients_limit": "1001"}, ["query", "recipients_limit"]),
+        # int() reads each of these as 5 or 10; a query's number is ASCII digits, nothing else
+        ({"recipients_limit": "5\n"}, ["query", "recipients_limit"]),
+        ({"recipients_limit": " 5"}, ["query", "recipients_limit"]),
+        ({"recipients_limit": "+5"}, ["query", "recipients_limit"]),
+        ({"recipients_limit": "1_0"}, ["query", "recipients_limit"]),
+        ({"recipients_limit": "5.0"}, ["query", "recipients_limit"]),
+        ({"recipients_limit": "\u0665"}, ["query", "recipients_limit"]),
         ({"recipients_cursor": "abc"}, ["query", "recipients_cursor"]),
         ({"recipients_cursor": "5\n"}, ["query", "recipients_cursor"]),
         ({"recipients_cursor": "\N{ARABIC-INDIC DIGIT FIVE}"}, ["query", "recipients_cursor"]),

@@ -55,6 +55,17 @@ def whole_second(moment: datetime) -> datetime:
 
 ScheduledDate = Annotated[AwareDatetime, AfterValidator(whole_second)]
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def ascii_digits(value: object) -> object:
+    """A number given as text (a query parameter) is ASCII digits: int() alone would also read
+    " 5", "5\\n", "+5", "1_0", "5.0" and Arabic-Indic digits."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number: 1-9 ASCII digits")
+    return value
+
+
 # Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
 # Every pattern on input here is applied with fullmatch: "$" also matches before a final "\n".
 _SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15}")
