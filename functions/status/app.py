@@ -23,7 +23,14 @@ def status(
     message_id: str,
     # The bounds before the validator: only so are they published as the schema's minimum and maximum.
     recipients_limit: Annotated[int, Field(ge=1, le=1_000), BeforeValidator(ascii_digits), Query()] = 100,
-    recipients_cursor: Annotated[str | None, Query(max_length=16)] = None,
+    recipients_cursor: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="The previous page's recipients_cursor, a position in ASCII digits; "
+            "at or past the end, an empty page.",
+        ),
+    ] = None,
 ) -> Envelope[MessageStatus]:
     report = read_message_status(
         repository(),

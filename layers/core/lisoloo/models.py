@@ -92,7 +92,14 @@ class RecurringSchedule(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    cron: Annotated[StrictStr, Field(min_length=9, max_length=100)]
+    cron: Annotated[
+        StrictStr,
+        Field(
+            min_length=9,
+            max_length=100,
+            description="Five fields in printable ASCII: minute hour day-of-month month day-of-week.",
+        ),
+    ]
     timezone: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "UTC"
     end_at: AwareDatetime | None = None
     # A JSON number: lax int() would also take the string "12\n".
@@ -130,8 +137,17 @@ class SendRequest(Model):
 
     to: Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
-    sender_id: StrictStr | None = None
-    reference: StrictStr | None = None
+    sender_id: Annotated[
+        StrictStr | None,
+        Field(
+            description="1-11 ASCII letters, digits, spaces, '.', '_' or '-' (starting with a letter or digit), "
+            "or a number of up to 15 ASCII digits after an optional '+'."
+        ),
+    ] = None
+    reference: Annotated[
+        StrictStr | None,
+        Field(description="Your own reference, echoed back: 1-64 printable ASCII characters, no control characters."),
+    ] = None
     callback_url: Annotated[StrictStr, Field(min_length=8, max_length=2_048)] | None = None
     scheduled_dates: Annotated[
         list[ScheduledDate] | None,
