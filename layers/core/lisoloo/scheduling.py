@@ -1,19 +1,20 @@
 """Scheduled and recurring sends (DESIGN §2): every occurrence is its own message.
 
-Explicit ``scheduled_dates`` are all created up front; a ``recurring_schedule`` keeps exactly
-one future occurrence, the sweep creating the next one when it releases the current one.
-The cron rules themselves are in ``recurrence``.
+A schedule is either explicit ``scheduled_dates``, all created up front, or a
+``recurring_schedule``, which keeps exactly one future occurrence, the sweep creating the next
+one when it releases the current one. The cron rules themselves are in ``recurrence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
-from lisoloo.errors import ScheduleNotFoundError
+from lisoloo.errors import InvalidScheduleError, ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
-from lisoloo.models import RecurringSchedule, dispatch_jobs
+from lisoloo.models import RecurringSchedule, dispatch_jobs, format_timestamp
 from lisoloo.queues import JobQueue
 from lisoloo.recurrence import occurrence_after
 from lisoloo.settings import Settings
@@ -48,19 +49,52 @@ def occurrence(schedule: NewSchedule, scheduled_for: datetime, settings: Setting
     )
 
 
+def check_schedule(scheduled_dates: Sequence[datetime], recurring: RecurringSchedule | None, now: datetime) -> None:
+    """InvalidScheduleError listing every problem at once, so one reply fixes them all: dates
+    together with a recurrence (which of the two a merchant meant, a union or a recurrence
+    starting on a date, cannot be told, and a text sent cannot be taken back), dates not in
+    the future, and a date that repeats an earlier one, however its offset is written (two
+    occurrences at one instant would send the text twice)."""
+    problems: list[dict[str, Any]] = []
+    if scheduled_dates and recurring is not None:
+        problems.append(
+            {
+                "loc": ["body", "recurring_schedule"],
+                "msg": "not with scheduled_dates: send each in its own request",
+                "type": "schedule_conflict",
+            }
+        )
+    first_seen: dict[datetime, int] = {}
+    for position, moment in enumerate(scheduled_dates):
+        loc = ["body", "scheduled_dates", position]
+        if moment <= now:
+            problems.append({"loc": loc, "msg": "must be in the future", "type": "past_date"})
+        elif moment in first_seen:  # aware datetimes are equal, and hash alike, by instant
+            problems.append(
+                {
+                    "loc": loc,
+                    "msg": f"{format_timestamp(moment)} repeats scheduled_dates[{first_seen[moment]}]",
+                    "type": "duplicate_date",
+                }
+            )
+        else:
+            first_seen[moment] = position
+    if problems:
+        raise InvalidScheduleError(problems)
+
+
 def plan_occurrences(
     schedule: NewSchedule,
     scheduled_dates: Sequence[datetime],
     recurring: RecurringSchedule | None,
     settings: Settings,
 ) -> list[NewMessage]:
-    """The occurrences created at send time, earliest first."""
-    planned = [occurrence(schedule, moment, settings, 0) for moment in sorted(scheduled_dates)]
-    if recurring is not None:
-        first = recurring_occurrence_after(recurring, 0, schedule.created_at)
-        if first is not None:
-            planned.append(occurrence(schedule, first, settings, 1))
-    return sorted(planned, key=lambda message: message.due_at)
+    """The occurrences created at send time, earliest first: every date, or the recurrence's
+    first (none if it never fires)."""
+    if recurring is None:
+        return [occurrence(schedule, moment, settings, 0) for moment in sorted(scheduled_dates)]
+    first = recurring_occurrence_after(recurring, 0, schedule.created_at)
+    return [occurrence(schedule, first, settings, 1)] if first is not None else []
 
 
 def new_schedule(content: MessageContent, recurring: RecurringSchedule | None, now: datetime) -> NewSchedule:
@@ -79,7 +113,7 @@ def following_occurrence(
     recurrence that has run out, or a cancelled schedule."""
     if schedule is None or schedule.recurring is None or not released.occurrence_number or schedule.cancelled:
         return None
-    recurring = RecurringSchedule.model_validate_json(schedule.recurring)
+    recurring = RecurringSchedule.stored(schedule.recurring)
     number = released.occurrence_number
     moment = recurring_occurrence_after(recurring, number, released.scheduled_for or now)
     # Created conditionally on the schedule still counting ``number`` occurrences, so a
