@@ -204,22 +204,31 @@ def test_one_instant_twice_in_scheduled_dates_is_422_naming_it(harness: Harness)
     assert [occurrence["scheduled_for"] for occurrence in body["data"]["occurrences"]] == dates[:2]
 
 
-def test_scheduled_dates_with_a_recurring_schedule_is_422(harness: Harness) -> None:
-    # Given a merchant
+def test_a_scheduled_date_that_is_also_a_time_of_the_recurrence_is_422(harness: Harness) -> None:
+    # Given a merchant, a daily recurrence at 06:00 UTC, its first and second times
     merchant = harness.new_merchant()
-    # When one send carries both dates and a recurrence (it was taken as their union)
-    code, body = harness.send(
-        merchant,
-        {
-            "to": ["+254712345678"],
-            "message": "x",
-            "scheduled_dates": [in_days(1)],
-            "recurring_schedule": {"cron": "0 9 * * MON", "timezone": "Africa/Nairobi"},
-        },
-    )
-    # Then it is a 422 on recurring_schedule and no schedule exists
+    now = datetime.now(UTC)
+    first = now.replace(hour=6, minute=0, second=0, microsecond=0)
+    first += timedelta(days=1) if first <= now else timedelta(0)
+    second, extra = first + timedelta(days=1), in_days(1)
+    daily = {"cron": "0 6 * * *", "timezone": "UTC"}
+
+    def send(dates: list[datetime | str]) -> tuple[int, Any]:
+        written = [d if isinstance(d, str) else d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates]
+        return harness.send(
+            merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": written, "recurring_schedule": daily}
+        )
+
+    # When one send carries the recurrence and, among its dates, its second time again
+    code, body = send([extra, second])
+    # Then it is a 422 naming the date, and no schedule exists
     assert code == 422, body
     assert [(problem["loc"], problem["type"]) for problem in body["detail"]] == [
-        (["body", "recurring_schedule"], "schedule_conflict")
+        (["body", "scheduled_dates", 1], "duplicate_date")
     ]
     assert stored_messages_and_schedules(harness, merchant) == []
+    # And without it, the schedule is the union: the date and the recurrence's first time
+    code, body = send([extra])
+    assert code == 200, body
+    expected = sorted([extra, first.strftime("%Y-%m-%dT%H:%M:%SZ")])
+    assert sorted(occurrence["scheduled_for"] for occurrence in body["data"]["occurrences"]) == expected

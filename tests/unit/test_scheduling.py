@@ -69,16 +69,21 @@ def test_dates_in_the_past_or_repeated_are_named(texts: list[str], expected: lis
     assert [(p["loc"], p["type"], p["msg"]) for p in problems(dates_of(*texts))] == expected
 
 
-def test_dates_and_a_recurrence_together_are_refused() -> None:
+def test_a_date_that_is_also_a_time_of_the_recurrence_is_named() -> None:
+    # Given a recurrence at 09:00 Nairobi on Mondays (2026-12-07 is a Monday; 06:00 UTC)
     recurring = RecurringSchedule(cron="0 9 * * MON", timezone="Africa/Nairobi")
-    assert problems(dates_of("2026-12-02T06:00:00Z"), recurring) == [
+    # Then dates off its times are its companions, and one on a time of it is named
+    assert problems(dates_of("2026-12-02T06:00:00Z", "2026-12-07T06:00:01Z"), recurring) == []
+    assert problems(dates_of("2026-12-02T06:00:00Z", "2026-12-07T09:00:00+03:00"), recurring) == [
         {
-            "loc": ["body", "recurring_schedule"],
-            "msg": "not with scheduled_dates: send each in its own request",
-            "type": "schedule_conflict",
+            "loc": ["body", "scheduled_dates", 1],
+            "msg": "2026-12-07T06:00:00Z repeats a time of recurring_schedule",
+            "type": "duplicate_date",
         }
     ]
-    assert problems([], recurring) == []
+    # A time after the recurrence's end_at is no time of it
+    ended = RecurringSchedule(cron="0 9 * * MON", timezone="Africa/Nairobi", end_at=NOW + timedelta(days=3))
+    assert problems(dates_of("2026-12-07T06:00:00Z"), ended) == []
 
 
 def test_dates_are_kept_to_the_second() -> None:
@@ -101,6 +106,17 @@ def test_an_accepted_list_never_holds_one_instant_twice(seconds: list[int], offs
     assert [p["loc"][2] for p in found] == repeated
     accepted = [moment for position, moment in enumerate(dates) if position not in repeated]
     assert len({moment.astimezone(UTC) for moment in accepted}) == len(accepted)
+
+
+def test_dates_and_a_recurrence_together_are_their_union() -> None:
+    recurring = RecurringSchedule(cron="0 9 * * *", timezone="Africa/Nairobi")
+    later = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    planned = plan_occurrences(new_schedule(CONTENT, recurring, NOW), [later], recurring, SETTINGS)
+    # Earliest first: the recurrence's first time (occurrence 1, the sweep makes the next), then the date
+    assert [(message.scheduled_for, message.occurrence_number) for message in planned] == [
+        (datetime(2026, 12, 2, 6, 0, tzinfo=UTC), 1),
+        (later, 0),
+    ]
 
 
 def test_occurrences_are_every_date_or_the_recurrences_first() -> None:

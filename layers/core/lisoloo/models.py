@@ -155,13 +155,13 @@ class SendRequest(Model):
             min_length=1,
             max_length=100,
             description="Send at each of these times (with a time zone or offset; kept to the second), "
-            "each occurrence a message of its own. All in the future, no instant twice. Not with "
-            "`recurring_schedule`: send each in its own request.",
+            "each occurrence a message of its own. All in the future, no instant twice (nor a time of "
+            "`recurring_schedule`, when both are sent: the schedule is their union).",
         ),
     ] = None
     recurring_schedule: Annotated[
         RecurringSchedule | None,
-        Field(description="Send on a cron, read in an IANA time zone. Not with `scheduled_dates`."),
+        Field(description="Send on a cron, read in an IANA time zone; with `scheduled_dates`, as well as them."),
     ] = None
 
     @field_validator("sender_id")

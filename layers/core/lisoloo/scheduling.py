@@ -1,6 +1,6 @@
 """Scheduled and recurring sends (DESIGN §2): every occurrence is its own message.
 
-A schedule is either explicit ``scheduled_dates``, all created up front, or a
+A schedule is explicit ``scheduled_dates``, all created up front, and/or a
 ``recurring_schedule``, which keeps exactly one future occurrence, the sweep creating the next
 one when it releases the current one. The cron rules themselves are in ``recurrence``.
 """
@@ -8,7 +8,7 @@ one when it releases the current one. The cron rules themselves are in ``recurre
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
@@ -51,36 +51,35 @@ def occurrence(schedule: NewSchedule, scheduled_for: datetime, settings: Setting
 
 def check_schedule(scheduled_dates: Sequence[datetime], recurring: RecurringSchedule | None, now: datetime) -> None:
     """InvalidScheduleError listing every problem at once, so one reply fixes them all: dates
-    together with a recurrence (which of the two a merchant meant, a union or a recurrence
-    starting on a date, cannot be told, and a text sent cannot be taken back), dates not in
-    the future, and a date that repeats an earlier one, however its offset is written (two
-    occurrences at one instant would send the text twice)."""
+    not in the future, and a date that repeats an earlier one however its offset is written,
+    or that is also a time of the recurrence sent with it (two occurrences at one instant
+    would send the text twice)."""
     problems: list[dict[str, Any]] = []
-    if scheduled_dates and recurring is not None:
-        problems.append(
-            {
-                "loc": ["body", "recurring_schedule"],
-                "msg": "not with scheduled_dates: send each in its own request",
-                "type": "schedule_conflict",
-            }
-        )
     first_seen: dict[datetime, int] = {}
     for position, moment in enumerate(scheduled_dates):
         loc = ["body", "scheduled_dates", position]
         if moment <= now:
             problems.append({"loc": loc, "msg": "must be in the future", "type": "past_date"})
         elif moment in first_seen:  # aware datetimes are equal, and hash alike, by instant
+            repeated = f"scheduled_dates[{first_seen[moment]}]"
             problems.append(
-                {
-                    "loc": loc,
-                    "msg": f"{format_timestamp(moment)} repeats scheduled_dates[{first_seen[moment]}]",
-                    "type": "duplicate_date",
-                }
+                {"loc": loc, "msg": f"{format_timestamp(moment)} repeats {repeated}", "type": "duplicate_date"}
+            )
+        elif recurring is not None and _is_a_time_of(recurring, moment):
+            repeated = "a time of recurring_schedule"
+            problems.append(
+                {"loc": loc, "msg": f"{format_timestamp(moment)} repeats {repeated}", "type": "duplicate_date"}
             )
         else:
             first_seen[moment] = position
     if problems:
         raise InvalidScheduleError(problems)
+
+
+def _is_a_time_of(recurring: RecurringSchedule, moment: datetime) -> bool:
+    # Its occurrence counting from just before ``moment`` (end_at honoured; a max_occurrences
+    # the recurrence might reach first is not, so a rare extra refusal, never a double send).
+    return recurring_occurrence_after(recurring, 0, moment - timedelta(seconds=1)) == moment
 
 
 def plan_occurrences(
@@ -89,12 +88,15 @@ def plan_occurrences(
     recurring: RecurringSchedule | None,
     settings: Settings,
 ) -> list[NewMessage]:
-    """The occurrences created at send time, earliest first: every date, or the recurrence's
-    first (none if it never fires)."""
-    if recurring is None:
-        return [occurrence(schedule, moment, settings, 0) for moment in sorted(scheduled_dates)]
-    first = recurring_occurrence_after(recurring, 0, schedule.created_at)
-    return [occurrence(schedule, first, settings, 1)] if first is not None else []
+    """The occurrences created at send time, earliest first: every date, and the recurrence's
+    first (none if it never fires). Dates and a recurrence together are their union, one
+    schedule to cancel."""
+    planned = [occurrence(schedule, moment, settings, 0) for moment in scheduled_dates]
+    if recurring is not None:
+        first = recurring_occurrence_after(recurring, 0, schedule.created_at)
+        if first is not None:
+            planned.append(occurrence(schedule, first, settings, 1))
+    return sorted(planned, key=lambda message: message.due_at)
 
 
 def new_schedule(content: MessageContent, recurring: RecurringSchedule | None, now: datetime) -> NewSchedule:
