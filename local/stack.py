@@ -76,6 +76,7 @@ class LocalStack:
             throttle=self._throttle(apis, stack.physical_id(TABLE_LOGICAL_ID)),
             log_requests=self.settings.verbose,
             pages=docs_pages(base_path(routes)),
+            read_timeout=self.settings.read_timeout_seconds,
         )
         self._gateway.start(port=self.settings.port)
         base_url = self._gateway.url + base_path(self._gateway.routes)
