@@ -29,6 +29,8 @@ class LocalSettings:
     concurrency: int = 1
     # How long the gateway waits for a client to send a whole request (or its next one).
     read_timeout_seconds: float = 30.0
+    # Where the stack keeps its tables across restarts (None: in memory only).
+    state_dir: Path | None = None
     template_path: Path = REPOSITORY_ROOT / "template.yaml"
     # Further template parameters (NAME=VALUE), e.g. for knobs added to the template later.
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
@@ -76,6 +78,7 @@ def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Loc
         carrier_retry_delays=environ.get("LISOLOO_CARRIER_RETRY_DELAYS") or None,
         read_timeout_seconds=float(environ.get("LISOLOO_LOCAL_READ_TIMEOUT_SECONDS", "30")),
         verbose=options.verbose,
+        state_dir=Path(environ["LISOLOO_LOCAL_STATE"]).expanduser() if environ.get("LISOLOO_LOCAL_STATE") else None,
         template_path=options.template,
         parameter_overrides=overrides,
     )
