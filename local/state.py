@@ -61,7 +61,7 @@ def load_state(directory: Path) -> SavedState | None:
     try:
         document = json.loads(path.read_text())
         if document.get("format") != FORMAT:
-            raise UnreadableStateError(f"{path}: format {document.get('format')!r}, this stack reads {FORMAT}")
+            raise ValueError(f"format {document.get('format')!r}, this stack reads {FORMAT}")
         return SavedState(
             demo=DemoTenants(**document["demo"]),
             inspector_port=int(document["inspector_port"]),
