@@ -13,7 +13,7 @@ from types import FrameType
 from local.console import FunctionOutput, configure_logging
 from local.infrastructure import DEFAULT_STACK_NAME
 from local.moto_server import aws_environment
-from local.settings import read_settings
+from local.settings import LocalSettingsError, read_settings
 from local.stack import LocalStack
 from local.stack_process import ReadyInfo
 
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         # A short wait in a loop, so the main thread keeps running the signal handlers.
         while not stopping.wait(0.5):
             pass
+    except LocalSettingsError as error:
+        logging.getLogger("local").error("the local stack cannot start: %s", error)
+        return 2
     except Exception:
         logging.getLogger("local").exception("the local stack failed to start")
         return 1

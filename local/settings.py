@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalSettingsError(ValueError):
+    """Settings that cannot work together: the stack refuses to start and says why."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,32 @@ class LocalSettings:
     template_path: Path = REPOSITORY_ROOT / "template.yaml"
     # Further template parameters (NAME=VALUE), e.g. for knobs added to the template later.
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sweep_period_seconds(self) -> int:
+        """The sweep's period as the functions count it (whole seconds, rounded up)."""
+        return max(1, math.ceil(self.schedule_seconds))
+
+
+def retry_timing_problem(settings: LocalSettings, parameters: Mapping[str, str]) -> str | None:
+    """Why the stack's delivery timeout, carrier retry delays and sweep period cannot work
+    together (the functions would refuse to start), or None. ``parameters`` are the template
+    parameters the stack deploys with, defaults included."""
+    from lisoloo.deadlines import retry_timing_problem as problem_with  # the layer's own rule
+
+    try:
+        timeout = int(parameters["DeliveryTimeoutSeconds"])
+        delays = [int(delay) for delay in parameters["CarrierRetryDelays"].split(",")]
+    except (KeyError, ValueError) as error:
+        return f"DeliveryTimeoutSeconds and CarrierRetryDelays must be whole seconds ({error})"
+    problem = problem_with(timeout, delays, settings.sweep_period_seconds)
+    if problem is None:
+        return None
+    return (
+        f"{problem}. Locally: LISOLOO_DELIVERY_TIMEOUT_SECONDS={timeout}, "
+        f"LISOLOO_CARRIER_RETRY_DELAYS={','.join(map(str, delays))}, "
+        f"LISOLOO_LOCAL_SWEEP_SECONDS={settings.schedule_seconds:g}"
+    )
 
 
 def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> LocalSettings:

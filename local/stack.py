@@ -26,7 +26,7 @@ from local.moto_server import RunningMoto, point_process_at, start_moto
 from local.openapi import docs_pages
 from local.progress import MessageTally, ProgressReporter, queue_depths
 from local.sandbox_carrier import SandboxCarrier
-from local.settings import LocalSettings
+from local.settings import LocalSettings, LocalSettingsError, retry_timing_problem
 from local.stack_process import ReadyInfo
 from local.state import SavedState, load_state, restore_tables, save_state, scan_tables
 from local.stream_poller import StreamPoller
@@ -63,7 +63,9 @@ class LocalStack:
         self._sandbox.start()
         self._inspector = self._start_inspector(saved)
 
-        stack = deploy_template(self.settings.template_path, self._parameters(self._sandbox.url))
+        parameters = self._parameters(self._sandbox.url)
+        self._refuse_impossible_timing(parameters)
+        stack = deploy_template(self.settings.template_path, parameters)
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
         tables = {
             logical_id: stack.physical_id(logical_id)
@@ -190,9 +192,21 @@ class LocalStack:
             logger.warning("template.yaml declares no parameter %s; its setting is ignored", name)
         return {name: value for name, value in wanted.items() if name in declared}
 
+    def _refuse_impossible_timing(self, parameters: Mapping[str, str]) -> None:
+        # Checked before anything deploys: otherwise every function's init would fail, one by one.
+        declared = load_template(self.settings.template_path).get("Parameters", {})
+        effective = {name: str(spec.get("Default", "")) for name, spec in declared.items()} | dict(parameters)
+        problem = retry_timing_problem(self.settings, effective)
+        if problem is not None:
+            raise LocalSettingsError(problem)
+
     def _environment_overrides(self) -> dict[str, str]:
+        # The sweep's period here is LISOLOO_LOCAL_SWEEP_SECONDS, not the template's minute.
+        overrides = {"SWEEP_PERIOD_SECONDS": str(self.settings.sweep_period_seconds)}
         # The template's log level is for CloudWatch; a terminal wants warnings only, unless asked.
-        return {} if self.settings.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+        if not self.settings.verbose:
+            overrides["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        return overrides
 
     def stop(self) -> None:
         """Stops whatever started, in reverse order; a part that fails to stop does not keep

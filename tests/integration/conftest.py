@@ -170,6 +170,7 @@ class Harness:
         path_parameters: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        apply_receipts: bool = True,
     ) -> tuple[int, Any, str]:
         """Calls an API function with ``events/<event_name>.json`` adjusted; returns
         (status code, parsed body, raw body)."""
@@ -186,7 +187,7 @@ class Harness:
         response = load_function(function).lambda_handler(event, lambda_context())
         raw = response["body"]
         parsed = json.loads(raw) if raw else None
-        if function == "receipts" and response["statusCode"] == 200:
+        if function == "receipts" and response["statusCode"] == 200 and apply_receipts:
             # The receipts queue's event source runs receipt-apply right away; the reply says
             # how many receipts it applied, as the one-step endpoint's reply used to.
             parsed["data"]["applied"] = self.apply_queued_receipts().applied
@@ -207,13 +208,18 @@ class Harness:
         )
         return status, parsed
 
-    def receipt(self, carrier_ref: str, status: str, *, token: str | None = None) -> tuple[int, Any]:
+    def receipt(
+        self, carrier_ref: str, status: str, *, token: str | None = None, apply: bool = True
+    ) -> tuple[int, Any]:
+        """Posts a receipt as the sandbox carrier would; with ``apply=False`` it stays queued
+        (acknowledged, not yet applied), as when receipt-apply is behind."""
         code, parsed, _ = self.api(
             "receipts",
             "receipts-sandbox",
             None,
             body={"carrier_ref": carrier_ref, "status": status, "error_code": None, "done_at": None},
             headers={"x-carrier-token": token if token is not None else self.carrier_token},
+            apply_receipts=apply,
         )
         return code, parsed
 

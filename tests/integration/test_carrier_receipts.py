@@ -24,7 +24,7 @@ import pytest
 from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
 from lisoloo.carriers.generic import GenericHttpCarrier, GenericHttpConfig, HttpCarrierMapping
 from lisoloo.carriers.secrets import CarrierSecrets
-from lisoloo.dependencies import dispatch_queue
+from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.status import SmsStatus
@@ -312,6 +312,7 @@ def sweeper(harness: Harness, carrier: AggregatorCarrier) -> Sweeper:
         queue=dispatch_queue(),
         carrier_for=lambda name: carrier,
         settings=get_settings(),
+        receipts_waiting=receipts_queue().holds_jobs,
     )
 
 

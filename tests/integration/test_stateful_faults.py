@@ -457,6 +457,7 @@ def test_carrier_trouble_is_a_silent_retry_then_delivery_once(
         queue=dependencies.dispatch_queue(),
         carrier_for=lambda name: connector,
         settings=get_settings(),
+        receipts_waiting=dependencies.receipts_queue().holds_jobs,
     ).sweep(started + timedelta(hours=1, minutes=1), lambda: 900.0)
     assert summary.retried == 1
     # Then it is handed off, and the carrier saw it once per attempt
@@ -599,6 +600,7 @@ def sweeper(harness: Harness) -> Sweeper:
         queue=dependencies.dispatch_queue(),
         carrier_for=lambda name: harness.carrier,
         settings=get_settings(),
+        receipts_waiting=dependencies.receipts_queue().holds_jobs,
     )
 
 
@@ -660,3 +662,37 @@ def fan_out(harness: Harness, message_id: str) -> None:
         {"Records": stream_records(harness, message_id)}, lambda_context()
     )
     assert response == {"batchItemFailures": []}
+
+
+def test_receipts_queued_across_the_deadline_win_even_when_receipt_apply_keeps_failing_a_while(
+    harness: Harness, calls: CallFaults
+) -> None:
+    # Given a 3-recipient message handed off, whose receipts we acknowledged before the deadline
+    # while receipt-apply could not write (throttled past its retries): they sit queued
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": [NUMBER, NUMBER_2, "+254712340004"], "message": "x"})
+    message_id = body["data"]["message_id"]
+    harness.dispatch_queued()
+    throttled = {"operations": {"TransactWriteItems"}, "error": client_error("ThrottlingException")}
+    with calls.armed(0, **throttled):
+        for index, status in ((0, "delivered"), (1, "undelivered")):
+            assert harness.receipt(reference(merchant, message_id, index), status)[0] == 200
+    # When the deadline passes, and passes again after receipt-apply failed once more
+    deadline = datetime.now(UTC) + timedelta(hours=24, minutes=1)
+    assert sweeper(harness).sweep(deadline, lambda: 900.0).timed_out == 0
+    with calls.armed(0, **throttled):
+        assert harness.apply_queued_receipts().applied == 0
+    assert sweeper(harness).sweep(deadline + timedelta(minutes=10), lambda: 900.0).timed_out == 0
+    assert status_of(harness, merchant, message_id)["status"] == "sent"
+    # Then once the writes recover, the queued receipts decide their recipients, and only the
+    # one we never heard about fails with 1503, once
+    assert harness.apply_queued_receipts().applied == 2
+    for minutes in (11, 12):
+        sweeper(harness).sweep(deadline + timedelta(minutes=minutes), lambda: 900.0)
+    data = status_of(harness, merchant, message_id)
+    assert [(r["status"], r["error_code"]) for r in data["recipients"]] == [
+        ("delivered", None),
+        ("undelivered", 1402),
+        ("failed", 1503),
+    ]
+    assert (data["delivered"], data["failed"], data["pending"]) == (1, 2, 0)

@@ -244,6 +244,7 @@ class Lifecycle(RuleBasedStateMachine):
                 queue=dependencies.dispatch_queue(),
                 carrier_for=lambda name: self.carrier,
                 settings=get_settings(),
+                receipts_waiting=dependencies.receipts_queue().holds_jobs,
             ).sweep(self.clock, lambda: 900.0)
         finally:
             metrics.clear_metrics()

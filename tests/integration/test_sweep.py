@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from lisoloo.dependencies import dispatch_queue
-from lisoloo.entities import NewMessage
+from lisoloo.dependencies import dispatch_queue, receipts_queue
+from lisoloo.entities import NewMessage, RecipientKey
+from lisoloo.observability import metrics
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.due import due_item
@@ -49,6 +50,7 @@ def sweeper(harness: Harness) -> Sweeper:
         queue=dispatch_queue(),
         carrier_for=lambda name: harness.carrier,
         settings=get_settings(),
+        receipts_waiting=receipts_queue().holds_jobs,
     )
 
 
@@ -203,6 +205,82 @@ def test_no_receipt_for_24_hours_fails_the_rest_with_1503(harness: Harness, swee
     assert (code, late["data"]["applied"]) == (200, 0)
 
 
+def test_a_receipt_acknowledged_before_the_deadline_wins_over_it(harness: Harness, sweeper: Sweeper) -> None:
+    # Given a recipient handed off, whose delivered receipt we acknowledged but have not
+    # applied yet when the deadline comes (receipt-apply is behind)
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x"})
+    message_id = body["data"]["message_id"]
+    harness.dispatch_queued()
+    code, _ = harness.receipt(RecipientKey(merchant.org_id, message_id, 0).reference, "delivered", apply=False)
+    assert code == 200
+    # When the sweep reaches the deadline with the receipt still queued
+    now = datetime.now(UTC)
+    summary = sweep_at(sweeper, now + timedelta(hours=24, minutes=1))
+    # Then the deadline waits: nothing fails
+    assert (summary.timed_out, summary.deadlines_deferred) == (0, 1)
+    assert recipients(harness, merchant, message_id) == [("sent", None)]
+    # And once the receipt is applied the message is delivered, and the deadline has nothing left
+    harness.apply_queued_receipts()
+    assert sweep_at(sweeper, now + timedelta(hours=24, minutes=2)).timed_out == 0
+    assert recipients(harness, merchant, message_id) == [("delivered", None)]
+    assert harness.status(merchant, message_id)[1]["data"]["status"] == "delivered"
+
+
+def test_the_deadline_waits_for_queued_receipts_only_so_long(harness: Harness, sweeper: Sweeper) -> None:
+    # Given a silent recipient, and receipts that stay queued (receipt-apply failing)
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": ["+254712340004"], "message": "x"})
+    message_id = body["data"]["message_id"]
+    harness.dispatch_queued()
+    harness.receipt(RecipientKey(merchant.org_id, "0" * 24, 0).reference, "delivered", apply=False)
+    now = datetime.now(UTC)
+    # When the sweep runs at the deadline, and again once the wait (the queue's redrive) is over
+    wait = timedelta(seconds=get_settings().time.deadline_receipts_wait_seconds)
+    assert sweep_at(sweeper, now + timedelta(hours=24, minutes=1)).timed_out == 0
+    assert sweep_at(sweeper, now + timedelta(hours=24, minutes=1) + wait).timed_out == 1
+    # Then it fails with 1503 then, whatever is still queued
+    assert recipients(harness, merchant, message_id) == [("failed", 1503)]
+
+
+def test_the_deadline_never_fails_a_recipient_whose_retry_is_still_to_come(harness: Harness, sweeper: Sweeper) -> None:
+    # Given a recipient the carrier refuses twice (…0005), and a sweep that was down for a day,
+    # so its retry (due at +1 h) has not run when the deadline (+24 h) comes
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": ["+254712340005"], "message": "x"})
+    message_id = body["data"]["message_id"]
+    started = datetime.now(UTC)
+    harness.dispatch_queued()
+    late = started + timedelta(hours=24, minutes=1)
+    # When the sweep comes back (the deadline and the retry are both due)
+    summary = sweep_at(sweeper, late)
+    # Then the retry runs (refused again: the third attempt is due 3 hours later), and the
+    # deadline fails nothing
+    assert (summary.retried, summary.timed_out) == (1, 0)
+    assert sweep_at(sweeper, late + timedelta(minutes=1)).timed_out == 0
+    assert recipients(harness, merchant, message_id) == [("processing", None)]
+    # And the third attempt, accepted 24 h late, keeps the 20 h wait it was planned to have
+    third = late + timedelta(hours=3, minutes=1)
+    assert sweep_at(sweeper, third).retried == 1
+    assert recipients(harness, merchant, message_id) == [("sent", None)]
+    assert sweep_at(sweeper, third + timedelta(hours=19, minutes=59)).timed_out == 0
+    assert sweep_at(sweeper, third + timedelta(hours=20, minutes=1)).timed_out == 1
+    assert recipients(harness, merchant, message_id) == [("failed", 1503)]
+
+
+def test_the_sweep_reports_how_late_it_is(harness: Harness, sweeper: Sweeper) -> None:
+    # Given a scheduled send whose release the sweep reaches 7 minutes late
+    merchant = harness.new_merchant()
+    at = (datetime.now(UTC) + HOUR).replace(microsecond=0)
+    harness.send(merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": [at.isoformat()]})
+    metrics.clear_metrics()
+    # Then its summary and its SweepLagSeconds metric say so; with nothing due, 0
+    assert sweep_at(sweeper, at + timedelta(minutes=7)).lag_seconds == pytest.approx(420)
+    assert sweep_at(sweeper, at + timedelta(minutes=8)).lag_seconds == 0
+    assert metrics.metric_set["SweepLagSeconds"]["Value"] == [pytest.approx(420), 0]
+    metrics.clear_metrics()
+
+
 def test_transient_failures_retry_then_deliver_invisibly(harness: Harness, sweeper: Sweeper) -> None:
     merchant = harness.new_merchant()
     _, body = harness.send(merchant, {"to": ["+254712340005"], "message": "x"})
@@ -286,6 +364,7 @@ def counted_sweeper(harness: Harness) -> Iterator[tuple[Sweeper, RequestCounter]
             queue=dispatch_queue(),
             carrier_for=lambda name: harness.carrier,
             settings=get_settings(),
+            receipts_waiting=receipts_queue().holds_jobs,
         ),
         counter,
     )

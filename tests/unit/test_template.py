@@ -19,6 +19,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from packaging.requirements import Requirement
 
+from lisoloo.deadlines import retry_timing_problem
+from lisoloo.settings import TimeSettings
 from local.infrastructure import load_template, translate_template
 from tests.conftest import ROOT, TEMPLATE
 
@@ -57,6 +59,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         },
         "SmsTable/index/due": {"dynamodb:Query"},
         "DispatchQueue": {"sqs:SendMessage*"},
+        "ReceiptsQueue": {"sqs:GetQueueAttributes"},
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
     "ReceiptsFunction": {"SmsTable": TABLE_READ, "ReceiptsQueue": {"sqs:SendMessage*"}},
@@ -107,6 +110,7 @@ EVENT_SOURCES = {
     "WebhooksFunction": ("SmsTable", "StreamArn"),
 }
 SCHEDULED = {"SweepFunction": "rate(1 minute)"}
+SWEEP_PERIOD = 60
 
 
 @cache
@@ -430,6 +434,22 @@ def test_samconfig_has_dev_and_prod_with_declared_parameters() -> None:
         assert overrides["Stage"] == environment
         assert deploy["stack_name"] == f"lisoloo-sms-api-{environment}"
         assert "CAPABILITY_IAM" in deploy["capabilities"]
+        # The functions would refuse to start (a failed version publish fails the deploy):
+        # catch it here, before a deploy is even tried.
+        parameters = {name: str(p.get("Default", "")) for name, p in sam_template()["Parameters"].items()}
+        parameters.update(overrides)
+        delays = tuple(int(delay) for delay in parameters["CarrierRetryDelays"].split(","))
+        assert retry_timing_problem(int(parameters["DeliveryTimeoutSeconds"]), delays, SWEEP_PERIOD) is None
+
+
+def test_the_sweep_runs_as_often_as_the_functions_assume_and_alarms_when_late() -> None:
+    assert SCHEDULED["SweepFunction"] == "rate(1 minute)" and TimeSettings().sweep_period_seconds == SWEEP_PERIOD
+    # A deadline waits for queued receipts as long as the receipts queue redrives them
+    receipts = sam_template()["Resources"]["ReceiptsQueue"]["Properties"]
+    redrive = receipts["RedrivePolicy"]["maxReceiveCount"] * receipts["VisibilityTimeout"]
+    assert TimeSettings().deadline_receipts_wait_seconds == redrive
+    (lag,) = [alarm for alarm in _alarms(sam_template()) if alarm["MetricName"] == "SweepLagSeconds"]
+    assert (lag["Namespace"], lag["Statistic"], lag["TreatMissingData"]) == ("Lisoloo", "Maximum", "breaching")
 
 
 # --- handlers and the layer's requirements ---------------------------------------------------

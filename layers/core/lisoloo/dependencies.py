@@ -45,6 +45,7 @@ def sweeper() -> Sweeper:
         queue=dispatch_queue(),
         carrier_for=carrier_connector,
         settings=get_settings(),
+        receipts_waiting=receipts_queue().holds_jobs,
     )
 
 

@@ -150,6 +150,8 @@ class MessageRecord:
     created_at: datetime
     updated_at: datetime
     released: bool = True
+    # When dispatch first claimed a recipient: the receipt deadline counts from here.
+    started_at: datetime | None = None
     scheduled_for: datetime | None = None
     schedule_id: str | None = None
     # Until release, a scheduled occurrence's numbers live once in its schedule's partition.
@@ -203,6 +205,9 @@ class RecipientRecord:
     carrier_ref: str | None = None
     carrier: str | None = None
     attempts: int = 1
+    # When the carrier accepted it (the last attempt's time), and when its next attempt is due.
+    handed_off_at: datetime | None = None
+    retry_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +285,10 @@ class DueItem:
     org_id: str = ""
     message_id: str = ""
     index: int | None = None
+
+    @property
+    def due_time(self) -> datetime:
+        return datetime.fromisoformat(self.due_at)
 
     @property
     def recipient(self) -> RecipientKey:

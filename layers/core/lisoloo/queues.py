@@ -42,6 +42,17 @@ class JobQueue:
             if not entries:
                 return
 
+    def holds_jobs(self) -> bool:
+        """Whether any job is waiting, in flight or delayed (SQS's approximate counts: a job
+        sent a moment ago may not show yet)."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        response = aws_call(self.client.get_queue_attributes, QueueUrl=self.queue_url, AttributeNames=names)
+        return any(int(response.get("Attributes", {}).get(name, 0)) for name in names)
+
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Make a received job visible again only after ``seconds``: a retry with backoff."""
         aws_call(

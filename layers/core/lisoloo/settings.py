@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from lisoloo.deadlines import retry_timing_problem
+
 
 def _comma_separated(value: object) -> object:
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
@@ -55,6 +57,20 @@ class TimeSettings(_Group):
     # A receipt whose carrier id is not known yet is parked and retried this often, for this long.
     parked_receipt_retry_seconds: int = Field(default=30, gt=0)
     parked_receipt_window_seconds: int = Field(default=600, gt=0)
+    # How often the sweep runs: the template's rate(1 minute); locally LISOLOO_LOCAL_SWEEP_SECONDS.
+    sweep_period_seconds: int = Field(default=60, gt=0)
+    # A deadline waits at most this long for receipts still in the receipts queue: its redrive
+    # (5 receives x 360 s visibility), after which each was applied or dead-lettered.
+    deadline_receipts_wait_seconds: int = Field(default=1_800, ge=0)
+
+    @model_validator(mode="after")
+    def _retries_fit_the_deadline(self) -> TimeSettings:
+        problem = retry_timing_problem(
+            self.delivery_timeout_seconds, self.carrier_retry_delays, self.sweep_period_seconds
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     @property
     def message_lifetime(self) -> timedelta:

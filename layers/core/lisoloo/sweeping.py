@@ -8,14 +8,18 @@ and stops taking new work when its time runs short; what it leaves stays due.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from lisoloo.carriers import Carrier
+from lisoloo.deadlines import recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
 from lisoloo.entities import DueItem, DueKind, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import dispatch_jobs
+from lisoloo.observability import metrics
 from lisoloo.queues import JobQueue
 from lisoloo.receipts import ParkedOutcome, retry_parked_receipt
 from lisoloo.scheduling import release_occurrence
@@ -35,31 +39,50 @@ class SweepSummary:
     released: int = 0
     requeued: int = 0
     timed_out: int = 0
+    # Deadlines put off: receipts were still queued, or a recipient's carrier retry is still to come.
+    deadlines_deferred: int = 0
     retried: int = 0
     unparked: int = 0
     lost_leases: int = 0
     queries: int = 0
     out_of_time: bool = False
+    # How long the oldest work this sweep found had been due: the sweep's own lateness.
+    lag_seconds: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sweeper:
     repository: SmsRepository
     queue: JobQueue
     carrier_for: Callable[[str], Carrier]
     settings: Settings
+    # Whether carrier receipts are still queued, not yet applied (asked at most once a sweep).
+    receipts_waiting: Callable[[], bool]
+    _receipts_queued: bool | None = field(default=None, init=False)
 
     def sweep(self, now: datetime, seconds_left: Callable[[], float]) -> SweepSummary:
         summary = SweepSummary()
+        self._receipts_queued = None
+        try:
+            self._sweep(now, seconds_left, summary)
+        finally:
+            # A sweep falling behind its work (too much due, or runs that time out) shows here.
+            metrics.add_metric(name="SweepLagSeconds", unit=MetricUnit.Seconds, value=summary.lag_seconds)
+        return summary
+
+    def _sweep(self, now: datetime, seconds_left: Callable[[], float], summary: SweepSummary) -> None:
         lease_until = now + timedelta(seconds=self.settings.time.sweep_lease_seconds)
         for shard in range(DUE_SHARDS):
             while True:
                 items = self.repository.due.find(shard, now, DUE_PAGE)
                 summary.queries += 1
+                if items:
+                    # Oldest first within a shard: the first item is the shard's most overdue.
+                    summary.lag_seconds = max(summary.lag_seconds, (now - items[0].due_time).total_seconds())
                 for item in items:
                     if seconds_left() < TIME_RESERVE_SECONDS:
                         summary.out_of_time = True
-                        return summary
+                        return
                     leased = self.repository.due.lease(item, lease_until)
                     if leased is None:
                         summary.lost_leases += 1  # another sweep took it
@@ -67,7 +90,6 @@ class Sweeper:
                     self._handle(leased, now, summary)
                 if len(items) < DUE_PAGE:
                     break
-        return summary
 
     def _handle(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
         if item.kind is DueKind.RELEASE:
@@ -103,12 +125,35 @@ class Sweeper:
             self.repository.due.finish(item)
 
     def _deadline(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
-        """24 h without a final receipt: every recipient not yet terminal fails with 1503."""
+        """No final receipt in time: every open recipient whose own deadline has passed fails
+        with 1503. Receipts we acknowledged but have not applied yet come first: while any is
+        queued the deadline waits (``deadline_receipts_wait_seconds`` at most)."""
         message = self.repository.messages.get(item.org_id, item.message_id)
         if message is None:
             return
-        if not message.progress.all_terminal:
-            numbers, rows = self.repository.recipients.read_all(item.org_id, item.message_id)
+        if message.progress.all_terminal:
+            self.repository.due.finish(item)
+            return
+        time = self.settings.time
+        timeout = timedelta(seconds=time.delivery_timeout_seconds)
+        message_deadline = (message.started_at or message.created_at) + timeout
+        numbers, rows = self.repository.recipients.read_all(item.org_id, item.message_id)
+        open_recipients = [
+            index for index in range(len(numbers)) if index not in rows or not rows[index].status.is_terminal
+        ]
+        deadlines = {
+            index: recipient_deadline(rows.get(index), message_deadline, timeout, time.carrier_retry_delays)
+            for index in open_recipients
+        }
+        receipts_wait = timedelta(seconds=time.deadline_receipts_wait_seconds)
+
+        def passed(deadline: datetime | None) -> bool:
+            if deadline is None or deadline > now:
+                return False
+            return deadline + receipts_wait <= now or not self._receipts_still_queued()
+
+        due = [index for index, deadline in deadlines.items() if passed(deadline)]
+        if due:
             timeouts = [
                 Transition(
                     key=_recipient(item, index),
@@ -117,13 +162,26 @@ class Sweeper:
                     error_code=ErrorCode.SMS_TIMEOUT,
                     create=index not in rows,
                 )
-                for index in range(len(numbers))
-                if index not in rows or not rows[index].status.is_terminal
+                for index in due
             ]
             # Conditional per recipient: a receipt that lands first wins over the timeout.
-            outcome = self.repository.recipients.apply_transitions(timeouts)
-            summary.timed_out += len(outcome.applied)
-        self.repository.due.finish(item)
+            summary.timed_out += len(self.repository.recipients.apply_transitions(timeouts).applied)
+        later = [deadline for deadline in deadlines.values() if not passed(deadline)]
+        if not later:
+            self.repository.due.finish(item)
+            return
+        summary.deadlines_deferred += 1
+        # Next: the earliest recipient deadline still ahead, else the next sweep (a retry to
+        # come, or receipts still queued).
+        ahead = [deadline for deadline in later if deadline is not None and deadline > now]
+        next_sweep = now + timedelta(seconds=1)
+        next_due = min(ahead) if ahead and len(ahead) == len(later) else next_sweep
+        self.repository.due.finish(item, next_due=max(next_due, next_sweep), kind=DueKind.DEADLINE)
+
+    def _receipts_still_queued(self) -> bool:
+        if self._receipts_queued is None:
+            self._receipts_queued = self.receipts_waiting()
+        return self._receipts_queued
 
     def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
         outcome = retry_recipient(

@@ -63,6 +63,7 @@ def message_from_item(item: Item) -> MessageRecord:
         delivered=values.get("delivered", 0),
         failed=values.get("failed", 0),
         started="started_at" in values,
+        started_at=parse_timestamp(values["started_at"]) if "started_at" in values else None,
         handed_off_chunks=len(values.get("handed_off_chunks", ())),
         created_at=parse_timestamp(values["created_at"]),
         updated_at=parse_timestamp(values["updated_at"]),

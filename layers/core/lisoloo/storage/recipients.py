@@ -84,7 +84,14 @@ def recipient_from_item(item: Item) -> RecipientRecord:
         carrier_ref=wire_string(item, "carrier_ref"),
         carrier=wire_string(item, "carrier"),
         attempts=wire_integer(item, "attempts") or 1,
+        handed_off_at=_wire_timestamp(item, "handed_off_at"),
+        retry_due_at=_wire_timestamp(item, "due_at") if wire_string(item, "due_kind") == DueKind.RETRY else None,
     )
+
+
+def _wire_timestamp(item: Item, name: str) -> datetime | None:
+    value = wire_string(item, name)
+    return parse_timestamp(value) if value is not None else None
 
 
 def numbers_and_rows(items: Iterable[Item]) -> tuple[dict[int, str], dict[int, RecipientRecord]]:
@@ -260,7 +267,8 @@ class Recipients:
             self.table.update(
                 keys.message_pk(key.org_id, key.message_id),
                 keys.recipient_sk(key.index),
-                f"SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now REMOVE {DUE_ATTRIBUTES}",
+                f"SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now, handed_off_at = :now "
+                f"REMOVE {DUE_ATTRIBUTES}",
                 "attribute_exists(PK) AND #tier < :tier",
                 names={"#status": "status", "#tier": "tier"},
                 values={

@@ -1,0 +1,50 @@
+"""When an open recipient's wait for a final receipt ends (pure; DESIGN §3 "Deadline").
+
+A message's deadline is ``DeliveryTimeoutSeconds`` after its dispatch started, and that is
+every recipient's deadline while the carrier's attempts keep their schedule. A carrier retry
+runs when the sweep gets to it, which can be late; the recipient then keeps the wait its
+attempt was planned to have (attempt ``k`` at ``delays[k-1]`` waits ``timeout - delays[k-1]``),
+so the deadline moves by the lateness and never cuts a retried attempt short. A recipient
+whose retry is still to come has no deadline yet: the deadline never fails it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from lisoloo.entities import RecipientRecord
+
+
+def recipient_deadline(
+    row: RecipientRecord | None, message_deadline: datetime, timeout: timedelta, delays: Sequence[int]
+) -> datetime | None:
+    """The instant this open recipient times out, or None while a carrier retry is still to come."""
+    if row is None or row.attempts <= 1:
+        return message_deadline
+    if row.retry_due_at is not None:
+        return None
+    if row.handed_off_at is None:
+        return message_deadline
+    planned_delay = timedelta(seconds=delays[min(row.attempts, len(delays)) - 1])
+    return max(message_deadline, row.handed_off_at + timeout - planned_delay)
+
+
+def retry_timing_problem(timeout_seconds: int, delays: Sequence[int], sweep_period_seconds: int) -> str | None:
+    """Why these carrier retry delays and delivery timeout cannot work together, or None.
+
+    The first attempt is at 0 and each later one after the one before; the last must leave its
+    receipt at least one sweep period before the deadline, or the deadline would come before
+    the sweep could even make the attempt."""
+    if not delays or delays[0] != 0:
+        return "CarrierRetryDelays must start with 0 (the first attempt is made at once)"
+    if any(later <= earlier for earlier, later in pairwise(delays)):
+        return "CarrierRetryDelays must increase (each attempt after the one before)"
+    if timeout_seconds < delays[-1] + sweep_period_seconds:
+        return (
+            f"DeliveryTimeoutSeconds ({timeout_seconds}) must be at least the last carrier retry delay "
+            f"({delays[-1]}) plus one sweep period ({sweep_period_seconds} s), or the last attempt "
+            "would have no time to be made and answered"
+        )
+    return None
