@@ -46,7 +46,7 @@ from local.gateway_responses import (
     framing_error,
     render,
 )
-from local.http_messages import HttpRequest, HttpResponse
+from local.http_messages import HttpRequest, HttpResponse, chunk_size, content_length
 from local.lambda_runtime import LocalFunction
 from local.throttling import TokenBuckets
 
@@ -378,9 +378,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
+        length = content_length(self.headers.get("Content-Length"))
         if length > MAX_BODY_BYTES:
             raise _BodyTooLargeError
         return self.rfile.read(length)
@@ -389,7 +387,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            size = chunk_size(self.rfile.readline())
             if size == 0:
                 # Trailers, if any, end with an empty line.
                 while self.rfile.readline().strip():
