@@ -68,6 +68,7 @@ def banner_lines(ready: ReadyInfo) -> list[str]:
     return [
         "",
         "Lisoloo SMS API, running locally (moto + local API gateway + sandbox carrier). Ctrl-C stops it.",
+        state_line(ready),
         "",
         f"base URL: {ready.base_url}",
         f"app-key: {ready.app_key}",
@@ -90,6 +91,19 @@ def banner_lines(ready: ReadyInfo) -> list[str]:
         "",
         ready.ready_line(),
     ]
+
+
+def state_line(ready: ReadyInfo) -> str:
+    """Whether a restart keeps what was done: said where the stack starts, not discovered."""
+    if ready.state_dir is None:
+        return (
+            "state: in memory only. Ctrl-C forgets every message, organization, app-key, carrier token"
+            " and scheduled send (LISOLOO_LOCAL_STATE=DIR keeps them)."
+        )
+    return (
+        f"state: kept in {ready.state_dir}: saved at Ctrl-C, restored at the next start"
+        " (queued jobs, the sandbox's pending receipts and the inspector's log are not kept)."
+    )
 
 
 def export_lines(ready: ReadyInfo) -> list[str]:

@@ -199,7 +199,8 @@ def parse_proxy_result(result: Any) -> HttpResponse:
     if unknown:
         raise MalformedProxyResultError(f"unknown keys {sorted(unknown)}")
     status = result.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
+    # ASCII digits only: str.isdigit() also admits "²" (which int() refuses) and "٢٠٠".
+    if isinstance(status, str) and status.isascii() and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise MalformedProxyResultError(f"statusCode {status!r} is not an HTTP status")

@@ -12,12 +12,14 @@ runs one invocation at a time (lambda_runtime).
 
 from __future__ import annotations
 
-import json
 import logging
+import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,9 +43,10 @@ from local.gateway_responses import (
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
     THROTTLED,
+    framing_error,
     render,
 )
-from local.http_messages import HttpRequest, HttpResponse
+from local.http_messages import HttpRequest, HttpResponse, chunk_size, content_length
 from local.lambda_runtime import LocalFunction
 from local.throttling import TokenBuckets
 
@@ -51,6 +54,13 @@ logger = logging.getLogger("local.gateway")
 
 # API Gateway's payload limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# How long a client has to send a whole request (line, headers, body) once it starts one, and
+# how long an idle keep-alive connection is kept: a slow or stalled client must not hold a
+# thread for ever. API Gateway's edge cuts such clients off too; 30 s is generous for any real one.
+READ_TIMEOUT_SECONDS = 30.0
+# Connections the kernel queues while the accept loop catches up (Python's default is 5: a burst
+# of clients got ECONNRESET). Linux caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 class ApiGateway:
@@ -65,6 +75,7 @@ class ApiGateway:
         throttle: TokenBuckets | None = None,
         log_requests: bool = False,
         pages: Mapping[str, Callable[[HttpRequest], HttpResponse]] | None = None,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         if not apis:
             raise ValueError("the template declares no Api events: nothing to serve")
@@ -89,6 +100,7 @@ class ApiGateway:
         # Pages the local stack serves itself at fixed paths, without authorizer (the API docs).
         self._pages = dict(pages or {})
         self._log_level = logging.INFO if log_requests else logging.DEBUG
+        self._read_timeout = read_timeout
         self._server: _GatewayHttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +150,12 @@ class ApiGateway:
     def handle_too_large(self) -> HttpResponse:
         """A body over the limit is refused before it is read, so before any route lookup."""
         return render(REQUEST_TOO_LARGE, self._fallback_api.gateway_responses, request_id=str(uuid.uuid4()))
+
+    def handle_unreadable(self, status: int, reason: str, request_line: str) -> HttpResponse:
+        """A request the server could not read (framing, timeout, an unknown verb): answered
+        with the template's DEFAULT_4XX/5XX envelope, like every other gateway answer."""
+        logger.log(self._log_level, "%r -> %s [%s]", request_line, status, reason)
+        return render(framing_error(status, reason), self._fallback_api.gateway_responses, request_id=str(uuid.uuid4()))
 
     def _integrate(self, request: HttpRequest, match: RouteMatch, api: RestApi, request_id: str) -> HttpResponse:
         if len(request.body) > MAX_BODY_BYTES:
@@ -198,6 +216,7 @@ class ApiGateway:
     def start(self, host: str = "127.0.0.1", port: int = 3000) -> None:
         self._server = _GatewayHttpServer((host, port), _RequestHandler)
         self._server.gateway = self
+        self._server.read_timeout = self._read_timeout
         self._thread = threading.Thread(target=self._server.serve_forever, name="api-gateway", daemon=True)
         self._thread.start()
 
@@ -218,12 +237,70 @@ class ApiGateway:
 
 class _GatewayHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     gateway: ApiGateway
+    read_timeout: float
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer is its own business; socketserver would print a
+        # traceback to stderr for it. Anything else is a bug here, logged as one.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("connection from %s dropped", client_address[0], exc_info=True)
+        else:
+            logger.exception("the local gateway failed serving %s", client_address[0])
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _GatewayHttpServer
     protocol_version = "HTTP/1.1"
+    # Until a request line says otherwise: http.server's HTTP/0.9 default would send its error
+    # answers without a status line.
+    default_request_version = "HTTP/1.1"
+    raw_requestline: bytes
+
+    def setup(self) -> None:
+        # Each socket read and write waits at most this long (a silent client, a client that
+        # does not read its answer); handle_one_request bounds the whole request too.
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)
+        self._timed_out = False
+        self._deadline: threading.Timer | None = None
+
+    def handle_one_request(self) -> None:
+        # A client trickling its headers or body a byte at a time passes every per-read timeout:
+        # the request as a whole gets read_timeout, then the read side is shut and it gets a 408.
+        self._deadline = threading.Timer(self.server.read_timeout, self._cut_off)
+        self._deadline.daemon = True
+        self._deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._deadline.cancel()
+
+    def _cut_off(self) -> None:
+        self._timed_out = True
+        # Wakes the thread blocked reading from it: its reads see the end of the stream.
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RD)
+
+    def parse_request(self) -> bool:
+        # (what http.server's parse_request sets first, for the refusals below)
+        self.command = None  # type: ignore[assignment]
+        self.request_version = self.default_request_version
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if self._timed_out:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, _TIMED_OUT)
+            return False
+        if len(self.raw_requestline.split()) == 2:
+            # An HTTP/0.9 request line: http.server would wait for headers that never come.
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported")
+            return False
+        if not super().parse_request():
+            return False
+        if self._timed_out:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, _TIMED_OUT)
+            return False
+        return True
 
     def do_GET(self) -> None:
         self._serve()
@@ -249,13 +326,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         path, _, query = self.path.partition("?")
         try:
+            self._check_framing()
             body = self._read_body()
         except _BodyTooLargeError:
             self.close_connection = True
             self._write(self.server.gateway.handle_too_large())
             return
-        except ValueError:
-            self.send_error(400, "Bad Request")
+        except ValueError as error:
+            self.send_error(HTTPStatus.BAD_REQUEST, str(error) or None)
+            return
+        except TimeoutError:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, _TIMED_OUT)
+            return
+        finally:
+            # Read in time: the function's own timeout bounds what follows.
+            if self._deadline is not None:
+                self._deadline.cancel()
+        if self._timed_out:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, _TIMED_OUT)
+            return
+        if self._incomplete(body):
+            self.send_error(HTTPStatus.BAD_REQUEST, "incomplete body")
             return
         request = HttpRequest(
             method=self.command,
@@ -267,12 +358,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         self._write(self.server.gateway.handle(request))
 
+    def _check_framing(self) -> None:
+        """One way to know where the body ends, or 400: two lengths, or a length and chunked
+        encoding, are how requests get smuggled past one server and read differently by another."""
+        lengths = self.headers.get_all("Content-Length") or []
+        encodings = self.headers.get_all("Transfer-Encoding") or []
+        if len(lengths) > 1:
+            raise ValueError("more than one Content-Length")
+        if encodings and lengths:
+            raise ValueError("both Transfer-Encoding and Content-Length")
+        if encodings and [value.strip().lower() for value in encodings] != ["chunked"]:
+            raise ValueError("unsupported Transfer-Encoding")
+
+    def _incomplete(self, body: bytes) -> bool:
+        # The client closed (or was cut off) before sending all it announced.
+        declared = self.headers.get("Content-Length")
+        return declared is not None and len(body) < int(declared)
+
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
+        length = content_length(self.headers.get("Content-Length"))
         if length > MAX_BODY_BYTES:
             raise _BodyTooLargeError
         return self.rfile.read(length)
@@ -281,7 +387,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            size = chunk_size(self.rfile.readline())
             if size == 0:
                 # Trailers, if any, end with an empty line.
                 while self.rfile.readline().strip():
@@ -304,21 +410,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (a garbled request line, an unknown verb) answer JSON too,
-        not its HTML page; the connection closes, as the request could not be read."""
+        """http.server's own refusals (a garbled request line, an unknown verb, oversized
+        headers) and ours (framing, timeouts) answer with the gateway's envelope, not its HTML
+        page; the connection closes, as the request could not be read."""
         self.close_connection = True
-        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
+        response = self.server.gateway.handle_unreadable(
+            code, message or HTTPStatus(code).phrase, getattr(self, "requestline", "")
+        )
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
         self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The gateway logs each request itself, with its outcome; http.server's line is noise.
         return
+
+
+_TIMED_OUT = "request timed out"
 
 
 class _BodyTooLargeError(Exception):

@@ -17,6 +17,16 @@ class DemoTenants:
     webhook_secret: str
 
 
+def point_demo_webhook(table_name: str, tenants: DemoTenants, webhook_url: str) -> None:
+    """A restored demo organization's webhook, moved to where the inspector listens now; its
+    signing secret stays the one already printed."""
+    from lisoloo.settings import get_settings
+    from lisoloo.storage import SmsRepository
+    from lisoloo.webhooks.subscriptions import configure_webhook
+
+    configure_webhook(SmsRepository(table_name), tenants.org_id, webhook_url, get_settings(), datetime.now(UTC))
+
+
 def create_demo_tenants(table_name: str, carrier: str = "sandbox", *, webhook_url: str) -> DemoTenants:
     # Imported here, not at the top: the layer reads settings and builds its logger at import,
     # which must happen after the functions' environment is in place.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 import boto3
@@ -34,7 +35,10 @@ def build_workers(
     schedule_seconds: float,
     session: boto3.Session | None = None,
     observe_stream: Callable[[Mapping[str, Any]], None] | None = None,
+    stream_start: str | None = None,
 ) -> list[BackgroundWorker]:
+    """``stream_start`` overrides the template's StartingPosition (a restored stack reads from
+    LATEST: its restored items are not changes)."""
     session = session or boto3.Session()
     workers: list[BackgroundWorker] = []
     for logical_id, spec in stack.functions.items():
@@ -48,6 +52,8 @@ def build_workers(
                 workers.append(SqsPoller(source, function, session, workers=pollers))
                 logger.info("%s <- SQS %s (%d at once)", logical_id, source.queue_arn.rsplit(":", 1)[-1], pollers)
             elif isinstance(source, StreamEventSource):
+                if stream_start is not None:
+                    source = replace(source, starting_position=stream_start)
                 workers.append(StreamPoller(source, function, session, observe=observe_stream))
                 logger.info("%s <- DynamoDB stream of %s", logical_id, source.stream_arn.split("/")[1])
             elif event.type in ("Schedule", "ScheduleV2"):

@@ -61,6 +61,13 @@ INTEGRATION_ERROR = GatewayError(None, 502, "Internal server error", "InternalSe
 GATEWAY_FAILURE = GatewayError(None, 500, "Internal server error", "InternalServerErrorException")
 
 
+def framing_error(status: int, message: str) -> GatewayError:
+    """A request that could not be read as HTTP: no response type of its own (API Gateway's
+    edge refuses it before any API), so DEFAULT_4XX/5XX shape it."""
+    error_type = "InternalServerErrorException" if status >= 500 else "BadRequestException"
+    return GatewayError(None, status, message, error_type)
+
+
 def render(
     error: GatewayError,
     responses: Mapping[str, GatewayResponseConfig],

@@ -207,7 +207,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "A message's status, counters and first page of recipients",
         "description": (
             "Unknown, malformed and other organizations' ids all answer the same 404. Page through the "
-            "recipients with `recipients_cursor`."
+            "recipients with `recipients_cursor`, a position: one at or past the end is an empty page "
+            "with no next cursor."
         ),
         "response_example": STATUS_EXAMPLE,
         "errors": {"404": _error("No such message for this organization.", "Message not found")},

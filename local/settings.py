@@ -32,6 +32,10 @@ class LocalSettings:
     # concurrency, an SQS source's MaximumConcurrency) when lower. One process shares its
     # cores between them, so beyond a few they only wait on each other.
     concurrency: int = 1
+    # How long the gateway waits for a client to send a whole request (or its next one).
+    read_timeout_seconds: float = 30.0
+    # Where the stack keeps its tables across restarts (None: in memory only).
+    state_dir: Path | None = None
     template_path: Path = REPOSITORY_ROOT / "template.yaml"
     # Further template parameters (NAME=VALUE), e.g. for knobs added to the template later.
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
@@ -103,7 +107,9 @@ def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Loc
         delivery_timeout_seconds=int(timeout) if timeout else None,
         concurrency=max(1, int(environ.get("LISOLOO_LOCAL_CONCURRENCY", "1"))),
         carrier_retry_delays=environ.get("LISOLOO_CARRIER_RETRY_DELAYS") or None,
+        read_timeout_seconds=float(environ.get("LISOLOO_LOCAL_READ_TIMEOUT_SECONDS", "30")),
         verbose=options.verbose,
+        state_dir=Path(environ["LISOLOO_LOCAL_STATE"]).expanduser() if environ.get("LISOLOO_LOCAL_STATE") else None,
         template_path=options.template,
         parameter_overrides=overrides,
     )

@@ -12,10 +12,13 @@ import logging
 import time
 from collections.abc import Mapping
 from contextlib import suppress
+from typing import Any
+
+import boto3
 
 from local.api_gateway import ApiGateway
 from local.api_model import RestApi, base_path, read_rest_apis
-from local.bootstrap import create_demo_tenants
+from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
@@ -25,6 +28,8 @@ from local.progress import MessageTally, ProgressReporter, queue_depths
 from local.sandbox_carrier import SandboxCarrier
 from local.settings import LocalSettings, LocalSettingsError, retry_timing_problem
 from local.stack_process import ReadyInfo
+from local.state import SavedState, load_state, restore_tables, save_state, scan_tables
+from local.stream_poller import StreamPoller
 from local.throttling import TokenBuckets, organization_limits
 from local.webhook_inspector import WebhookInspector
 
@@ -42,22 +47,34 @@ class LocalStack:
         self._gateway: ApiGateway | None = None
         self._workers: list[BackgroundWorker] = []
         self._inspector: WebhookInspector | None = None
+        # Set once the stack serves, for saving its state at stop (LISOLOO_LOCAL_STATE).
+        self._tables: dict[str, str] = {}
+        self._tenants: DemoTenants | None = None
 
     def start(self) -> ReadyInfo:
         started = time.monotonic()
+        # Read first: a state that cannot be read stops the start before anything runs.
+        saved = load_state(self.settings.state_dir) if self.settings.state_dir else None
         self._moto = start_moto()
         # This process's own clients (the functions, the pollers) reach moto in-process.
         point_process_at()
 
         self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
         self._sandbox.start()
-        self._inspector = WebhookInspector()
-        self._inspector.start()
+        self._inspector = self._start_inspector(saved)
 
         parameters = self._parameters(self._sandbox.url)
         self._refuse_impossible_timing(parameters)
         stack = deploy_template(self.settings.template_path, parameters)
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
+        tables = {
+            logical_id: stack.physical_id(logical_id)
+            for logical_id, resource_type in stack.resource_types.items()
+            if resource_type == "AWS::DynamoDB::Table"
+        }
+        if saved is not None:
+            restore_tables(_dynamodb(), tables, saved.tables)
+            logger.info("restored %d items from %s", saved.item_count, self.settings.state_dir)
 
         functions = load_functions(
             stack.functions.values(),
@@ -67,6 +84,20 @@ class LocalStack:
                 for logical_id, spec in stack.functions.items()
             },
         )
+        tally = MessageTally()
+        self._workers = build_workers(
+            stack,
+            functions,
+            schedule_seconds=self.settings.schedule_seconds,
+            observe_stream=tally.observe,
+            stream_start="LATEST" if saved is not None else None,
+        )
+        # Stream pollers take their positions before the gateway takes a request: a restored
+        # stack's LATEST is then past its restored items (no webhook replayed) and before any new one.
+        streams = [worker for worker in self._workers if isinstance(worker, StreamPoller)]
+        for poller in streams:
+            poller.start()
+
         apis = read_rest_apis(stack.template, stack.parameters)
         routes = tuple(route for api in apis.values() for route in api.routes)
         self._gateway = ApiGateway(
@@ -78,22 +109,26 @@ class LocalStack:
             throttle=self._throttle(apis, stack.physical_id(TABLE_LOGICAL_ID)),
             log_requests=self.settings.verbose,
             pages=docs_pages(base_path(routes)),
+            read_timeout=self.settings.read_timeout_seconds,
         )
         self._gateway.start(port=self.settings.port)
         base_url = self._gateway.url + base_path(self._gateway.routes)
 
-        tenants = create_demo_tenants(
-            stack.physical_id(TABLE_LOGICAL_ID), SANDBOX_CARRIER, webhook_url=self._inspector.hook_url("demo")
-        )
+        demo_hook = self._inspector.hook_url("demo")
+        table_name = stack.physical_id(TABLE_LOGICAL_ID)
+        if saved is None:
+            tenants = create_demo_tenants(table_name, SANDBOX_CARRIER, webhook_url=demo_hook)
+        else:
+            tenants = saved.demo
+            if self._inspector.port != saved.inspector_port:
+                point_demo_webhook(table_name, tenants, demo_hook)
         self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
 
-        tally = MessageTally()
-        self._workers = build_workers(
-            stack, functions, schedule_seconds=self.settings.schedule_seconds, observe_stream=tally.observe
-        )
         self._workers.append(ProgressReporter(tally, queue_depths(stack), self._sandbox.counts))
         for worker in self._workers:
-            worker.start()
+            if worker not in streams:
+                worker.start()
+        self._tables, self._tenants = tables, tenants
         logger.info("local stack up in %.1f s", time.monotonic() - started)
         return ReadyInfo(
             base_url=base_url,
@@ -105,7 +140,33 @@ class LocalStack:
             webhook_inspector_url=self._inspector.url,
             demo_webhook_url=self._inspector.hook_url("demo"),
             demo_webhook_secret=tenants.webhook_secret,
+            state_dir=str(self.settings.state_dir) if self.settings.state_dir else None,
         )
+
+    def _start_inspector(self, saved: SavedState | None) -> WebhookInspector:
+        """On its previous port when restoring: webhook URLs in the table name it."""
+        inspector = WebhookInspector()
+        if saved is not None:
+            try:
+                inspector.start(port=saved.inspector_port)
+                return inspector
+            except OSError:
+                logger.warning(
+                    "port %d is taken: webhooks set to the inspector before this restart go nowhere now",
+                    saved.inspector_port,
+                )
+        inspector.start()
+        return inspector
+
+    def _save_state(self) -> None:
+        if self.settings.state_dir is None or self._tenants is None or self._inspector is None:
+            return
+        tables = scan_tables(_dynamodb(), self._tables)
+        save_state(
+            self.settings.state_dir,
+            SavedState(demo=self._tenants, inspector_port=self._inspector.port, tables=tables),
+        )
+        logger.info("state saved to %s (%d items)", self.settings.state_dir, sum(map(len, tables.values())))
 
     @staticmethod
     def _throttle(apis: Mapping[str, RestApi], table_name: str) -> TokenBuckets | None:
@@ -153,7 +214,20 @@ class LocalStack:
         for worker in reversed(self._workers):
             with suppress(Exception):
                 worker.stop()
-        for part in (self._gateway, self._inspector, self._sandbox, self._moto):
+        if self._gateway is not None:
+            with suppress(Exception):
+                self._gateway.stop()
+        # Nothing of the stack's own writes any more; the CLI could, but a stop is a stop.
+        try:
+            self._save_state()
+        except Exception:
+            logger.exception("the state could not be saved to %s; the previous one is kept", self.settings.state_dir)
+        for part in (self._inspector, self._sandbox, self._moto):
             if part is not None:
                 with suppress(Exception):
                     part.stop()
+
+
+def _dynamodb() -> Any:
+    # This process's client: in-process moto (point_process_at), no HTTP.
+    return boto3.client("dynamodb")

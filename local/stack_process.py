@@ -29,6 +29,8 @@ class ReadyInfo:
     webhook_inspector_url: str
     demo_webhook_url: str
     demo_webhook_secret: str
+    # Where the stack keeps its state across restarts; None: in memory, lost at Ctrl-C.
+    state_dir: str | None = None
 
     def ready_line(self) -> str:
         return f"{READY_MARKER} {json.dumps(asdict(self))}"

@@ -33,6 +33,11 @@ class WebhookInspector:
         threading.Thread(target=self._server.serve_forever, name="webhook-inspector", daemon=True).start()
 
     @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server_address[1])
+
+    @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
         host, port = self._server.server_address[:2]

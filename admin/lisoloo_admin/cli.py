@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     rotate = key_commands.add_parser("rotate", help="a new key; the old one stops after --grace-seconds")
     rotate.add_argument("org_id")
     rotate.add_argument("key_id")
-    rotate.add_argument("--grace-seconds", type=int, default=0)
+    rotate.add_argument("--grace-seconds", type=_whole_number, default=0)
     revoke = key_commands.add_parser("revoke", help="the key stops working (within the authorizer cache, 5 min)")
     revoke.add_argument("org_id")
     revoke.add_argument("key_id")
@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     limit = commands.add_parser("rate-limit", help="the organization's own throttle, or back to the default plan")
     limit.add_argument("org_id")
-    limit.add_argument("--rate", type=int, help="requests per second")
-    limit.add_argument("--burst", type=int, help="requests at once above the rate")
+    limit.add_argument("--rate", type=_whole_number, help="requests per second")
+    limit.add_argument("--burst", type=_whole_number, help="requests at once above the rate")
     limit.add_argument("--default", action="store_true", help="back to the default usage plan")
 
     carrier = commands.add_parser(
@@ -95,10 +95,17 @@ def _parser() -> argparse.ArgumentParser:
         "replay-dlq", help="move a dead-letter queue's messages back to their queue (needs --stack)"
     )
     replay.add_argument("queue", help="dispatch, receipts or webhook-deliveries")
-    replay.add_argument("--max", type=int, default=1_000, help="at most this many messages (default 1000)")
+    replay.add_argument("--max", type=_whole_number, default=1_000, help="at most this many messages (default 1000)")
     replay.add_argument("--dry-run", action="store_true", help="list them with their context; move nothing")
     _accept_json_after_commands(parser)
     return parser
+
+
+def _whole_number(text: str) -> int:
+    """ASCII digits only: int() alone also reads " 10", "+60", "1_0" and Arabic-Indic digits."""
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number in ASCII digits")
+    return int(text)
 
 
 def _accept_json_after_commands(parser: argparse.ArgumentParser) -> None:

@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator, Field
 
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository
-from lisoloo.models import Envelope, MessageStatus
+from lisoloo.models import Envelope, MessageStatus, ascii_digits
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 from lisoloo.status_report import read_message_status
@@ -20,8 +21,16 @@ app = build_resolver()
 @app.get(f"{API_PREFIX}/status/<message_id>")
 def status(
     message_id: str,
-    recipients_limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-    recipients_cursor: Annotated[str | None, Query(max_length=16)] = None,
+    # The bounds before the validator: only so are they published as the schema's minimum and maximum.
+    recipients_limit: Annotated[int, Field(ge=1, le=1_000), BeforeValidator(ascii_digits), Query()] = 100,
+    recipients_cursor: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="The previous page's recipients_cursor, a position in ASCII digits; "
+            "at or past the end, an empty page.",
+        ),
+    ] = None,
 ) -> Envelope[MessageStatus]:
     report = read_message_status(
         repository(),

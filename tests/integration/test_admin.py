@@ -128,6 +128,7 @@ def test_settings_country_sender_ids_rate_limit_and_webhook(harness: Harness) ->
     [
         ["set-country", "{org}", "XX"],
         ["set-sender-ids", "{org}", "TOO-LONG-SENDER-ID"],
+        ["set-sender-ids", "{org}", "ACME\n"],  # "$" matched before a final newline
         ["rate-limit", "{org}", "--rate", "5"],
         ["rate-limit", "{org}", "--rate", "0", "--burst", "1"],
         ["keys", "revoke", "{org}", "key_000000000000"],
@@ -138,6 +139,27 @@ def test_bad_input_is_refused_with_a_message(harness: Harness, arguments: list[s
     org_id = admin(harness, "create-org", "Refusals Ltd")["org_id"]
     with pytest.raises(AdminError):
         admin(harness, *[argument.format(org=org_id) for argument in arguments])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["rate-limit", "{org}", "--rate", "\u0665", "--burst", "10"],  # int() reads an Arabic-Indic 5 as 5
+        ["rate-limit", "{org}", "--rate", "5", "--burst", " 10"],
+        ["rate-limit", "{org}", "--rate", "1_0", "--burst", "10"],
+        ["keys", "rotate", "{org}", "key_000000000000", "--grace-seconds", "+60"],
+        ["replay-dlq", "dispatch", "--max", "\u0661\u0660"],
+    ],
+)
+def test_numbers_are_ascii_digits(harness: Harness, arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an organization
+    org_id = admin(harness, "create-org", "Digits Ltd")["org_id"]
+    # When a number is given in other digits, with a space, a sign or an underscore
+    with pytest.raises(SystemExit):
+        admin(harness, *[argument.format(org=org_id) for argument in arguments])
+    # Then the command line is refused before anything is done, naming the value
+    assert "is not a whole number in ASCII digits" in capsys.readouterr().err
+    assert admin(harness, "show", org_id)["rate_limit"] is None
 
 
 def test_a_registered_carrier_token_authenticates_receipts_and_retires_the_previous_one(harness: Harness) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from tests.integration.conftest import Harness
+import boto3
+import pytest
+
+from tests.integration.conftest import Harness, Merchant
 
 
 def test_single_send_answers_with_a_message_id_and_queues_one_job(harness: Harness) -> None:
@@ -126,3 +131,104 @@ def test_an_idempotency_key_reused_with_another_body_is_422(harness: Harness) ->
     )
     assert code == 422
     assert len(harness.queued_jobs()) == 1
+
+
+def stored_messages_and_schedules(harness: Harness, merchant: Merchant) -> list[str]:
+    """The partition keys of every message and schedule the organization has (none after a 422)."""
+    from lisoloo.storage import keys
+
+    prefix = keys.org_pk(merchant.org_id) + "#"
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=harness.table_name)
+    return sorted({item["PK"]["S"] for page in pages for item in page["Items"] if item["PK"]["S"].startswith(prefix)})
+
+
+def in_days(days: int, offset: str = "Z") -> str:
+    """A whole second ``days`` from now, written with ``offset`` (the same instant whatever it is)."""
+    moment = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    if offset == "Z":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign, hours, minutes = offset[0], int(offset[1:3]), int(offset[4:6])
+    shift = timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
+    return (moment + shift).strftime("%Y-%m-%dT%H:%M:%S") + offset
+
+
+@pytest.mark.parametrize(
+    ("extra", "headers", "loc"),
+    [
+        # "$" matches before a final newline: each of these was accepted (the reference echoed)
+        ({"sender_id": "ABC\n"}, {}, ["body", "sender_id"]),
+        ({"reference": "abc\n"}, {}, ["body", "reference"]),
+        ({"recurring_schedule": {"cron": "0 9 * * *\n"}}, {}, ["body", "recurring_schedule", "cron"]),
+        # croniter reads an Arabic-Indic zero as a minute
+        ({"recurring_schedule": {"cron": "\u0660 9 * * *"}}, {}, ["body", "recurring_schedule", "cron"]),
+        ({"recurring_schedule": {"cron": "0 9 * * MON", "max_occurrences": "12\n"}}, {}, None),
+        ({}, {"Idempotency-Key": "order-1182\n"}, None),
+    ],
+)
+def test_values_with_a_trailing_newline_or_foreign_digits_are_422(
+    harness: Harness, extra: dict[str, Any], headers: dict[str, str], loc: list[str] | None
+) -> None:
+    # Given a merchant
+    merchant = harness.new_merchant()
+    # When a send carries a value that only matches its rule up to a final "\n", or an Arabic-Indic digit
+    code, body, _ = harness.api(
+        "send", "send-single", merchant, body={"to": ["+254712345678"], "message": "x", **extra}, headers=headers
+    )
+    # Then it is a 422 naming the field, and nothing is stored or queued
+    assert code == 422, body
+    if loc is not None:
+        assert [problem["loc"] for problem in body["detail"]] == [loc]
+    assert stored_messages_and_schedules(harness, merchant) == []
+    assert harness.queued_jobs() == []
+
+
+def test_one_instant_twice_in_scheduled_dates_is_422_naming_it(harness: Harness) -> None:
+    # Given a merchant
+    merchant = harness.new_merchant()
+    # When it schedules one instant twice, once in UTC and once at +03:00, next to another date
+    dates = [in_days(1), in_days(2), in_days(1, "+03:00")]
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": dates})
+    # Then the repeat is named, with the date it repeats, and no schedule exists
+    assert code == 422, body
+    assert body["detail"] == [
+        {
+            "loc": ["body", "scheduled_dates", 2],
+            "msg": f"{dates[0]} repeats scheduled_dates[0]",
+            "type": "duplicate_date",
+        }
+    ]
+    assert stored_messages_and_schedules(harness, merchant) == []
+    # And the same dates without the repeat are two occurrences
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": dates[:2]})
+    assert code == 200, body
+    assert [occurrence["scheduled_for"] for occurrence in body["data"]["occurrences"]] == dates[:2]
+
+
+def test_a_scheduled_date_that_is_also_a_time_of_the_recurrence_is_422(harness: Harness) -> None:
+    # Given a merchant, a daily recurrence at 06:00 UTC, its first and second times
+    merchant = harness.new_merchant()
+    now = datetime.now(UTC)
+    first = now.replace(hour=6, minute=0, second=0, microsecond=0)
+    first += timedelta(days=1) if first <= now else timedelta(0)
+    second, extra = first + timedelta(days=1), in_days(1)
+    daily = {"cron": "0 6 * * *", "timezone": "UTC"}
+
+    def send(dates: list[datetime | str]) -> tuple[int, Any]:
+        written = [d if isinstance(d, str) else d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates]
+        return harness.send(
+            merchant, {"to": ["+254712345678"], "message": "x", "scheduled_dates": written, "recurring_schedule": daily}
+        )
+
+    # When one send carries the recurrence and, among its dates, its second time again
+    code, body = send([extra, second])
+    # Then it is a 422 naming the date, and no schedule exists
+    assert code == 422, body
+    assert [(problem["loc"], problem["type"]) for problem in body["detail"]] == [
+        (["body", "scheduled_dates", 1], "duplicate_date")
+    ]
+    assert stored_messages_and_schedules(harness, merchant) == []
+    # And without it, the schedule is the union: the date and the recurrence's first time
+    code, body = send([extra])
+    assert code == 200, body
+    expected = sorted([extra, first.strftime("%Y-%m-%dT%H:%M:%SZ")])
+    assert sorted(occurrence["scheduled_for"] for occurrence in body["data"]["occurrences"]) == expected

@@ -200,6 +200,9 @@ def test_base64_result_is_decoded() -> None:
         "ok",
         {"body": "{}"},
         {"statusCode": "abc"},
+        {"statusCode": "²"},  # isdigit() but not int(): was a ValueError out of the gateway
+        # isdigit() and int() == 200 ("٢٠٠" in Arabic-Indic digits): was answered as a 200
+        {"statusCode": "\N{ARABIC-INDIC DIGIT TWO}\N{ARABIC-INDIC DIGIT ZERO}\N{ARABIC-INDIC DIGIT ZERO}"},
         {"statusCode": 700},
         {"statusCode": True},
         {"statusCode": 200, "body": {"not": "a string"}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 
 from local.api_gateway import ApiGateway
 from local.api_model import AuthorizerConfig, GatewayResponseConfig, RestApi, Route
-from local.http_messages import HttpRequest
+from local.http_messages import HttpRequest, chunk_size, content_length
 from local.infrastructure import FunctionSpec
 from local.lambda_runtime import LocalFunction
 from local.throttling import TokenBuckets
@@ -217,5 +218,44 @@ def test_over_http() -> None:
         assert event["headers"]["Content-Type"] == "application/json"
         assert missing.value.code == 404
         assert json.loads(missing.value.read()) == {"detail": "Not Found"}
+    finally:
+        gateway.stop()
+
+
+@pytest.mark.parametrize(("header", "length"), [(None, 0), ("", 0), ("0", 0), ("17", 17), ("007", 7)])
+def test_content_lengths(header: str | None, length: int) -> None:
+    assert content_length(header) == length
+
+
+@pytest.mark.parametrize("header", ["+5", "-5", "1_0", "\N{ARABIC-INDIC DIGIT FIVE}", "5\n", "0x10", "1e3"])
+def test_content_lengths_int_would_read_are_refused(header: str) -> None:
+    with pytest.raises(ValueError, match="Content-Length"):
+        content_length(header)
+
+
+@pytest.mark.parametrize(("line", "size"), [(b"0\r\n", 0), (b"1a\r\n", 26), (b"A; name=value\r\n", 10)])
+def test_chunk_sizes(line: bytes, size: int) -> None:
+    assert chunk_size(line) == size
+
+
+@pytest.mark.parametrize("line", [b"-5\r\n", b"+5\r\n", b"1_0\r\n", b"0x10\r\n", b"\r\n", b""])
+def test_chunk_sizes_int_would_read_are_refused(line: bytes) -> None:
+    with pytest.raises(ValueError, match="chunk size"):
+        chunk_size(line)
+
+
+def test_a_chunk_size_of_minus_one_is_a_400_not_a_read_to_the_end_of_the_stream() -> None:
+    # Given the gateway listening
+    gateway = _gateway()
+    gateway.start(port=0)
+    try:
+        host, port = gateway.url.removeprefix("http://").split(":")
+        # When a client sends a chunked body whose size is "-1" and keeps the connection open
+        with socket.create_connection((host, int(port)), timeout=5) as client:
+            client.sendall(
+                b"POST /v1/open HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nhello\r\n0\r\n\r\n"
+            )
+            # Then it answers 400 at once (int(b"-1", 16) is rfile.read(-1): read until the client hung up)
+            assert client.recv(64).startswith(b"HTTP/1.1 400")
     finally:
         gateway.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,21 @@ def test_the_banner_keeps_the_base_url_and_app_key_lines_scripts_look_for() -> N
     assert re.search(r"https?://[\w.:]+", text).group(0) == "http://127.0.0.1:3000"  # type: ignore[union-attr]
     assert f"base URL: {BASE_URL}" in text
     assert f"app-key: {READY.app_key}" in text
+
+
+def test_the_banner_says_the_state_is_in_memory_and_what_a_restart_forgets() -> None:
+    # Given a stack started without LISOLOO_LOCAL_STATE
+    # When it prints its banner
+    text = "\n".join(banner_lines(READY))
+    # Then it says, where it starts, that Ctrl-C loses everything, and how to keep it
+    line = next(line for line in text.splitlines() if line.startswith("state: "))
+    assert "in memory" in line
+    for lost in ("message", "organization", "app-key", "carrier token", "scheduled send"):
+        assert lost in line
+    assert "LISOLOO_LOCAL_STATE=DIR" in line
+
+
+def test_the_banner_names_the_state_directory_when_there_is_one() -> None:
+    text = "\n".join(banner_lines(replace(READY, state_dir="/tmp/lisoloo-state")))
+    assert "state: kept in /tmp/lisoloo-state" in text
+    assert "in memory" not in text

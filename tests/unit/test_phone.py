@@ -32,6 +32,10 @@ AGREEMENT_REGIONS = ("KE", "TZ", "UG", "NG", "ZA", "GB", "US", "BR", "HU", "IT",
         ("00254712345678", "KE", "+254712345678"),
         ("254712345678", "KE", "+254712345678"),
         ("2540712345678", "KE", "+254712345678"),
+        # A country code shared by regions: after it, the main region's rules read the rest
+        # (GB's for 44 in the Isle of Man), as phonenumbers does; this gave +4407510794.
+        ("44007510794", "IM", "+447510794"),
+        ("4400000000000", "JE", "+44000000000"),
         ("0712-345-678", "ke", "+254712345678"),
         # United States: formatting of every kind, the "1" trunk prefix, E.164.
         ("(201) 555-0123", "US", "+12015550123"),

@@ -1,11 +1,12 @@
 """When an open recipient's wait for a final receipt ends (pure; DESIGN §3 "Deadline").
 
 A message's deadline is ``DeliveryTimeoutSeconds`` after its dispatch started, and that is
-every recipient's deadline while the carrier's attempts keep their schedule. A carrier retry
-runs when the sweep gets to it, which can be late; the recipient then keeps the wait its
-attempt was planned to have (attempt ``k`` at ``delays[k-1]`` waits ``timeout - delays[k-1]``),
-so the deadline moves by the lateness and never cuts a retried attempt short. A recipient
-whose retry is still to come has no deadline yet: the deadline never fails it.
+every recipient's deadline while the carrier's attempts keep their schedule. An attempt can be
+late: a big dispatch hands its last recipients off minutes after its first, and a carrier
+retry runs when the sweep gets to it. The recipient then keeps the wait its attempt was
+planned to have (attempt ``k`` at ``delays[k-1]`` waits ``timeout - delays[k-1]`` after its
+hand-off), so the deadline moves by the lateness and never cuts an attempt short. A
+recipient whose retry is still to come has no deadline yet: the deadline never fails it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ def recipient_deadline(
     row: RecipientRecord | None, message_deadline: datetime, timeout: timedelta, delays: Sequence[int]
 ) -> datetime | None:
     """The instant this open recipient times out, or None while a carrier retry is still to come."""
-    if row is None or row.attempts <= 1:
+    if row is None:
         return message_deadline
     if row.retry_due_at is not None:
         return None
     if row.handed_off_at is None:
         return message_deadline
-    planned_delay = timedelta(seconds=delays[min(row.attempts, len(delays)) - 1])
+    planned_delay = timedelta(seconds=delays[min(max(row.attempts, 1), len(delays)) - 1])
     return max(message_deadline, row.handed_off_at + timeout - planned_delay)
 
 

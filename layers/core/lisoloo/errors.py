@@ -85,14 +85,27 @@ class InvalidSenderIdError(DomainError):
 
 
 class InvalidScheduleError(DomainError):
-    """Scheduled dates in the past, or a recurrence that would never fire."""
+    """Scheduled dates in the past or repeated, dates with a recurrence, or a recurrence that
+    would never fire."""
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 class InvalidCursorError(DomainError):
+    """A ``recipients_cursor`` that is not a position, answered like a request-validation error."""
+
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
-    detail = "Invalid recipients_cursor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                {
+                    "loc": ["query", "recipients_cursor"],
+                    "msg": "must be a recipients_cursor from an earlier page: a position, up to 5 ASCII digits",
+                    "type": "cursor",
+                }
+            ]
+        )
 
 
 class OrganizationNotFoundError(DomainError):

@@ -29,7 +29,7 @@ from lisoloo.models import Caller, SendAccepted, SendRequest
 from lisoloo.settings import get_settings
 
 KEY_LIFETIME_SECONDS = 24 * 3600
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class InvalidIdempotencyKeyError(DomainError):
@@ -81,7 +81,7 @@ def send_once(
 ) -> SendAccepted:
     if idempotency_key is None:
         return send()
-    if not _KEY.match(idempotency_key):
+    if not _KEY.fullmatch(idempotency_key):
         raise InvalidIdempotencyKeyError()
     scoped = {"org_id": caller.org_id, "key": idempotency_key, "body": request.model_dump(mode="json")}
     try:

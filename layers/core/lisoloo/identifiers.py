@@ -6,9 +6,9 @@ import re
 import secrets
 import time
 
-_MESSAGE_ID = re.compile(r"^[0-9a-f]{24}$")
-_ORGANIZATION_ID = re.compile(r"^org_[0-9a-f]{16}$")
-_SCHEDULE_ID = re.compile(r"^sch_[0-9a-f]{16}$")
+_MESSAGE_ID = re.compile(r"[0-9a-f]{24}")
+_ORGANIZATION_ID = re.compile(r"org_[0-9a-f]{16}")
+_SCHEDULE_ID = re.compile(r"sch_[0-9a-f]{16}")
 
 
 def new_message_id(now_seconds: float | None = None) -> str:
@@ -18,7 +18,7 @@ def new_message_id(now_seconds: float | None = None) -> str:
 
 
 def is_message_id(value: str) -> bool:
-    return bool(_MESSAGE_ID.match(value))
+    return bool(_MESSAGE_ID.fullmatch(value))
 
 
 def new_schedule_id() -> str:
@@ -26,7 +26,7 @@ def new_schedule_id() -> str:
 
 
 def is_schedule_id(value: str) -> bool:
-    return bool(_SCHEDULE_ID.match(value))
+    return bool(_SCHEDULE_ID.fullmatch(value))
 
 
 def new_organization_id() -> str:
@@ -34,4 +34,4 @@ def new_organization_id() -> str:
 
 
 def is_organization_id(value: str) -> bool:
-    return bool(_ORGANIZATION_ID.match(value))
+    return bool(_ORGANIZATION_ID.fullmatch(value))

@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
 )
 
@@ -43,19 +46,44 @@ def format_timestamp(moment: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 
+
+def whole_second(moment: datetime) -> datetime:
+    """A scheduled time is kept to the second, the precision every timestamp is shown in: two
+    dates that read the same in a reply are the same date."""
+    return moment.replace(microsecond=0)
+
+
+ScheduledDate = Annotated[AwareDatetime, AfterValidator(whole_second)]
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def ascii_digits(value: object) -> object:
+    """A number given as text (a query parameter) is ASCII digits: int() alone would also read
+    " 5", "5\\n", "+5", "1_0", "5.0" and Arabic-Indic digits."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number: 1-9 ASCII digits")
+    return value
+
+
 # Alphanumeric sender ids are at most 11 characters (GSM 03.40); numeric ones are E.164-long.
-_SENDER_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15})$")
+# Every pattern on input here is applied with fullmatch: "$" also matches before a final "\n".
+_SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}|\+?[0-9]{1,15}")
 
 
 def check_sender_id(value: str) -> str:
     """A sender id a carrier can carry (also what ``lisoloo-admin set-sender-ids`` accepts)."""
-    if not _SENDER_ID.match(value):
+    if not _SENDER_ID.fullmatch(value):
         raise ValueError("sender_id must be 1-11 letters, digits, spaces, '.', '_' or '-', or a number")
     return value
 
 
 # Printable, no control characters: a reference is echoed in headers and logs.
-_REFERENCE = re.compile(r"^[\x20-\x7e]{1,64}$")
+_REFERENCE = re.compile(r"[\x20-\x7e]{1,64}")
+
+
+# The validation context of a recurrence read back from storage (``RecurringSchedule.stored``).
+_STORED = "stored"
 
 
 class RecurringSchedule(Model):
@@ -64,14 +92,30 @@ class RecurringSchedule(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    cron: Annotated[StrictStr, Field(min_length=9, max_length=100)]
+    cron: Annotated[
+        StrictStr,
+        Field(
+            min_length=9,
+            max_length=100,
+            description="Five fields in printable ASCII: minute hour day-of-month month day-of-week.",
+        ),
+    ]
     timezone: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "UTC"
     end_at: AwareDatetime | None = None
-    max_occurrences: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    # A JSON number: lax int() would also take the string "12\n".
+    max_occurrences: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+
+    @classmethod
+    def stored(cls, recurring: str) -> RecurringSchedule:
+        """A recurrence as stored (JSON). Its cron passed the rules of the day it was accepted;
+        a later, stricter rule must not strand it: the sweep releases its occurrences."""
+        return cls.model_validate_json(recurring, context=_STORED)
 
     @field_validator("cron")
     @classmethod
-    def _cron_shape(cls, value: str) -> str:
+    def _cron_shape(cls, value: str, info: ValidationInfo) -> str:
+        if info.context == _STORED:
+            return value
         # Imported here: croniter is only worth loading for a request that recurs.
         from lisoloo.recurrence import check_cron
 
@@ -93,11 +137,32 @@ class SendRequest(Model):
 
     to: Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
-    sender_id: StrictStr | None = None
-    reference: StrictStr | None = None
+    sender_id: Annotated[
+        StrictStr | None,
+        Field(
+            description="1-11 ASCII letters, digits, spaces, '.', '_' or '-' (starting with a letter or digit), "
+            "or a number of up to 15 ASCII digits after an optional '+'."
+        ),
+    ] = None
+    reference: Annotated[
+        StrictStr | None,
+        Field(description="Your own reference, echoed back: 1-64 printable ASCII characters, no control characters."),
+    ] = None
     callback_url: Annotated[StrictStr, Field(min_length=8, max_length=2_048)] | None = None
-    scheduled_dates: Annotated[list[AwareDatetime], Field(min_length=1, max_length=100)] | None = None
-    recurring_schedule: RecurringSchedule | None = None
+    scheduled_dates: Annotated[
+        list[ScheduledDate] | None,
+        Field(
+            min_length=1,
+            max_length=100,
+            description="Send at each of these times (with a time zone or offset; kept to the second), "
+            "each occurrence a message of its own. All in the future, no instant twice (nor a time of "
+            "`recurring_schedule`, when both are sent: the schedule is their union).",
+        ),
+    ] = None
+    recurring_schedule: Annotated[
+        RecurringSchedule | None,
+        Field(description="Send on a cron, read in an IANA time zone; with `scheduled_dates`, as well as them."),
+    ] = None
 
     @field_validator("sender_id")
     @classmethod
@@ -107,7 +172,7 @@ class SendRequest(Model):
     @field_validator("reference")
     @classmethod
     def _reference_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _REFERENCE.match(value):
+        if value is not None and not _REFERENCE.fullmatch(value):
             raise ValueError("reference must be 1-64 printable ASCII characters")
         return value
 

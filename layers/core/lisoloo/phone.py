@@ -129,15 +129,22 @@ def _national_to_international(digits: str, rules: _RegionRules) -> str:
     "+" or "00". Follows ``phonenumbers.parse``: a number that starts with the region's
     own country code and only makes sense without it ("254712345678" in KE) is read as
     international; then the trunk prefix is dropped if what remains is a possible length."""
-    national = digits
+    national, national_rules = digits, rules
     if digits.startswith(rules.country_code):
         after_country_code = rules.without_trunk_prefix(digits[len(rules.country_code) :])
         if (not rules.is_viable(digits) and rules.is_viable(after_country_code)) or rules.is_too_long(digits):
             national = after_country_code
-    without_trunk = rules.without_trunk_prefix(national)
-    if rules.allows_length(without_trunk):
+            # Read as international, the rest follows the country code's main region, as in
+            # phonenumbers (GB's rules for 44 written in IM or JE, US's for 1 in CA).
+            national_rules = _rules_for_country_code(rules.country_code) or rules
+    without_trunk = national_rules.without_trunk_prefix(national)
+    if national_rules.allows_length(without_trunk):
         national = without_trunk
     return rules.country_code + national
+
+
+def _rules_for_country_code(country_code: str) -> _RegionRules | None:
+    return _rules_for_region(phonenumbers.region_code_for_country_code(int(country_code)))
 
 
 def normalise_number(raw: str, default_region: str) -> str:

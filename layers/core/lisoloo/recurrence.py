@@ -5,6 +5,7 @@ The clock is never read here: every rule takes the instant it counts from.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,10 +20,17 @@ def zone_named(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}") from error
 
 
+# Printable ASCII only: croniter also takes "\n", "\t" and Arabic-Indic digits (int()
+# reads any Unicode digit).
+_CRON_CHARACTERS = re.compile(r"[\x20-\x7e]+")
+
+
 def check_cron(expression: str) -> str:
     """Five-field cron (minute hour day month weekday), or ValueError."""
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise ValueError("cron must have five valid fields: minute hour day-of-month month day-of-week")
+    if not _CRON_CHARACTERS.fullmatch(expression) or len(expression.split()) != 5 or not croniter.is_valid(expression):
+        raise ValueError(
+            "cron must be five valid fields of printable ASCII: minute hour day-of-month month day-of-week"
+        )
     return expression
 
 

@@ -1,19 +1,20 @@
 """Scheduled and recurring sends (DESIGN §2): every occurrence is its own message.
 
-Explicit ``scheduled_dates`` are all created up front; a ``recurring_schedule`` keeps exactly
-one future occurrence, the sweep creating the next one when it releases the current one.
-The cron rules themselves are in ``recurrence``.
+A schedule is explicit ``scheduled_dates``, all created up front, and/or a
+``recurring_schedule``, which keeps exactly one future occurrence, the sweep creating the next
+one when it releases the current one. The cron rules themselves are in ``recurrence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
-from lisoloo.errors import ScheduleNotFoundError
+from lisoloo.errors import InvalidScheduleError, ScheduleNotFoundError
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
-from lisoloo.models import RecurringSchedule, dispatch_jobs
+from lisoloo.models import RecurringSchedule, dispatch_jobs, format_timestamp
 from lisoloo.queues import JobQueue
 from lisoloo.recurrence import occurrence_after
 from lisoloo.settings import Settings
@@ -48,14 +49,49 @@ def occurrence(schedule: NewSchedule, scheduled_for: datetime, settings: Setting
     )
 
 
+def check_schedule(scheduled_dates: Sequence[datetime], recurring: RecurringSchedule | None, now: datetime) -> None:
+    """InvalidScheduleError listing every problem at once, so one reply fixes them all: dates
+    not in the future, and a date that repeats an earlier one however its offset is written,
+    or that is also a time of the recurrence sent with it (two occurrences at one instant
+    would send the text twice)."""
+    problems: list[dict[str, Any]] = []
+    first_seen: dict[datetime, int] = {}
+    for position, moment in enumerate(scheduled_dates):
+        loc = ["body", "scheduled_dates", position]
+        if moment <= now:
+            problems.append({"loc": loc, "msg": "must be in the future", "type": "past_date"})
+        elif moment in first_seen:  # aware datetimes are equal, and hash alike, by instant
+            repeated = f"scheduled_dates[{first_seen[moment]}]"
+            problems.append(
+                {"loc": loc, "msg": f"{format_timestamp(moment)} repeats {repeated}", "type": "duplicate_date"}
+            )
+        elif recurring is not None and _is_a_time_of(recurring, moment):
+            repeated = "a time of recurring_schedule"
+            problems.append(
+                {"loc": loc, "msg": f"{format_timestamp(moment)} repeats {repeated}", "type": "duplicate_date"}
+            )
+        else:
+            first_seen[moment] = position
+    if problems:
+        raise InvalidScheduleError(problems)
+
+
+def _is_a_time_of(recurring: RecurringSchedule, moment: datetime) -> bool:
+    # Its occurrence counting from just before ``moment`` (end_at honoured; a max_occurrences
+    # the recurrence might reach first is not, so a rare extra refusal, never a double send).
+    return recurring_occurrence_after(recurring, 0, moment - timedelta(seconds=1)) == moment
+
+
 def plan_occurrences(
     schedule: NewSchedule,
     scheduled_dates: Sequence[datetime],
     recurring: RecurringSchedule | None,
     settings: Settings,
 ) -> list[NewMessage]:
-    """The occurrences created at send time, earliest first."""
-    planned = [occurrence(schedule, moment, settings, 0) for moment in sorted(scheduled_dates)]
+    """The occurrences created at send time, earliest first: every date, and the recurrence's
+    first (none if it never fires). Dates and a recurrence together are their union, one
+    schedule to cancel."""
+    planned = [occurrence(schedule, moment, settings, 0) for moment in scheduled_dates]
     if recurring is not None:
         first = recurring_occurrence_after(recurring, 0, schedule.created_at)
         if first is not None:
@@ -79,7 +115,7 @@ def following_occurrence(
     recurrence that has run out, or a cancelled schedule."""
     if schedule is None or schedule.recurring is None or not released.occurrence_number or schedule.cancelled:
         return None
-    recurring = RecurringSchedule.model_validate_json(schedule.recurring)
+    recurring = RecurringSchedule.stored(schedule.recurring)
     number = released.occurrence_number
     moment = recurring_occurrence_after(recurring, number, released.scheduled_for or now)
     # Created conditionally on the schedule still counting ``number`` occurrences, so a

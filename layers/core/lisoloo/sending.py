@@ -15,7 +15,7 @@ from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispat
 from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
-from lisoloo.scheduling import new_schedule, plan_occurrences
+from lisoloo.scheduling import check_schedule, new_schedule, plan_occurrences
 from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
@@ -144,18 +144,7 @@ def _schedule(
     now: datetime,
 ) -> SendAccepted:
     dates = request.scheduled_dates or []
-    past = [position for position, moment in enumerate(dates) if moment <= now]
-    if past:
-        raise InvalidScheduleError(
-            [
-                {
-                    "loc": ["body", "scheduled_dates", position],
-                    "msg": "must be in the future",
-                    "type": "past_date",
-                }
-                for position in past
-            ]
-        )
+    check_schedule(dates, request.recurring_schedule, now)
     schedule = new_schedule(content, request.recurring_schedule, now)
     try:
         occurrences = plan_occurrences(schedule, dates, request.recurring_schedule, settings)

@@ -11,6 +11,9 @@ from lisoloo.storage import SmsRepository
 
 
 def parse_cursor(cursor: str | None) -> int:
+    """The position a ``recipients_cursor`` names. Any position is a page: at or past the end
+    (an offset stepped past the last page) an empty one with no next cursor, as a list sliced
+    past its end is empty."""
     if cursor is None:
         return 0
     # ASCII digits only: str.isdigit() also admits '²' and other digits int() refuses.
@@ -30,8 +33,6 @@ def read_message_status(
     if page is None:
         raise MessageNotFoundError()
     message = page.message
-    if start and start >= message.total:
-        raise InvalidCursorError()
     progress = message.progress
     return MessageStatus(
         message_id=message.message_id,
