@@ -589,7 +589,10 @@ class Lifecycle(RuleBasedStateMachine):
             else:
                 self._post_receipt(reference, status)
         self.unacknowledged_receipts.clear()
-        for _ in range(4):
+        # Enough rounds for the slowest path: a recurring send made last, to a number that fails
+        # twice, needs its release, three attempts (a retry's recipient has no deadline yet) and
+        # then its deadline.
+        for _ in range(6):
             self._begin()
             self.waiting_jobs.extend(self.harness.queued_jobs())
             while self.waiting_jobs:
