@@ -129,6 +129,7 @@ THROTTLED = _error(
     {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
 )
 INTERNAL = _error("Our fault; nothing about the request. Safe to retry.", "Internal server error")
+NOT_UTF8 = _error("The request body is not valid UTF-8.", "Request body is not valid UTF-8")
 VALIDATION_EXAMPLE = {"detail": [{"loc": ["body", "to", 0], "msg": "not a phone number", "type": "phone_number"}]}
 
 _API = "/api/v1/lisoloo/sms-api"
@@ -372,6 +373,8 @@ def _complete(document: dict[str, Any], routes: list[tuple[str, str, str, str | 
             responses["422"]["description"] = "The request does not match the schema (or the rules of the fields)."
             responses["422"]["content"]["application/json"]["example"] = VALIDATION_EXAMPLE
         responses.update(extra.get("errors", {}))
+        if authorizer is not None and "requestBody" in operation:
+            responses["400"] = NOT_UTF8  # carriers' bodies are never refused: unreadable ones are 2xx
         if authorizer is None:
             operation["security"] = PUBLIC_ROUTE_SECURITY.get(function, [])
         else:
