@@ -3,6 +3,7 @@ and one message through every local piece (gateway, queue poller, sandbox carrie
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -89,6 +90,23 @@ def test_receipts_route_needs_no_app_key(local_stack: LocalStack) -> None:
 
     # Then the receipts function answered 200 (carriers retry anything else)
     assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [b"\xff\xfe\xfd", random.Random(14).randbytes(1_000_000)], ids=["not-utf8", "a-megabyte-of-random-bytes"]
+)
+def test_a_receipt_body_that_is_not_text_is_answered_2xx(local_stack: LocalStack, body: bytes) -> None:
+    # Given bytes that are not UTF-8, posted as a carrier's receipt (issue 14: they were a 422,
+    # which a carrier resends forever)
+    answer = requests.post(
+        f"{local_stack.base_url}/receipts/sandbox",
+        data=body,
+        headers={"x-carrier-token": local_stack.carrier_token, "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    # Then the gateway passes them on as API Gateway does, and the receipts function answers 2xx
+    assert (answer.status_code, answer.json()["data"]) == (200, {"received": 0})
 
 
 def _wait_for_status(local_stack: LocalStack, message_id: str, wanted: str, timeout: float = 20) -> dict[str, Any]:
