@@ -183,8 +183,11 @@ def _partition(stack: InProcessStack, pk: str) -> list[dict[str, Any]]:
     return items
 
 
-def _clone(items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: str) -> list[dict[str, Any]]:
-    """The items of a message's partition under a new message id, due at ``due_at``."""
+def _clone(
+    items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: str, sent_at: str | None = None
+) -> list[dict[str, Any]]:
+    """The items of a message's partition under a new message id, due at ``due_at`` (and, with
+    ``sent_at``, dispatched and handed off then: its deadline has passed for every recipient)."""
     from lisoloo.storage import keys  # the key and shard rules, so clones spread as real messages do
 
     org_id, _ = keys.message_of_pk(old_pk)
@@ -197,6 +200,9 @@ def _clone(items: list[dict[str, Any]], old_pk: str, message_id: str, due_at: st
         if "due_at" in clone:
             clone["due_at"] = {"S": due_at}
             clone["due_shard"] = {"S": keys.due_shard(pk)}
+        for moment in ("started_at", "handed_off_at"):
+            if sent_at is not None and moment in clone:
+                clone[moment] = {"S": sent_at}
         clones.append(clone)
     return clones
 
@@ -215,7 +221,8 @@ def _bulk_put(stack: InProcessStack, items: list[dict[str, Any]]) -> None:
 def sweep(stack: InProcessStack) -> dict[str, Any]:
     """The sweep with 0 due among 100,000 idle messages, then with 1,000 due. Idle: dispatched
     messages waiting for receipts (their 24 h deadline in the due index, not yet due). Due:
-    the same, past the deadline, each with one recipient handed off and never receipted."""
+    the same, past the deadline (dispatched 25 hours ago), each with one recipient handed off
+    and never receipted."""
     from lisoloo.identifiers import new_message_id
 
     merchant = stack.new_merchant(webhook=False)
@@ -230,6 +237,7 @@ def sweep(stack: InProcessStack) -> dict[str, Any]:
     now = datetime.now(UTC)
     later = (now + timedelta(hours=23)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     earlier = (now - timedelta(minutes=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    sent = (now - timedelta(hours=25)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     started = time.perf_counter()
     idle: list[dict[str, Any]] = []
     for index in range(IDLE_MESSAGES):
@@ -246,7 +254,7 @@ def sweep(stack: InProcessStack) -> dict[str, Any]:
         idle_summary = stack.invoke("sweep", event, timeout_seconds=60)
     due: list[dict[str, Any]] = []
     for _ in range(DUE_MESSAGES):
-        due.extend(_clone(items, template_pk, new_message_id(now.timestamp()), earlier))
+        due.extend(_clone(items, template_pk, new_message_id(now.timestamp()), earlier, sent_at=sent))
     _bulk_put(stack, due)
     with stack.meter.tally() as due_tally:
         # All the time it takes: every due message is swept, whatever moto's speed.
