@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from local.infrastructure import DEFAULT_STACK_NAME
+from local.moto_server import aws_environment
 from local.stack_process import ReadyInfo, local_stack_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +33,21 @@ FAST_SETTINGS = {
 
 # What the stack prints once it serves: its URLs, demo app-keys and carrier token.
 LocalStack = ReadyInfo
+
+
+def admin(stack: LocalStack, *arguments: str) -> Any:
+    """``python -m lisoloo_admin --stack lisoloo-local --json ...`` as an operator runs it against the local stack."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lisoloo_admin", "--stack", DEFAULT_STACK_NAME, "--json", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **aws_environment(stack.moto_url)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="session")

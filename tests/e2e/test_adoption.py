@@ -4,38 +4,18 @@ the stack's outputs, usage-plan rate limits, key revocation, and the Swagger UI 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
-from typing import Any
 
 import pytest
 import requests
 
-from local.infrastructure import DEFAULT_STACK_NAME
-from local.moto_server import aws_environment
-from tests.e2e.conftest import ROOT, LocalStack
+from tests.e2e.conftest import ROOT, LocalStack, admin
 
 pytestmark = pytest.mark.e2e
 
 UNKNOWN_MESSAGE = "0" * 24
-
-
-def admin(stack: LocalStack, *arguments: str) -> Any:
-    """``python -m lisoloo_admin --stack lisoloo-local ...`` as an operator runs it against the local stack."""
-    result = subprocess.run(
-        [sys.executable, "-m", "lisoloo_admin", "--stack", DEFAULT_STACK_NAME, "--json", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, **aws_environment(stack.moto_url)},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def status(stack: LocalStack, key: str) -> requests.Response:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,10 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from local.infrastructure import DEFAULT_STACK_NAME
-from local.moto_server import aws_environment
 from local.stack_process import local_stack_process
-from tests.e2e.conftest import FAST_SETTINGS, ROOT, STARTUP_TIMEOUT_SECONDS, LocalStack
+from tests.e2e.conftest import FAST_SETTINGS, STARTUP_TIMEOUT_SECONDS, LocalStack, admin
 
 pytestmark = pytest.mark.e2e
 
@@ -39,20 +35,6 @@ def stack_on(state_dir: Path) -> Iterator[LocalStack]:
         local_stack_process(environment, stdout, stderr, timeout=STARTUP_TIMEOUT_SECONDS) as ready,
     ):
         yield ready
-
-
-def admin(stack: LocalStack, *arguments: str) -> Any:
-    result = subprocess.run(
-        [sys.executable, "-m", "lisoloo_admin", "--stack", DEFAULT_STACK_NAME, "--json", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, **aws_environment(stack.moto_url)},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def send(stack: LocalStack, key: str, **fields: Any) -> str:
