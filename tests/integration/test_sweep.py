@@ -258,6 +258,8 @@ def test_the_deadline_never_fails_a_recipient_whose_retry_is_still_to_come(harne
     # deadline fails nothing
     assert (summary.retried, summary.timed_out) == (1, 0)
     assert sweep_at(sweeper, late + timedelta(minutes=1)).timed_out == 0
+    # (the deadline is looked at again when the retry is due, not every sweep until then)
+    assert sweep_at(sweeper, late + timedelta(minutes=2)).deadlines_deferred == 0
     assert recipients(harness, merchant, message_id) == [("processing", None)]
     # And the third attempt, accepted 24 h late, keeps the 20 h wait it was planned to have
     third = late + timedelta(hours=3, minutes=1)

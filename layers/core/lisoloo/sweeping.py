@@ -152,7 +152,15 @@ class Sweeper:
                 return False
             return deadline + receipts_wait <= now or not self._receipts_still_queued()
 
-        due = [index for index, deadline in deadlines.items() if passed(deadline)]
+        due: list[int] = []
+        # When to look again at each recipient left open: its deadline, or while its carrier
+        # retry is still to come (no deadline yet), that retry's time.
+        next_looks: list[datetime] = []
+        for index, deadline in deadlines.items():
+            if passed(deadline):
+                due.append(index)
+            else:
+                next_looks.append(deadline or rows[index].retry_due_at or now)
         if due:
             timeouts = [
                 Transition(
@@ -166,17 +174,13 @@ class Sweeper:
             ]
             # Conditional per recipient: a receipt that lands first wins over the timeout.
             summary.timed_out += len(self.repository.recipients.apply_transitions(timeouts).applied)
-        later = [deadline for deadline in deadlines.values() if not passed(deadline)]
-        if not later:
+        if not next_looks:
             self.repository.due.finish(item)
             return
         summary.deadlines_deferred += 1
-        # Next: the earliest recipient deadline still ahead, else the next sweep (a retry to
-        # come, or receipts still queued).
-        ahead = [deadline for deadline in later if deadline is not None and deadline > now]
-        next_sweep = now + timedelta(seconds=1)
-        next_due = min(ahead) if ahead and len(ahead) == len(later) else next_sweep
-        self.repository.due.finish(item, next_due=max(next_due, next_sweep), kind=DueKind.DEADLINE)
+        # A deadline waiting for queued receipts has passed: it is looked at in the next sweep.
+        next_due = max(min(next_looks), now + timedelta(seconds=1))
+        self.repository.due.finish(item, next_due=next_due, kind=DueKind.DEADLINE)
 
     def _receipts_still_queued(self) -> bool:
         if self._receipts_queued is None:
