@@ -14,6 +14,8 @@ from lisoloo.observability import logger
 from lisoloo.storage.table import attempts, aws_call
 
 _SEND_BATCH_LIMIT = 10
+# SQS's longest visibility timeout (12 hours).
+_MAX_VISIBILITY_SECONDS = 43_200
 
 
 class JobQueue:
@@ -60,15 +62,16 @@ class JobQueue:
             self.client.change_message_visibility,
             QueueUrl=self.queue_url,
             ReceiptHandle=receipt_handle,
-            VisibilityTimeout=min(seconds, 43_200),
+            VisibilityTimeout=min(seconds, _MAX_VISIBILITY_SECONDS),
         )
 
     def delay_many(self, receipt_handles: Sequence[str], seconds: int) -> None:
         """``delay`` for many received jobs, ten a request. A handle SQS refuses (the job was
         received again meanwhile) is left as it is: its visibility timeout still runs out."""
+        visibility = min(seconds, _MAX_VISIBILITY_SECONDS)
         for start in range(0, len(receipt_handles), _SEND_BATCH_LIMIT):
             entries = [
-                {"Id": str(position), "ReceiptHandle": handle, "VisibilityTimeout": min(seconds, 43_200)}
+                {"Id": str(position), "ReceiptHandle": handle, "VisibilityTimeout": visibility}
                 for position, handle in enumerate(receipt_handles[start : start + _SEND_BATCH_LIMIT])
             ]
             response = aws_call(self.client.change_message_visibility_batch, QueueUrl=self.queue_url, Entries=entries)
