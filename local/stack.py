@@ -63,8 +63,9 @@ class LocalStack:
         self._sandbox.start()
         self._inspector = self._start_inspector(saved)
 
-        parameters = self._parameters(self._sandbox.url)
-        self._refuse_impossible_timing(parameters)
+        declared = load_template(self.settings.template_path).get("Parameters", {})
+        parameters = self._parameters(self._sandbox.url, declared)
+        self._refuse_impossible_timing(parameters, declared)
         stack = deploy_template(self.settings.template_path, parameters)
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
         tables = {
@@ -177,7 +178,7 @@ class LocalStack:
             return None
         return TokenBuckets(plan.rate_per_second, plan.burst, limits_for=organization_limits(table_name))
 
-    def _parameters(self, sandbox_url: str) -> dict[str, str]:
+    def _parameters(self, sandbox_url: str, declared: Mapping[str, Any]) -> dict[str, str]:
         # Loopback webhooks are allowed here only: the inspector and tests' receivers live there.
         wanted = {"SandboxCarrierUrl": sandbox_url, "WebhookAllowLoopback": "true"}
         if self.settings.delivery_timeout_seconds is not None:
@@ -187,14 +188,12 @@ class LocalStack:
         wanted.update(self.settings.parameter_overrides)
         # A setting for a parameter the template does not (yet) declare is skipped, not fatal:
         # settings and the template evolve separately, and the stack is still worth running.
-        declared = load_template(self.settings.template_path).get("Parameters", {})
         for name in sorted(set(wanted) - set(declared)):
             logger.warning("template.yaml declares no parameter %s; its setting is ignored", name)
         return {name: value for name, value in wanted.items() if name in declared}
 
-    def _refuse_impossible_timing(self, parameters: Mapping[str, str]) -> None:
+    def _refuse_impossible_timing(self, parameters: Mapping[str, str], declared: Mapping[str, Any]) -> None:
         # Checked before anything deploys: otherwise every function's init would fail, one by one.
-        declared = load_template(self.settings.template_path).get("Parameters", {})
         effective = {name: str(spec.get("Default", "")) for name, spec in declared.items()} | dict(parameters)
         problem = retry_timing_problem(self.settings, effective)
         if problem is not None:
