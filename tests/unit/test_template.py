@@ -44,7 +44,13 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     },
     "StatusFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:Query"}},
     "DispatchFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "SmsTable": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",  # a chunk's numbers on the suppression list
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
     "SchedulesFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}},
@@ -79,6 +85,9 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "WebhookDeliveriesQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhookSettingsFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    "SuppressionsFunction": {
+        "SmsTable": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    },
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -103,6 +112,12 @@ API_ROUTES = {
         ("get", f"{API}/webhook"),
         ("put", f"{API}/webhook"),
         ("post", f"{API}/webhook/rotate-secret"),
+    },
+    "SuppressionsFunction": {
+        ("get", f"{API}/suppressions"),
+        ("post", f"{API}/suppressions"),
+        ("put", f"{API}/suppressions/{{number}}"),
+        ("delete", f"{API}/suppressions/{{number}}"),
     },
 }
 # Carriers are not merchants: no app-key, no usage plan.

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome
-from lisoloo.entities import MessageRecord, RecipientKey, Transition
+from lisoloo.entities import ChunkWork, MessageRecord, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
@@ -49,6 +49,7 @@ def dispatch_chunk(
     work = repository.recipients.read_chunk(message, job.chunk)
 
     past_us = work.past_us()
+    suppressed = suppressed_in_chunk(repository, work)
     failures: list[Transition] = []
     claimed: list[Submission] = []
     for index in work.indexes:
@@ -57,10 +58,15 @@ def dispatch_chunk(
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
-        if index not in work.rows and not is_valid_number(number):
+        if index not in work.rows and number in suppressed:
+            failures.append(opted_out(key, now, create=True))
+        elif index not in work.rows and not is_valid_number(number):
             failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True))
         elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER):
-            claimed.append(submission_for(key, number, message))
+            if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
+                failures.append(opted_out(key, now, create=False))
+            else:
+                claimed.append(submission_for(key, number, message))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
@@ -83,6 +89,22 @@ def dispatch_chunk(
     if work.handed_off(recorded):
         repository.messages.mark_chunk_handed_off(job.org_id, job.message_id, job.chunk, now)
     return summary
+
+
+def suppressed_in_chunk(repository: SmsRepository, work: ChunkWork) -> set[str]:
+    """The chunk's numbers on the organization's suppression list (DESIGN §9): one batched read
+    per chunk, of the numbers still waiting on us. Read when the chunk is dispatched, not when
+    the message was sent, so a STOP that lands while a large send is under way stops every
+    chunk not yet dispatched."""
+    past_us = work.past_us()
+    waiting = [work.number_of(index) for index in work.indexes if index not in past_us]
+    return repository.suppressions.suppressed(work.message.org_id, waiting)
+
+
+def opted_out(key: RecipientKey, now: datetime, *, create: bool) -> Transition:
+    """A suppressed recipient fails 1406 without a submit, counted like any failure: a new row
+    made failed, or (``create`` False) a row this run has just claimed, moved to failed."""
+    return Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.OPTED_OUT, create=create)
 
 
 class RetryOutcome(StrEnum):
@@ -108,8 +130,15 @@ def retry_recipient(
     if message is None:
         return RetryOutcome.MESSAGE_GONE
     work = repository.recipients.read_chunk(message, key.chunk)
-    submission = submission_for(key, work.number_of(key.index), message)
-    outcome = submit_and_record(repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts)
+    number = work.number_of(key.index)
+    if repository.suppressions.suppressed(key.org_id, [number]):
+        # The number opted out between attempts: no further attempt.
+        outcome = SubmissionOutcome(handed_off=set(), failures=[opted_out(key, now, create=False)], retrying=0)
+    else:
+        submission = submission_for(key, number, message)
+        outcome = submit_and_record(
+            repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts
+        )
     if outcome.failures:
         repository.recipients.apply_transitions(outcome.failures)
     if outcome.handed_off or outcome.failures:

@@ -18,6 +18,7 @@ class ErrorCode(IntEnum):
     EXPIRED = 1403
     PARTIALLY_DELIVERED = 1404
     DELIVERY_UNKNOWN = 1405
+    OPTED_OUT = 1406  # the organization's suppression list holds the number: never submitted
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500
@@ -60,6 +61,12 @@ class MessageNotFoundError(DomainError):
 class ScheduleNotFoundError(DomainError):
     http_status = HTTPStatus.NOT_FOUND
     detail = "Schedule not found"
+
+
+class SuppressionNotFoundError(DomainError):
+    # Unknown numbers and numbers only another organization suppressed answer alike.
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Suppression not found"
 
 
 class CarrierNotFoundError(DomainError):

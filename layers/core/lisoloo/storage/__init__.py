@@ -18,6 +18,7 @@ from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
 from lisoloo.storage.schedules import Schedules
+from lisoloo.storage.suppressions import Suppressions
 from lisoloo.storage.table import Table
 
 __all__ = ["SmsRepository", "message_change"]
@@ -35,6 +36,7 @@ class SmsRepository:
         self.schedules = Schedules(self.table)
         self.due = DueIndex(self.table)
         self.carrier_refs = CarrierRefs(self.table)
+        self.suppressions = Suppressions(self.table)
 
     @property
     def table_name(self) -> str:

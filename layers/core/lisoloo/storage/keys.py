@@ -102,3 +102,21 @@ def due_shard(pk: str) -> str:
 
 def due_shard_key(shard: int) -> str:
     return f"DUE#{shard}"
+
+
+# --- two-way: suppressions, inbound numbers, inbound messages (DESIGN §9) -----------------------
+#
+# An organization's suppression list is one partition, a number per sort key: dispatch reads a
+# chunk's numbers in one BatchGetItem, and ``GET /suppressions`` pages it in number order.
+
+
+def suppressions_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#SUPPRESSIONS"
+
+
+def suppression_sk(number: str) -> str:
+    return f"N#{number}"
+
+
+def number_of_suppression_sk(sort_key: str) -> str:
+    return sort_key.removeprefix("N#")

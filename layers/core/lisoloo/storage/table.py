@@ -217,6 +217,34 @@ class Table:
                 return
             arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def query_page(
+        self, pk: str, low: str, high: str, *, limit: int, after: str | None = None, newest_first: bool = False
+    ) -> tuple[list[Item], bool]:
+        """Up to ``limit`` items of a partition with sort keys in ``[low, high]``, starting past the
+        sort key ``after``, in sort-key order (reversed for ``newest_first``); and whether more follow.
+        One more item than asked is read to tell, rather than trusting ``LastEvaluatedKey``, which
+        may name the last item of a partition that holds no more."""
+        if after is not None:
+            if newest_first:
+                high = after
+            else:
+                low = after
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": expression_values({":pk": pk, ":low": low, ":high": high}),
+            "ScanIndexForward": not newest_first,
+        }
+        items: list[Item] = []
+        while len(items) <= limit:
+            arguments["Limit"] = limit + 2 - len(items)  # the bound itself may be among them
+            response = aws_call(self.client.query, **arguments)
+            items.extend(item for item in response.get("Items", []) if item["SK"]["S"] != after)
+            if "LastEvaluatedKey" not in response:
+                break
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items[:limit], len(items) > limit
+
     def query_index(self, index: str, condition: str, values: Mapping[str, Any], limit: int) -> list[Item]:
         """One page of a secondary index."""
         response = aws_call(
