@@ -59,7 +59,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 # Routes without the app-key authorizer, and how they authenticate instead (by function).
 PUBLIC_ROUTE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
-    "ReceiptsFunction": [{CARRIER_TOKEN: []}, {CARRIER_TOKEN_QUERY: []}]
+    "ReceiptsFunction": [{CARRIER_TOKEN: []}, {CARRIER_TOKEN_QUERY: []}],
+    "InboundFunction": [{CARRIER_TOKEN: []}, {CARRIER_TOKEN_QUERY: []}],
 }
 
 ERROR_SCHEMA = {
@@ -260,6 +261,41 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("get", f"{_API}/receipts/{{carrier}}"): {
         "summary": "Delivery receipts from a carrier (query string, Kannel-style dlr-url)",
+        "description": "For carriers, not merchants: authenticated by the carrier's token.",
+        "errors": {
+            "401": _error("Bad carrier token.", "Invalid or missing carrier token"),
+            "404": _error("Unknown carrier.", "Carrier not found"),
+        },
+    },
+    # --- two-way (DESIGN §9) ---------------------------------------------------------------
+    ("get", f"{_API}/suppressions"): {
+        "summary": "The organization's suppression list, a page at a time in number order",
+    },
+    ("post", f"{_API}/suppressions"): {
+        "summary": "Suppress up to 10,000 numbers at once (all or none)",
+        "request_examples": {"import": {"numbers": ["+254712345678", "0712 345 679"], "reason": "from our CRM"}},
+    },
+    ("put", f"{_API}/suppressions/{{number}}"): {
+        "summary": "Suppress one number: sends to it fail 1406 OPTED_OUT, never submitted",
+        "request_examples": {"suppress": {"reason": "asked by phone"}},
+    },
+    ("delete", f"{_API}/suppressions/{{number}}"): {
+        "summary": "Lift a suppression",
+        "errors": {"404": _error("The number is not on the list.", "Suppression not found")},
+    },
+    ("get", f"{_API}/inbound"): {
+        "summary": "Messages sent to the organization's numbers, newest first",
+    },
+    ("post", f"{_API}/inbound/{{carrier}}"): {
+        "summary": "Inbound messages (MO) from a carrier (JSON or form)",
+        "description": "For carriers, not merchants: authenticated by the carrier's token.",
+        "errors": {
+            "401": _error("Bad carrier token.", "Invalid or missing carrier token"),
+            "404": _error("Unknown carrier.", "Carrier not found"),
+        },
+    },
+    ("get", f"{_API}/inbound/{{carrier}}"): {
+        "summary": "Inbound messages (MO) from a carrier (query string, Kannel sms-service get-url)",
         "description": "For carriers, not merchants: authenticated by the carrier's token.",
         "errors": {
             "401": _error("Bad carrier token.", "Invalid or missing carrier token"),

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from lisoloo.errors import DomainError
 from lisoloo_admin.operations import Admin
 from lisoloo_admin.target import AdminError, resolve_target
+from lisoloo_admin.two_way import TwoWayAdmin
 
 JSON_HELP = "print JSON instead of text (before or after the command)"
 
@@ -91,6 +92,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     carrier.add_argument("carrier", help="the connector's name: kannel, jasmin, the generic carrier's name")
 
+    numbers = commands.add_parser("numbers", help="inbound numbers: assign, list, release (DESIGN §9)")
+    number_commands = numbers.add_subparsers(dest="number_command", required=True, metavar="ACTION")
+    assign = number_commands.add_parser("assign", help="a dedicated number, or a shared short code's keyword")
+    assign.add_argument("org_id")
+    assign.add_argument("number", nargs="?", help="a dedicated number, e.g. +254711000222")
+    assign.add_argument("--short-code", help="a shared short code, e.g. 22384 (with --keyword)")
+    assign.add_argument("--keyword", help="the first word of replies to the short code that are this organization's")
+    listed = number_commands.add_parser("list", help="an organization's numbers and keywords")
+    listed.add_argument("org_id")
+    release = number_commands.add_parser("release", help="the organization stops receiving on it")
+    release.add_argument("org_id")
+    release.add_argument("number", help="the number, or the short code (with --keyword)")
+    release.add_argument("--keyword")
+
+    words = commands.add_parser(
+        "set-keywords", help="the organization's own STOP/START/HELP words and replies (replaces them)"
+    )
+    words.add_argument("org_id")
+    words.add_argument("--stop", nargs="*", default=[], help="extra opt-out words, e.g. ACHA")
+    words.add_argument("--start", nargs="*", default=[], help="extra opt-in words, e.g. ANZA")
+    words.add_argument("--help-words", nargs="*", default=[], help="extra help words, e.g. MSAADA")
+    words.add_argument("--stop-reply", help="sent back after an opt-out (none by default)")
+    words.add_argument("--start-reply", help="sent back after an opt-in (none by default)")
+    words.add_argument("--help-reply", help="sent back to HELP (none by default)")
+
     replay = commands.add_parser(
         "replay-dlq", help="move a dead-letter queue's messages back to their queue (needs --stack)"
     )
@@ -152,6 +178,21 @@ def _execute(options: argparse.Namespace, environ: Mapping[str, str]) -> Any:
         return admin.set_rate_limit(options.org_id, options.rate, options.burst)
     if command == "register-carrier":
         return admin.register_carrier(options.carrier)
+    if command == "numbers":
+        two_way = TwoWayAdmin(admin.repository, lambda: admin.now)
+        if options.number_command == "assign":
+            return two_way.assign(options.org_id, options.number, options.short_code, options.keyword)
+        if options.number_command == "list":
+            return two_way.list(options.org_id)
+        return two_way.release(options.org_id, options.number, options.keyword)
+    if command == "set-keywords":
+        return TwoWayAdmin(admin.repository, lambda: admin.now).set_keywords(
+            options.org_id,
+            stop=options.stop,
+            start=options.start,
+            help_words=options.help_words,
+            replies={"stop": options.stop_reply, "start": options.start_reply, "help": options.help_reply},
+        )
     if command == "replay-dlq":
         return admin.replay_dead_letters(options.queue, options.max, options.dry_run)
     raise AdminError(f"unknown command {command}")

@@ -1,4 +1,5 @@
-"""DynamoDB Stream of message items: each aggregate transition becomes webhook delivery jobs."""
+"""DynamoDB Stream of message items (each aggregate transition) and of stored inbound messages:
+webhook delivery jobs."""
 
 from typing import Any
 
@@ -10,17 +11,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
-from lisoloo.storage import message_change
-from lisoloo.webhooks.fanout import delivery_jobs
+from lisoloo.storage import message_change, stored_inbound
+from lisoloo.webhooks.fanout import delivery_jobs, inbound_delivery_jobs
 
 get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def handle_change(record: DynamoDBRecord) -> None:
-    # Read at the edge by storage, which knows the item layout (the filter passes message items).
+    # Read at the edge by storage, which knows the item layout (the filter passes message items,
+    # and inbound messages as they are stored).
     change = message_change(record.raw_event["dynamodb"])
-    jobs = delivery_jobs(change, repository()) if change is not None else []
+    if change is not None:
+        jobs = delivery_jobs(change, repository())
+    else:
+        inbound = stored_inbound(record.raw_event)
+        jobs = inbound_delivery_jobs(inbound, repository()) if inbound is not None else []
     if jobs:
         webhook_queue().enqueue(jobs)
 

@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
             "dynamodb:Query",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",  # the latest message to each number, for in_reply_to
         },
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
@@ -88,6 +89,17 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "SuppressionsFunction": {
         "SmsTable": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
     },
+    "InboundFunction": {
+        "SmsTable": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+        },
+        "DispatchQueue": {"sqs:SendMessage*"},
+    },
+    "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -119,9 +131,11 @@ API_ROUTES = {
         ("put", f"{API}/suppressions/{{number}}"),
         ("delete", f"{API}/suppressions/{{number}}"),
     },
+    "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
+    "InboundMessagesFunction": {("get", f"{API}/inbound")},
 }
 # Carriers are not merchants: no app-key, no usage plan.
-UNMETERED_FUNCTIONS = {"ReceiptsFunction"}
+UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction"}
 EVENT_SOURCES = {
     "DispatchFunction": ("DispatchQueue", "Arn"),
     "WebhookDeliveryFunction": ("WebhookDeliveriesQueue", "Arn"),

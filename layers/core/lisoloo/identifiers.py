@@ -35,3 +35,16 @@ def new_organization_id() -> str:
 
 def is_organization_id(value: str) -> bool:
     return bool(_ORGANIZATION_ID.fullmatch(value))
+
+
+_INBOUND_ID = re.compile(r"in_[0-9a-f]{24}")
+
+
+def new_inbound_id(now_seconds: float | None = None) -> str:
+    """``in_``, six bytes of milliseconds, six random bytes: newest sorts last, unguessable."""
+    milliseconds = int((time.time() if now_seconds is None else now_seconds) * 1000)
+    return f"in_{milliseconds & 0xFFFFFFFFFFFF:012x}{secrets.token_hex(6)}"
+
+
+def is_inbound_id(value: str) -> bool:
+    return bool(_INBOUND_ID.fullmatch(value))

@@ -70,3 +70,11 @@ class InboundMessage:
     in_reply_to: str | None
     carrier: str
     carrier_id: str | None = None
+
+
+def consent_change(keyword: Keyword | None, sender: str) -> Keyword | None:
+    """What a reply does to its sender's place on the suppression list: STOP adds it, START
+    lifts it; only a phone number (E.164) can be on the list, not a sender name."""
+    if keyword in (Keyword.STOP, Keyword.START) and sender.startswith("+"):
+        return keyword
+    return None

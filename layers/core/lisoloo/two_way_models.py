@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictStr
 
 from lisoloo.models import Model, Timestamp
+from lisoloo.two_way import InboundMessage
 
 MAX_BULK_SUPPRESSIONS = 10_000
 MAX_REASON_CHARACTERS = 200
@@ -54,3 +55,46 @@ class BulkSuppressed(Model):
 class SuppressionRemoved(Model):
     number: str
     suppressed: bool = False
+
+
+class InboundMessageView(Model):
+    """An inbound message as merchants see it (``GET /inbound`` and ``sms.received``)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    inbound_id: str
+    sender: Annotated[str, Field(alias="from", description="The handset's number, E.164.")]
+    receiver: Annotated[str, Field(alias="to", description="Your number or short code it was sent to.")]
+    text: str
+    keyword: Annotated[
+        str | None,
+        Field(description="STOP, START or HELP when the text was one of those words (or your own for them)."),
+    ] = None
+    received_at: Timestamp
+    in_reply_to: Annotated[
+        str | None,
+        Field(description="Your latest message_id sent to this number in the 7 days before, if any."),
+    ] = None
+
+
+class InboundPage(Model):
+    inbound: list[InboundMessageView]
+    cursor: Annotated[str | None, Field(description="Pass as ?cursor= for the next page; null on the last.")] = None
+
+
+def inbound_view(message: InboundMessage) -> InboundMessageView:
+    return InboundMessageView(
+        inbound_id=message.inbound_id,
+        sender=message.sender,
+        receiver=message.receiver,
+        text=message.text,
+        keyword=message.keyword.value if message.keyword else None,
+        received_at=message.received_at,
+        in_reply_to=message.in_reply_to,
+    )
+
+
+def inbound_body(message: InboundMessage) -> dict[str, Any]:
+    """The DESIGN §9 shape, as JSON values."""
+    body: dict[str, Any] = inbound_view(message).model_dump(mode="json")
+    return body

@@ -2,6 +2,7 @@
 
 from lisoloo.carriers.base import (
     Carrier,
+    CarrierInbound,
     CarrierReceipt,
     ReceiptRequest,
     Submission,
@@ -12,6 +13,7 @@ from lisoloo.carriers.registry import carrier_named
 
 __all__ = [
     "Carrier",
+    "CarrierInbound",
     "CarrierReceipt",
     "ReceiptRequest",
     "Submission",

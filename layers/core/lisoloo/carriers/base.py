@@ -63,6 +63,18 @@ class CarrierReceipt:
     part: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CarrierInbound:
+    """One message a handset sent to one of our numbers (MO), as its carrier reported it:
+    numbers as the carrier wrote them, the text already joined if it came in parts."""
+
+    sender: str
+    receiver: str
+    text: str
+    carrier_id: str | None = None  # the carrier's id for it: a re-delivery carries the same
+    sent_at: datetime | None = None
+
+
 class Carrier(Protocol):
     name: str
     # The exact plain-text body the carrier needs back to stop re-sending a receipt
@@ -76,4 +88,8 @@ class Carrier(Protocol):
 
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
         """Every receipt the request carries; what cannot be read is left out, never raised."""
+        ...
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[CarrierInbound]:
+        """Every inbound message the request carries (on ``/inbound/{carrier}``), like receipts."""
         ...

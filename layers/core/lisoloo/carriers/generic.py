@@ -9,7 +9,9 @@ replies and receipts (``HTTP_CARRIER_MAPPING``, JSON; every key optional)::
      "receipt": {"items": "reports", "id": "message_id", "reference": "client_ref",
                  "status": "status", "error": "error_code", "done_at": "done_at", "part": null,
                  "per_part": false, "smpp_text": null,
-                 "statuses": {"DELIVERED": "delivered", "FAILED": "undelivered"}}}
+                 "statuses": {"DELIVERED": "delivered", "FAILED": "undelivered"}},
+     "inbound": {"items": null, "id": "id", "sender": "from", "receiver": "to", "text": "text",
+                 "sent_at": null}}
 
 Paths are dotted (``data.id``, ``messages.0.id``, ``messages.*.message-id``). One POST per
 recipient. A 2xx reply is accepted unless ``success`` names a field whose value is not in
@@ -33,9 +35,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from lisoloo.carriers.base import (
+    CarrierInbound,
+    CarrierReceipt,
+    ReceiptRequest,
+    Submission,
+    SubmitOutcome,
+    SubmitResult,
+)
 from lisoloo.carriers.dlr import SMPP_STATES, parse_smpp_date, parse_smpp_receipt, receipt_fields
 from lisoloo.carriers.http import HttpCarrier, http_call, outcome_for_status, receipts_url
+from lisoloo.carriers.mo import MAX_MESSAGES, inbound_message, json_document
 from lisoloo.carriers.secrets import CarrierSecrets, SecretsLoader
 from lisoloo.observability import logger
 from lisoloo.status import SmsStatus
@@ -78,11 +88,25 @@ class ReceiptMapping(BaseModel):
     statuses: dict[str, SmsStatus] = Field(default_factory=dict)
 
 
+class InboundMapping(BaseModel):
+    """Where the generic carrier's MO callbacks keep each field (dotted paths, as receipts)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: str | None = None
+    id: str | None = "id"
+    sender: str = Field("from", description="The handset's number.")
+    receiver: str = Field("to", description="Our number or short code.")
+    text: str = "text"
+    sent_at: str | None = None
+
+
 class HttpCarrierMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     submit: SubmitMapping = Field(default_factory=SubmitMapping)
     receipt: ReceiptMapping = Field(default_factory=ReceiptMapping)
+    inbound: InboundMapping = Field(default_factory=InboundMapping)
 
     @classmethod
     def from_setting(cls, value: str) -> HttpCarrierMapping:
@@ -212,6 +236,27 @@ def generic_receipts(request: ReceiptRequest, mapping: ReceiptMapping) -> list[C
     return receipts
 
 
+def generic_inbound(request: ReceiptRequest, mapping: InboundMapping) -> list[CarrierInbound]:
+    document = json_document(request)
+    if document is None:
+        items: list[Any] = [receipt_fields(request)]
+    else:
+        found = get_path(document, mapping.items) if mapping.items else document
+        items = found if isinstance(found, list) else [found]
+    messages = [
+        inbound_message(
+            get_path(item, mapping.sender),
+            get_path(item, mapping.receiver),
+            get_path(item, mapping.text),
+            get_path(item, mapping.id),
+            get_path(item, mapping.sent_at),
+        )
+        for item in items[:MAX_MESSAGES]
+        if isinstance(item, Mapping)
+    ]
+    return [message for message in messages if message is not None]
+
+
 class GenericHttpCarrier(HttpCarrier[GenericHttpConfig]):
     def __init__(self, config: GenericHttpConfig, secrets: SecretsLoader) -> None:
         super().__init__(config, secrets)
@@ -271,6 +316,9 @@ class GenericHttpCarrier(HttpCarrier[GenericHttpConfig]):
 
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
         return generic_receipts(request, self.config.mapping.receipt)
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[CarrierInbound]:
+        return generic_inbound(request, self.config.mapping.inbound)
 
 
 def mapping_from_setting(value: str) -> HttpCarrierMapping:

@@ -19,9 +19,17 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from lisoloo.carriers.base import (
+    CarrierInbound,
+    CarrierReceipt,
+    ReceiptRequest,
+    Submission,
+    SubmitOutcome,
+    SubmitResult,
+)
 from lisoloo.carriers.dlr import jasmin_receipt, receipt_fields
 from lisoloo.carriers.http import HttpCarrier, http_call, outcome_for_status, receipts_url
+from lisoloo.carriers.mo import jasmin_inbound
 from lisoloo.carriers.secrets import CarrierSecrets
 from lisoloo.observability import logger
 from lisoloo.segments import is_gsm7
@@ -92,3 +100,6 @@ class JasminCarrier(HttpCarrier[JasminConfig]):
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
         receipt = jasmin_receipt(receipt_fields(request))
         return [receipt] if receipt is not None else []
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[CarrierInbound]:
+        return jasmin_inbound(request)

@@ -22,9 +22,17 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from lisoloo.carriers.base import (
+    CarrierInbound,
+    CarrierReceipt,
+    ReceiptRequest,
+    Submission,
+    SubmitOutcome,
+    SubmitResult,
+)
 from lisoloo.carriers.dlr import kannel_receipt, receipt_fields
 from lisoloo.carriers.http import HttpCarrier, http_call, outcome_for_status, receipts_url
+from lisoloo.carriers.mo import kannel_inbound
 from lisoloo.carriers.secrets import CarrierSecrets
 from lisoloo.observability import logger
 from lisoloo.segments import is_gsm7
@@ -90,3 +98,6 @@ class KannelCarrier(HttpCarrier[KannelConfig]):
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:
         receipt = kannel_receipt(receipt_fields(request))
         return [receipt] if receipt is not None else []
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[CarrierInbound]:
+        return kannel_inbound(request)

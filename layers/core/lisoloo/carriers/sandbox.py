@@ -14,7 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from lisoloo.carriers.base import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
+from lisoloo.carriers.base import (
+    CarrierInbound,
+    CarrierReceipt,
+    ReceiptRequest,
+    Submission,
+    SubmitOutcome,
+    SubmitResult,
+)
+from lisoloo.carriers.mo import sandbox_inbound
 from lisoloo.observability import logger
 from lisoloo.status import SmsStatus
 
@@ -93,6 +101,9 @@ class SandboxCarrier:
             )
             for receipt in receipts
         ]
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[CarrierInbound]:
+        return sandbox_inbound(request)
 
     def _post(self, path: str, payload: dict[str, Any]) -> bytes:
         request = urllib.request.Request(  # noqa: S310 - the URL is our own setting, http(s) only

@@ -14,6 +14,8 @@ from typing import Any
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
 from lisoloo.storage.due import DueIndex
+from lisoloo.storage.inbound import Inbound, stored_inbound
+from lisoloo.storage.inbound_numbers import InboundNumbers
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
@@ -21,7 +23,7 @@ from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
 from lisoloo.storage.table import Table
 
-__all__ = ["SmsRepository", "message_change"]
+__all__ = ["SmsRepository", "message_change", "stored_inbound"]
 
 
 class SmsRepository:
@@ -37,6 +39,8 @@ class SmsRepository:
         self.due = DueIndex(self.table)
         self.carrier_refs = CarrierRefs(self.table)
         self.suppressions = Suppressions(self.table)
+        self.inbound = Inbound(self.table)
+        self.inbound_numbers = InboundNumbers(self.table)
 
     @property
     def table_name(self) -> str:

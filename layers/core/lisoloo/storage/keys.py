@@ -120,3 +120,39 @@ def suppression_sk(number: str) -> str:
 
 def number_of_suppression_sk(sort_key: str) -> str:
     return sort_key.removeprefix("N#")
+
+
+# Inbound numbers are operator data (not an organization's): a dedicated number is one item
+# (``META``), a shared short code one item per organization's keyword (``KW#{keyword}``), so a
+# reply's receiver is resolved by one Query; each assignment is listed under its organization.
+INBOUND_DEDICATED_SK = "META"
+
+
+def inbound_number_pk(number: str) -> str:
+    return f"INBOUND#{number}"
+
+
+def inbound_keyword_sk(keyword: str) -> str:
+    return f"KW#{keyword}"
+
+
+def inbound_listing_sk(number: str, keyword: str | None) -> str:
+    # Under the organization's own item (ORG#{org}), next to its app-keys.
+    return f"INBOUNDNUM#{number}#{keyword or ''}"
+
+
+def inbound_pk(org_id: str) -> str:
+    """An organization's inbound messages: one partition, sort key the time-ordered inbound id,
+    so ``GET /inbound`` reads it newest first."""
+    return f"ORG#{org_id}#INBOUND"
+
+
+def inbound_seen_pk(carrier: str, fingerprint: str) -> str:
+    """One carrier delivery of one inbound message: a second delivery finds it and stores nothing."""
+    return f"CARRIER#{carrier}#MO#{fingerprint}"
+
+
+def last_sent_pk(org_id: str, number: str) -> str:
+    """The organization's latest message to a number (``in_reply_to``), until a per-recipient
+    index of messages replaces it."""
+    return f"ORG#{org_id}#TO#{number}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from lisoloo.entities import ApiKeyRecord, AppKeyInfo, NewAppKey, OrganizationRecord, key_is_active
 from lisoloo.errors import OrganizationNotFoundError
+from lisoloo.keywords import OrganizationWords
 from lisoloo.storage import keys
 from lisoloo.storage.table import (
     ConditionFailed,
@@ -22,6 +23,7 @@ from lisoloo.storage.table import (
     parse_timestamp,
     timestamp,
 )
+from lisoloo.two_way import ConsentSettings
 
 
 def organization_item(organization: OrganizationRecord, now: datetime) -> dict[str, Any]:
@@ -143,6 +145,44 @@ class Organizations:
             self._update(org_id, now, remove=("rate_limit", "burst_limit"))
         else:
             self._update(org_id, now, set_values={"rate_limit": rate_limit, "burst_limit": burst_limit})
+
+    # --- two-way (DESIGN §9): the organization's own keywords and its automatic replies -------
+
+    def consent(self, org_id: str) -> tuple[str, ConsentSettings] | None:
+        """(default country, consent settings) of an organization, from one read of its item."""
+        item = self.table.get(keys.org_pk(org_id), keys.META)
+        if item is None:
+            return None
+        values = from_item(item)
+        words = OrganizationWords(
+            stop=tuple(values.get("stop_words", ())),
+            start=tuple(values.get("start_words", ())),
+            help=tuple(values.get("help_words", ())),
+        )
+        settings = ConsentSettings(
+            words=words,
+            stop_reply=values.get("stop_reply"),
+            start_reply=values.get("start_reply"),
+            help_reply=values.get("help_reply"),
+        )
+        return values["default_country"], settings
+
+    def set_consent(self, org_id: str, settings: ConsentSettings, now: datetime) -> None:
+        """Replaces the organization's words and replies (an empty one is removed)."""
+        wanted: dict[str, Any] = {
+            "stop_words": list(settings.words.stop),
+            "start_words": list(settings.words.start),
+            "help_words": list(settings.words.help),
+            "stop_reply": settings.stop_reply,
+            "start_reply": settings.start_reply,
+            "help_reply": settings.help_reply,
+        }
+        self._update(
+            org_id,
+            now,
+            set_values={name: value for name, value in wanted.items() if value},
+            remove=tuple(name for name, value in wanted.items() if not value),
+        )
 
     def _update(
         self,
