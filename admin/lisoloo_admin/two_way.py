@@ -40,6 +40,14 @@ def _phone_number(value: str) -> str:
     return number
 
 
+def _receiver(value: str) -> str:
+    """A number as inbound messages name it: a short code's digits, or a phone number in E.164."""
+    compact = value.replace(" ", "")
+    if compact.isascii() and compact.isdigit() and len(compact) <= max(_SHORT_CODE_DIGITS):
+        return _short_code(compact)
+    return _phone_number(value)
+
+
 def _word(value: str) -> str:
     try:
         return check_word(value)
@@ -60,12 +68,14 @@ class TwoWayAdmin:
         if number is not None and keyword is not None:
             raise AdminError("a dedicated number takes no keyword: every reply to it is the organization's")
         assignment = InboundNumber(
-            number=_phone_number(number) if number is not None else _short_code(short_code or ""),
+            # A number alone is the organization's own (a phone number, or a dedicated short code).
+            number=_receiver(number) if number is not None else _short_code(short_code or ""),
             org_id=org_id,
             keyword=_word(keyword) if keyword is not None else None,
+            assigned_at=self.now(),
         )
         try:
-            self.repository.inbound_numbers.assign(assignment, self.now())
+            self.repository.inbound_numbers.assign(assignment, assignment.assigned_at or self.now())
         except NumberTakenError:
             taken = f"{assignment.number} {assignment.keyword or ''}".strip()
             raise AdminError(f"{taken} is assigned already (or is the other kind of number)") from None
