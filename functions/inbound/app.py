@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lisoloo.api import API_PREFIX, body_text, build_resolver
 from lisoloo.carriers import ReceiptRequest
-from lisoloo.dependencies import carrier_connector, carrier_tokens, repository
+from lisoloo.dependencies import carrier_connector, carrier_tokens, dispatch_queue, repository
 from lisoloo.inbound import receive_inbound
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
@@ -32,7 +32,9 @@ def receive(carrier: str) -> Response[Any]:
         query=query,
     )
     connector = carrier_connector(carrier)
-    outcome = receive_inbound(connector, request, repository(), settings, now)
+    outcome = receive_inbound(
+        connector, request, repository=repository(), queue=dispatch_queue(), settings=settings, now=now
+    )
     if connector.receipt_acknowledgement is not None:
         # The exact body this carrier needs to stop re-sending (Jasmin: ACK/Jasmin).
         return Response(200, content_types.TEXT_PLAIN, connector.receipt_acknowledgement)

@@ -287,3 +287,35 @@ def test_received_and_opted_out_webhooks_are_signed_and_delivered(harness: Harne
         assert webhook.event["data"]["inbound_id"] == inbound_id
         assert webhook.event["data"]["from"] == "+254712345678"
     assert json.loads(events[0].body)["data"]["keyword"] == "STOP"
+
+
+def test_stop_and_help_replies_go_out_as_ordinary_messages_even_to_the_opted_out(harness: Harness) -> None:
+    # Given a merchant with a confirmation for STOP and a help text
+    merchant = harness.new_merchant()
+    assign(harness, merchant, a_number(11))
+    harness.repository().organizations.set_consent(
+        merchant.org_id,
+        ConsentSettings(stop_reply="You will get no more messages. Reply START to undo.", help_reply="Call 0700"),
+        datetime.now(UTC),
+    )
+    # When the number replies STOP, then HELP, and dispatch runs
+    sandbox_mo(harness, {"from": "+254712345678", "to": a_number(11), "text": "STOP", "id": "rp-1"})
+    sandbox_mo(harness, {"from": "+254712345678", "to": a_number(11), "text": "help", "id": "rp-2"})
+    sandbox_mo(harness, {"from": "+254712345678", "to": a_number(11), "text": "help", "id": "rp-2"})  # again
+    assert harness.dispatch_queued() == {"batchItemFailures": []}
+    # Then both replies were submitted once each, from the number it wrote to, though it opted out
+    replies = [(s.to, s.text, s.sender_id) for s in harness.carrier.submissions]
+    assert replies == [
+        ("+254712345678", "You will get no more messages. Reply START to undo.", a_number(11)),
+        ("+254712345678", "Call 0700", a_number(11)),
+    ]
+    # And a merchant's own send to it still fails 1406
+    _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Sale"})
+    harness.dispatch_queued()
+    assert harness.status(merchant, body["data"]["message_id"])[1]["data"]["error_code"] == 1406
+
+
+def test_merchants_cannot_use_lisoloos_own_references(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "reference": "lisoloo:stop-reply"})
+    assert code == 422, body

@@ -16,7 +16,7 @@ from enum import StrEnum
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome
 from lisoloo.entities import ChunkWork, MessageRecord, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
-from lisoloo.models import DispatchJob
+from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
 from lisoloo.phone import is_valid_number
 from lisoloo.settings import Settings
@@ -49,7 +49,7 @@ def dispatch_chunk(
     work = repository.recipients.read_chunk(message, job.chunk)
 
     past_us = work.past_us()
-    suppressed = suppressed_in_chunk(repository, work)
+    suppressed = suppressed_in_chunk(repository, work) if not is_consent_reply(message) else set()
     failures: list[Transition] = []
     claimed: list[Submission] = []
     for index in work.indexes:
@@ -101,6 +101,12 @@ def suppressed_in_chunk(repository: SmsRepository, work: ChunkWork) -> set[str]:
     past_us = work.past_us()
     waiting = [work.number_of(index) for index in work.indexes if index not in past_us]
     return repository.suppressions.suppressed(work.message.org_id, waiting)
+
+
+def is_consent_reply(message: MessageRecord) -> bool:
+    """Lisoloo's own reply to a STOP, START or HELP: it goes to a number that may have just
+    opted out, and confirming that is the one message the number may still get."""
+    return (message.reference or "").startswith(RESERVED_REFERENCE_PREFIX)
 
 
 def opted_out(key: RecipientKey, now: datetime, *, create: bool) -> Transition:

@@ -1,5 +1,6 @@
 """Inbound messages (DESIGN §9): a carrier's MO request read, each message matched to the
-organization that owns its receiver, stored once, the sender's consent applied, a reply sent.
+organization that owns its receiver, stored once, the sender's consent applied, and the
+organization's reply to STOP, START or HELP (if it set one) sent.
 
 Stored before the carrier hears 2xx, and not queued first as receipts are: an inbound message
 needs its organization's number, keywords and latest message to the sender before it can be
@@ -17,10 +18,14 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.carriers import Carrier, CarrierInbound, ReceiptRequest
+from lisoloo.errors import DomainError, StorageError
 from lisoloo.identifiers import new_inbound_id
 from lisoloo.keywords import classify, loose
+from lisoloo.models import RESERVED_REFERENCE_PREFIX, Caller, SendRequest, check_sender_id
 from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
+from lisoloo.queues import JobQueue
+from lisoloo.sending import send_message
 from lisoloo.settings import Settings
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.inbound import REPLY_WINDOW
@@ -41,7 +46,13 @@ class InboundOutcome:
 
 
 def receive_inbound(
-    connector: Carrier, request: ReceiptRequest, repository: SmsRepository, settings: Settings, now: datetime
+    connector: Carrier,
+    request: ReceiptRequest,
+    *,
+    repository: SmsRepository,
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
 ) -> InboundOutcome:
     messages = connector.parse_inbound(request)[:MAX_INBOUND_PER_REQUEST]
     if not messages:
@@ -50,7 +61,7 @@ def receive_inbound(
         return InboundOutcome(unreadable=1)
     stored = duplicates = unknown = 0
     for message in messages:
-        result = _receive_one(connector.name, message, repository, settings, now)
+        result = _receive_one(connector.name, message, repository, queue, settings, now)
         stored += result is True
         duplicates += result is False
         unknown += result is None
@@ -76,7 +87,12 @@ def address(raw: str, default_country: str) -> str:
 
 
 def _receive_one(
-    carrier: str, received: CarrierInbound, repository: SmsRepository, settings: Settings, now: datetime
+    carrier: str,
+    received: CarrierInbound,
+    repository: SmsRepository,
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
 ) -> bool | None:
     """True when stored, False for a delivery seen before, None for a receiver nobody owns."""
     receiver = address(received.receiver, "ZZ")
@@ -106,7 +122,51 @@ def _receive_one(
     )
     retention = timedelta(days=settings.time.retention_days)
     change = consent_change(keyword, sender)
-    return repository.inbound.store(message, _fingerprint(received), change, now, retention)
+    if not repository.inbound.store(message, _fingerprint(received), change, now, retention):
+        return False
+    reply = consent.reply_to(keyword)
+    if reply and sender.startswith("+"):
+        _send_reply(message, reply, default_country, repository, queue, settings, now)
+    return True
+
+
+def _send_reply(
+    message: InboundMessage,
+    text: str,
+    default_country: str,
+    repository: SmsRepository,
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """The organization's reply to a STOP, START or HELP: an ordinary message through the normal
+    pipeline (status, webhooks, and charged like any once money exists), from the number the
+    handset wrote to. Sent once, when the reply is first stored; a failure here is logged and
+    counted, not retried: the carrier must not be told to deliver the reply again for it."""
+    word = message.keyword.value.lower() if message.keyword else "keyword"
+    # Built, not validated: its reference is one of ours, which a merchant's request may not use.
+    request = SendRequest.model_construct(
+        to=[message.sender],
+        message=text,
+        sender_id=message.receiver if _is_sender_id(message.receiver) else None,
+        reference=f"{RESERVED_REFERENCE_PREFIX}{word}-reply",
+    )
+    caller = Caller(org_id=message.org_id, default_country=default_country)
+    try:
+        send_message(request, caller, repository=repository, queue=queue, settings=settings, now=now)
+    except (DomainError, StorageError):
+        metrics.add_metric(name="InboundRepliesFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("reply to an inbound keyword not sent", extra={"inbound_id": message.inbound_id})
+        return
+    metrics.add_metric(name="InboundReplies", unit=MetricUnit.Count, value=1)
+
+
+def _is_sender_id(value: str) -> bool:
+    try:
+        check_sender_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _fingerprint(received: CarrierInbound) -> str | None:

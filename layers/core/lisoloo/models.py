@@ -80,6 +80,9 @@ def check_sender_id(value: str) -> str:
 
 # Printable, no control characters: a reference is echoed in headers and logs.
 _REFERENCE = re.compile(r"[\x20-\x7e]{1,64}")
+# References of the messages Lisoloo itself sends for an organization (the replies to STOP,
+# START and HELP, DESIGN §9): a merchant's may not start so, since they pass the suppression list.
+RESERVED_REFERENCE_PREFIX = "lisoloo:"
 
 
 # The validation context of a recurrence read back from storage (``RecurringSchedule.stored``).
@@ -174,6 +177,8 @@ class SendRequest(Model):
     def _reference_shape(cls, value: str | None) -> str | None:
         if value is not None and not _REFERENCE.fullmatch(value):
             raise ValueError("reference must be 1-64 printable ASCII characters")
+        if value is not None and value.startswith(RESERVED_REFERENCE_PREFIX):
+            raise ValueError(f"references starting {RESERVED_REFERENCE_PREFIX!r} are Lisoloo's own")
         return value
 
 
