@@ -10,6 +10,9 @@ Protocol (the contract with the layer's SandboxCarrier connector):
   with a short backoff on errors and non-2xx answers, as real carriers do.
 * ``GET /submissions``: every submit received, so tests can check nothing went twice
   (``?message_id=`` for one message's).
+* ``POST /mo`` ``{"from", "to", "text"}``: a handset's message to one of our numbers (DESIGN §9),
+  posted to the inbound endpoint as a carrier would (with an ``id`` of the sandbox's, and the
+  carrier token); answered with the gateway's own status and body.
 
 The outcome table (DESIGN §5) is :func:`sandbox_outcome`, a pure function.
 """
@@ -24,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,6 +100,7 @@ class SandboxCarrier:
     def __init__(self, *, receipt_delay: float = 0.3, senders: int = 4) -> None:
         self.receipt_delay = receipt_delay
         self._receipts_url: str | None = None
+        self._inbound_url: str | None = None
         self._token: str | None = None
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
@@ -134,11 +139,12 @@ class SandboxCarrier:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def configure_receipts(self, receipts_url: str, token: str) -> None:
-        """Where receipts go and the token they carry: known only once the gateway is up and the
-        carrier is registered, which is after the sandbox's URL went into the stack."""
+    def configure_receipts(self, receipts_url: str, token: str, inbound_url: str | None = None) -> None:
+        """Where receipts (and inbound messages) go and the token they carry: known only once the
+        gateway is up and the carrier is registered, after the sandbox's URL went into the stack."""
         with self._lock:
             self._receipts_url = receipts_url
+            self._inbound_url = inbound_url
             self._token = token
 
     def stop(self) -> None:
@@ -202,6 +208,24 @@ class SandboxCarrier:
             accepted = sum(1 for submission in self._submissions if submission["outcome"] == "accepted")
             return {"submitted": accepted, "receipts sent": self._receipts_sent, "receipts waiting": len(self._due)}
 
+    def inject_mo(self, message: dict[str, Any]) -> tuple[int, bytes]:
+        """A handset's message, posted to the inbound endpoint as a carrier would; the gateway's answer."""
+        with self._lock:
+            url, token = self._inbound_url, self._token
+        if url is None or token is None:
+            return 503, json.dumps({"error": "the sandbox has no inbound URL yet"}).encode()
+        body = json.dumps({**message, "id": f"sandbox-mo-{uuid.uuid4().hex}"}).encode()
+        request = urllib.request.Request(  # noqa: S310 - the local gateway's loopback URL
+            url, data=body, headers={"Content-Type": "application/json", "x-carrier-token": token}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=_RECEIPT_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+        except OSError as error:
+            return 502, json.dumps({"error": str(error)}).encode()
+
     # --- receipts ------------------------------------------------------------------------------
 
     def _schedule(self, receipt: _Receipt, delay: float) -> None:
@@ -263,6 +287,9 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
+        if self.path == "/mo":
+            self._inject_mo()
+            return
         if self.path != "/submit":
             self._answer(404, {"error": "not found"})
             return
@@ -275,6 +302,23 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
             self._answer(400, {"error": f"bad submit: {error}"})
             return
         self._answer(200, {"results": self.sandbox.submit(messages)})
+
+    def _inject_mo(self) -> None:
+        try:
+            message = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            if not isinstance(message, dict) or not all(
+                isinstance(message.get(k), str) for k in ("from", "to", "text")
+            ):
+                raise ValueError('a message is {"from": "...", "to": "...", "text": "..."}')
+        except ValueError as error:
+            self._answer(400, {"error": f"bad message: {error}"})
+            return
+        status, body = self.sandbox.inject_mo({name: message[name] for name in ("from", "to", "text")})
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

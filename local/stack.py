@@ -123,7 +123,11 @@ class LocalStack:
             tenants = saved.demo
             if self._inspector.port != saved.inspector_port:
                 point_demo_webhook(table_name, tenants, demo_hook)
-        self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
+        self._sandbox.configure_receipts(
+            f"{base_url}/receipts/{SANDBOX_CARRIER}",
+            tenants.carrier_token,
+            inbound_url=f"{base_url}/inbound/{SANDBOX_CARRIER}",
+        )
 
         self._workers.append(ProgressReporter(tally, queue_depths(stack), self._sandbox.counts))
         for worker in self._workers:

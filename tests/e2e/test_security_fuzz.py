@@ -97,8 +97,13 @@ def test_every_published_422_admits_a_sentence_and_a_list(detail: Any) -> None:
         jsonschema.validate({"detail": 5}, schema)
 
 
+def is_carriers(operation: str) -> bool:
+    """Routes carriers call (receipts, inbound messages), authenticated by the carrier token."""
+    return "/receipts/" in operation or "/inbound/" in operation
+
+
 def credentials(kind: str, operation: str, stack: LocalStack, tenant: Tenant) -> dict[str, str]:
-    receipts = "/receipts/" in operation
+    receipts = is_carriers(operation)
     if kind == "valid":
         return {"x-carrier-token": stack.carrier_token} if receipts else {"app-key": tenant.app_key}
     if kind == "wrong":
@@ -141,7 +146,7 @@ def test_no_operation_answers_5xx_or_off_schema(
             case.query.pop("token", None)
         response = case.call(session=session, headers=headers, timeout=60)
         assert response.status_code < 500, f"{response.status_code} {response.text[:300]}"
-        if kind != "valid" and "/receipts/" not in path:
+        if kind != "valid" and not is_carriers(path):
             assert (response.status_code, response.json()) == (401, {"detail": "Invalid or missing app-key"})
         case.validate_response(response, checks=CHECKS)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lisoloo.two_way import InboundNumber
 from tests.e2e.conftest import LocalStack
 from tests.reliability import polite
 from tests.reliability.tenants import Tenant, local_repository, new_tenant
@@ -144,6 +145,10 @@ def test_webhook_settings_stay_with_their_organization(
         ("/receipts/sandbox", {"app-key": "{app_key}"}, 401),
         ("/receipts/sandbox", {"x-carrier-token": "{app_key}"}, 401),
         ("/receipts/kannel-nowhere", {"x-carrier-token": "{carrier_token}"}, 404),
+        ("/inbound/sandbox", {}, 401),
+        ("/inbound/sandbox?token=lct_wrong", {}, 401),
+        ("/inbound/sandbox", {"app-key": "{app_key}"}, 401),
+        ("/inbound/kannel-nowhere", {"x-carrier-token": "{carrier_token}"}, 404),
     ],
 )
 def test_receipts_need_the_carriers_own_token(
@@ -170,3 +175,32 @@ def test_a_revoked_key_is_refused_and_its_organizations_other_keys_still_work(lo
     refused = polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": revoked.app_key})
     assert (refused.status_code, refused.content.replace(b" ", b"")) == (401, INVALID_KEY.replace(b" ", b""))
     assert polite.get(f"{local_stack.base_url}/webhook", headers={"app-key": tenant.app_key}).status_code == 200
+
+
+def test_suppressions_and_inbound_messages_stay_with_their_organization(
+    local_stack: LocalStack, owner: Tenant, stranger: Tenant
+) -> None:
+    # Given the owner suppressed a number and received a reply
+    base = local_stack.base_url
+    number = "+254712349911"
+    assert polite.put(f"{base}/suppressions/{number}", json={}, headers={"app-key": owner.app_key}).status_code == 200
+    repository = local_repository(local_stack.moto_url)
+    inbound_number = "+254711009911"
+    repository.inbound_numbers.assign(InboundNumber(inbound_number, owner.org_id), datetime.now(UTC))
+    mo = polite.post(
+        f"{local_stack.sandbox_url}/mo", json={"from": "+254712349912", "to": inbound_number, "text": "private reply"}
+    )
+    assert mo.status_code == 200, mo.text
+    # Then the stranger sees neither, cannot lift the owner's suppression (the same 404 as for
+    # a number never suppressed), and its own send to that number is not suppressed
+    for path in ("/suppressions", "/inbound"):
+        listed = polite.get(f"{base}{path}", headers={"app-key": stranger.app_key}).json()["data"]
+        assert listed[path.strip("/")] == [], path
+    theirs = polite.delete(f"{base}/suppressions/{number}", headers={"app-key": stranger.app_key})
+    never = polite.delete(f"{base}/suppressions/+254712349913", headers={"app-key": stranger.app_key})
+    assert fingerprint(theirs) == fingerprint(never)
+    assert theirs.status_code == 404
+    assert repository.suppressions.suppressed(stranger.org_id, [number]) == set()
+    assert repository.suppressions.suppressed(owner.org_id, [number]) == {number}
+    owned = polite.get(f"{base}/inbound", headers={"app-key": owner.app_key}).json()["data"]["inbound"]
+    assert [entry["text"] for entry in owned] == ["private reply"]

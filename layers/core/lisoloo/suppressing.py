@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import unquote
 
 from lisoloo.errors import InvalidRecipientsError, SuppressionNotFoundError
 from lisoloo.models import Caller
@@ -25,8 +26,10 @@ def _suppression(record: SuppressionRecord) -> Suppression:
 
 
 def _number(raw: str, caller: Caller) -> str:
+    """A number from the path: percent-escapes read (a client may well send "+" as %2B, and no
+    number holds a "%"), then normalised like ``to``."""
     try:
-        return normalise_number(raw, caller.default_country)
+        return normalise_number(unquote(raw), caller.default_country)
     except MalformedNumberError as error:
         raise InvalidRecipientsError([{"loc": ["path", "number"], "msg": str(error), "type": "phone_number"}]) from None
 
