@@ -59,6 +59,10 @@ class RunningKannel:
     smsc_port: int = field(default_factory=free_port)
     sendsms_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Inbound (MO): fakesmsc sends these ("<from> <to> text <words>"), one a second, and
+    # smsbox's sms-service fetches this get-url for each (DESIGN §9).
+    mo_messages: tuple[str, ...] = ()
+    mo_get_url: str | None = None
 
     @property
     def sendsms_url(self) -> str:
@@ -102,6 +106,18 @@ username = {USERNAME}
 password = {PASSWORD}
 concatenation = true
 max-messages = 25
+{self._sms_service()}"""
+
+    def _sms_service(self) -> str:
+        if self.mo_get_url is None:
+            return ""
+        # max-messages = 0: the get-url's answer is never sent back to the handset as a reply.
+        return f"""
+group = sms-service
+keyword = default
+catch-all = true
+max-messages = 0
+get-url = "{self.mo_get_url}"
 """
 
     def start(self) -> RunningKannel:
@@ -112,9 +128,22 @@ max-messages = 25
         assert bearerbox and fakesmsc and smsbox
         self._spawn([bearerbox, str(conf)], "bearerbox.out")
         self._wait_for_port(self.box_port, "bearerbox")
-        # -m 0: send no MO messages, just stay connected and print what arrives.
+        # -m 0: send no MO messages, just stay connected and print what arrives; or the MO asked for.
+        messages = self.mo_messages or ("1 2 text x",)
         self._spawn(
-            [fakesmsc, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-i", "1", "-m", "0", "1 2 text x"], "fakesmsc.out"
+            [
+                fakesmsc,
+                "-H",
+                "127.0.0.1",
+                "-r",
+                str(self.smsc_port),
+                "-i",
+                "1",
+                "-m",
+                str(len(self.mo_messages)),
+                *messages,
+            ],
+            "fakesmsc.out",
         )
         self._spawn([smsbox, str(conf)], "smsbox.out")
         self._wait_for_port(self.sendsms_port, "smsbox")

@@ -4,8 +4,10 @@ Kannel fetches from our dlr-url, and a message through the local stack to ``deli
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,9 +18,10 @@ from lisoloo.carriers.http import receipts_url
 from lisoloo.carriers.kannel import DLR_URL_ESCAPES, KannelCarrier, KannelConfig
 from lisoloo.carriers.secrets import CarrierSecrets
 from lisoloo.status import SmsStatus
-from tests.carriers.conftest import KannelStack
+from tests.carriers.conftest import SECRETS_PREFIX, KannelStack
 from tests.carriers.fakes import LoopbackServer, Reply, receipts_endpoint, wait_for
 from tests.carriers.kannel import PASSWORD, USERNAME, RunningKannel
+from tests.webhook_receiver import webhook_receiver
 
 BASE_PATH = "/api/v1/lisoloo/sms-api"
 TOKEN = "lct_kannel-test-token"
@@ -200,3 +203,59 @@ def _wait_for_final(stack: KannelStack, message_id: str, timeout: float = 60.0) 
             return data
         time.sleep(0.2)
     return data
+
+
+def test_a_message_texted_to_our_number_through_kannel_reaches_get_inbound_and_the_webhook(
+    kannel_stack: KannelStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """fakesmsc sends an MO to Kannel; smsbox's sms-service fetches our /inbound/kannel get-url
+    (``from=%p&to=%P&text=%a&id=%I&ts=%T``); the merchant owning the number lists it with
+    GET /inbound and gets ``sms.received`` (and ``sms.opted_out``: it is a STOP)."""
+    from lisoloo.storage import SmsRepository
+    from lisoloo.two_way import InboundNumber
+    from lisoloo_admin.provisioning import create_organization, issue_app_key
+
+    dynamodb = kannel_stack.aws("dynamodb")
+    [table] = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]
+    repository = SmsRepository(table, client=dynamodb)
+    org_id = create_organization(repository, name="Kannel two-way", default_country="KE")
+    app_key = issue_app_key(repository, org_id)
+    repository.inbound_numbers.assign(InboundNumber("+254711000222", org_id), datetime.now(UTC))
+    token = json.loads(
+        kannel_stack.aws("ssm").get_parameter(Name=f"/{SECRETS_PREFIX}/kannel", WithDecryption=True)["Parameter"][
+            "Value"
+        ]
+    )["receipt_token"]
+    get_url = f"{kannel_stack.base_url}/inbound/kannel?token={token}&from=%p&to=%P&text=%a&id=%I&ts=%T"
+    with webhook_receiver() as receiver:
+        configured = requests.put(
+            f"{kannel_stack.base_url}/webhook",
+            json={"webhook_url": receiver.url("/kannel-mo")},
+            headers={"app-key": app_key},
+            timeout=10,
+        )
+        assert configured.status_code == 200, configured.text
+        mo_kannel = RunningKannel(
+            tmp_path_factory.mktemp("kannel-mo"),
+            mo_messages=("+254712345678 +254711000222 text STOP",),
+            mo_get_url=get_url,
+        )
+
+        def listed() -> list[dict[str, Any]]:
+            time.sleep(0.2)  # a merchant's pace: its rate limit is 10 requests a second
+            reply = requests.get(f"{kannel_stack.base_url}/inbound", headers={"app-key": app_key}, timeout=10)
+            assert reply.status_code == 200, reply.text
+            entries: list[dict[str, Any]] = reply.json()["data"]["inbound"]
+            return entries
+
+        try:
+            mo_kannel.start()
+            wait_for(lambda: bool(listed()), timeout=30)
+            wait_for(lambda: len(receiver.events("/kannel-mo")) >= 2, timeout=30)
+        finally:
+            mo_kannel.stop()
+        types = sorted(webhook.event["type"] for webhook in receiver.events("/kannel-mo"))
+    assert [(entry["from"], entry["to"], entry["text"], entry["keyword"]) for entry in listed()] == [
+        ("+254712345678", "+254711000222", "STOP", "STOP")
+    ], kannel_stack.logs() + mo_kannel.logs()
+    assert types == ["sms.opted_out", "sms.received"]
