@@ -72,6 +72,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("sweep", started, results)
             results["receipt_flood"] = scenarios.receipt_flood(stack)
             _progress("receipt flood", started, results)
+            results["suppression_reads"] = scenarios.suppression_reads(stack)
+            _progress("suppression reads", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

@@ -195,6 +195,21 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 flood["correct"] and per_unknown <= FLOOD_REQUESTS_GOAL,
             )
         )
+    suppression = figures.get("suppression_reads")
+    if suppression:  # figures from before this row existed lack it
+        without, with_some = suppression["without"], suppression["with"]
+        out.append(
+            Row(
+                f"5. dispatch reads per recipient, {suppression['recipients']:,} numbers (in-process)",
+                f"{without['dynamodb_read_requests_per_recipient']:.3f} requests, "
+                f"{without['read_units_per_recipient']:.2f} read units with no suppressions; "
+                f"{with_some['dynamodb_read_requests_per_recipient']:.3f} requests, "
+                f"{with_some['read_units_per_recipient']:.2f} units with {with_some['suppressed']} suppressed "
+                f"({with_some['batch_gets_per_chunk']:.0f} BatchGetItem per chunk)",
+                "≤ 1 suppression read per chunk, suppressed never submitted",
+                suppression["correct"] and with_some["batch_gets_per_chunk"] <= 1,
+            )
+        )
     lifecycle_big = figures["lifecycle"][str(big)]
     if "receipt_message_item_writes" in lifecycle_big:  # figures from before this row existed lack it
         writes = lifecycle_big["receipt_message_item_writes"]

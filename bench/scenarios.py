@@ -329,3 +329,52 @@ def receipt_flood(stack: InProcessStack, unknown: int = FLOOD_RECEIPTS, real: in
         "correct": data["delivered"] == real and data["pending"] == 0 and queued == unknown + real,
         "alone_message_id": alone_id,
     }
+
+
+# --- two-way (DESIGN §9): what the suppression list costs at dispatch ---------------------------
+
+SUPPRESSION_RECIPIENTS = 1_000
+
+
+def suppression_reads(stack: InProcessStack, count: int = SUPPRESSION_RECIPIENTS) -> dict[str, Any]:
+    """Dispatch of one send of ``count`` numbers, for an organization with no suppressions and for
+    one that suppressed a tenth of them: DynamoDB reads per recipient, and BatchGetItem requests
+    per chunk (the list is checked at most once per chunk of 100)."""
+    from lisoloo.entities import chunk_count
+
+    def dispatched(suppressed: list[str]) -> dict[str, Any]:
+        merchant = stack.new_merchant(webhook=False)
+        with stack.meter.paused():
+            if suppressed:
+                stack.repository().suppressions.add_many(merchant.org_id, suppressed, "bench", datetime.now(UTC))
+            code, body = stack.send(merchant, numbers(count))
+            if code != 200:
+                raise RuntimeError(f"send answered {code}: {body}")
+        with stack.meter.tally() as tally:
+            stack.dispatch_all()
+        submitted = len(stack.carrier.take())
+        figures = tally_figures(tally)
+        reads = tally.requests["dynamodb.BatchGetItem"]
+        return {
+            "suppressed": len(suppressed),
+            "submitted": submitted,
+            "batch_gets_per_chunk": reads / chunk_count(count),
+            "read_units_per_recipient": figures["read_units"] / count,
+            "dynamodb_read_requests_per_recipient": sum(
+                number
+                for name, number in tally.requests.items()
+                if name in ("dynamodb.GetItem", "dynamodb.BatchGetItem", "dynamodb.Query")
+            )
+            / count,
+            "write_units_per_recipient": figures["write_units"] / count,
+        }
+
+    every = numbers(count)
+    without = dispatched([])
+    with_some = dispatched(every[::10])
+    return {
+        "recipients": count,
+        "without": without,
+        "with": with_some,
+        "correct": without["submitted"] == count and with_some["submitted"] == count - count // 10,
+    }

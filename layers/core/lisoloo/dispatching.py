@@ -76,8 +76,9 @@ def dispatch_chunk(
         deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
         outcome = submit_and_record(repository, carrier, claimed, now, settings, attempt=1)
-        # For replies' in_reply_to (DESIGN §9): this message is the latest to these numbers.
-        repository.inbound.note_sent(job.org_id, job.message_id, (submission.to for submission in claimed), now)
+        if repository.inbound_numbers.receives_replies(job.org_id):
+            # For replies' in_reply_to (DESIGN §9): this message is the latest to these numbers.
+            repository.inbound.note_sent(job.org_id, job.message_id, (submission.to for submission in claimed), now)
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying

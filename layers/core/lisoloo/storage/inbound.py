@@ -128,8 +128,9 @@ class Inbound:
     # --- in_reply_to ----------------------------------------------------------------------
     # ONE method answers "the organization's latest message to this number since then"; today
     # it reads an item dispatch writes per recipient (``note_sent``), to be pointed at a
-    # per-recipient index of messages when one exists. Cost: one write unit per recipient at
-    # dispatch (a BatchWriteItem per 25), one read (0.5 unit) per inbound message.
+    # per-recipient index of messages when one exists. Cost: for an organization with inbound
+    # numbers, one write unit per recipient at dispatch (a BatchWriteItem per 25); for any
+    # other, one read (0.5 unit) per chunk to tell; one read (0.5 unit) per inbound message.
 
     def latest_message_to(self, org_id: str, number: str, since: datetime) -> str | None:
         item = self.table.get(keys.last_sent_pk(org_id, number), keys.META)
