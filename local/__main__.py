@@ -80,7 +80,7 @@ def banner_lines(ready: ReadyInfo) -> list[str]:
         "follow it:",
         '  curl -s $API/status/<message_id> -H "app-key: $LISOLOO_API_KEY"',
         "",
-        f"sandbox carrier: {ready.sandbox_url} (GET /submissions lists what it received)",
+        f"sandbox carrier: {ready.sandbox_url} (GET /submissions lists what it received; POST /mo texts a number)",
         f"webhooks: the demo organization's events arrive at {ready.demo_webhook_url}",
         f"  watch them: curl -s {ready.demo_webhook_url}",
         f"  signing secret: {ready.demo_webhook_secret}",
