@@ -4,7 +4,7 @@ must not send to."""
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator, Field
@@ -38,8 +38,13 @@ def show(
 
 
 @app.put(f"{API_PREFIX}/suppressions/<number>")
-def add(number: str, request: SuppressionRequest) -> Envelope[Suppression]:
-    return Envelope(data=suppress(repository(), current_caller(app), number, request.reason, datetime.now(UTC)))
+def add(
+    number: str,
+    # The body is optional: a number can be suppressed without saying why.
+    request: Annotated[SuppressionRequest | None, Body()] = None,
+) -> Envelope[Suppression]:
+    reason = request.reason if request is not None else None
+    return Envelope(data=suppress(repository(), current_caller(app), number, reason, datetime.now(UTC)))
 
 
 @app.post(f"{API_PREFIX}/suppressions")

@@ -207,3 +207,16 @@ def test_a_stop_between_carrier_attempts_cancels_the_retry(harness: Harness) -> 
     data = harness.status(merchant, body["data"]["message_id"])[1]["data"]
     assert (data["status"], data["error_code"]) == ("failed", 1406)
     assert sweeper.sweep(now + timedelta(hours=5), lambda: 900.0).retried == 0
+
+
+def test_a_number_is_suppressed_without_a_body_too(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    code, body, _ = harness.api(
+        "suppressions",
+        "suppressions-put",
+        merchant,
+        raw_body="",
+        path=f"{SUPPRESSIONS}/+254712345678",
+        path_parameters={"number": "+254712345678"},
+    )
+    assert (code, body["data"]["number"], body["data"]["reason"]) == (200, "+254712345678", None)
