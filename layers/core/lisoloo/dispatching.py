@@ -140,7 +140,7 @@ def retry_recipient(
         return RetryOutcome.MESSAGE_GONE
     work = repository.recipients.read_chunk(message, key.chunk)
     number = work.number_of(key.index)
-    if repository.suppressions.suppressed(key.org_id, [number]):
+    if not is_consent_reply(message) and repository.suppressions.suppressed(key.org_id, [number]):
         # The number opted out between attempts: no further attempt.
         outcome = SubmissionOutcome(handed_off=set(), failures=[opted_out(key, now, create=False)], retrying=0)
     else:
