@@ -248,8 +248,8 @@ class AwsMeter:
         elif operation in ("Query", "Scan"):
             units.read += query_read_units(parsed.get("Items", []), consistent=bool(params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
-            for items in parsed.get("Responses", {}).values():
-                consistent = False
+            for table, items in parsed.get("Responses", {}).items():
+                consistent = bool(params.get("RequestItems", {}).get(table, {}).get("ConsistentRead"))
                 units.read += sum(read_units(item_size(item), consistent=consistent) for item in items)
         elif operation == "TransactGetItems":
             units.read += sum(
