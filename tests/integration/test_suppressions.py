@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Harness, Merchant
+from tests.integration.test_stateful_isolation import RequestLog, requests_made  # noqa: F401 - the fixture
 
 SUPPRESSIONS = "/api/v1/lisoloo/sms-api/suppressions"
 
@@ -220,3 +221,19 @@ def test_a_number_is_suppressed_without_a_body_too(harness: Harness) -> None:
         path_parameters={"number": "+254712345678"},
     )
     assert (code, body["data"]["number"], body["data"]["reason"]) == (200, "+254712345678", None)
+
+
+def test_lifting_another_tenants_suppression_is_the_same_404_with_the_same_requests(
+    harness: Harness,
+    requests_made: RequestLog,  # noqa: F811 - the fixture imported above
+) -> None:
+    # Given the owner suppressed a number
+    owner, stranger = harness.new_merchant(), harness.new_merchant()
+    put(harness, owner, "+254712345678")
+    # When a stranger lifts it, and a number nobody suppressed
+    theirs = requests_made.during(lambda: delete(harness, stranger, "+254712345678"))
+    unknown = requests_made.during(lambda: delete(harness, stranger, "+254712345670"))
+    # Then the same answer and the same DynamoDB work; the owner's suppression stays
+    assert theirs[0] == unknown[0] == (404, {"detail": "Suppression not found"})
+    assert theirs[1] == unknown[1] == ["DeleteItem"]
+    assert harness.repository().suppressions.suppressed(owner.org_id, ["+254712345678"]) == {"+254712345678"}
