@@ -43,6 +43,11 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "DispatchQueue": {"sqs:SendMessage*"},
     },
     "StatusFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:Query"}},
+    "MessagesFunction": {
+        "SmsTable": {"dynamodb:BatchGetItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+        "SmsTable/index/reference": {"dynamodb:Query"},
+    },
     "DispatchFunction": {
         "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
@@ -97,6 +102,7 @@ API = "/api/v1/lisoloo/sms-api"
 API_ROUTES = {
     "SendFunction": {("post", f"{API}/send")},
     "StatusFunction": {("get", f"{API}/status/{{message_id}}")},
+    "MessagesFunction": {("get", f"{API}/messages")},
     "SchedulesFunction": {("delete", f"{API}/schedules/{{schedule_id}}")},
     "ReceiptsFunction": {("post", f"{API}/receipts/{{carrier}}"), ("get", f"{API}/receipts/{{carrier}}")},
     "WebhookSettingsFunction": {

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome
-from lisoloo.entities import MessageRecord, RecipientKey, Transition
+from lisoloo.entities import MessageRecord, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import DispatchJob
 from lisoloo.observability import logger
@@ -57,9 +57,14 @@ def dispatch_chunk(
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
+        listing = NumberListing(number, message.created_at)
         if index not in work.rows and not is_valid_number(number):
-            failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True))
-        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER):
+            failures.append(
+                Transition(
+                    key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True, listed_as=listing
+                )
+            )
+        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER, listing):
             claimed.append(submission_for(key, number, message))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.

@@ -330,3 +330,34 @@ class WebhookConfiguration(Model):
     secret_configured: bool
     # Only in the reply that created it: the signing secret is shown once.
     secret: str | None = None
+
+
+# --- Finding messages (DESIGN §11) -----------------------------------------------------------
+
+
+class MessageSummary(Model):
+    """A message as GET /messages lists it: the status data without recipients, and what it was
+    sent with. (``cost`` joins it with prices, DESIGN §10.)"""
+
+    message_id: str
+    status: SmsStatus
+    total_recipients: int
+    delivered: int
+    failed: int
+    pending: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    error_code: int | None = None
+    reference: str | None = None
+    sender_id: str | None = None
+
+
+class MessagesPage(Model):
+    messages: list[MessageSummary]
+    cursor: Annotated[
+        str | None,
+        Field(
+            description="Pass as `cursor` for the next page; null when there is none. A page may hold "
+            "fewer than `limit` messages (even none) and still have a next one."
+        ),
+    ] = None

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from lisoloo.carriers import Carrier
 from lisoloo.deadlines import recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
-from lisoloo.entities import DueItem, DueKind, RecipientKey, Transition
+from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import dispatch_jobs
 from lisoloo.observability import metrics
@@ -169,6 +169,7 @@ class Sweeper:
                     at=now,
                     error_code=ErrorCode.SMS_TIMEOUT,
                     create=index not in rows,
+                    listed_as=NumberListing(numbers[index], message.created_at),
                 )
                 for index in due
             ]

@@ -14,6 +14,7 @@ from typing import Any
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
 from lisoloo.storage.due import DueIndex
+from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
@@ -35,6 +36,7 @@ class SmsRepository:
         self.schedules = Schedules(self.table)
         self.due = DueIndex(self.table)
         self.carrier_refs = CarrierRefs(self.table)
+        self.message_index = MessageIndex(self.table)
 
     @property
     def table_name(self) -> str:

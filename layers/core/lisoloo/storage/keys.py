@@ -13,6 +13,7 @@ states. A schedule's partition holds its numbers the same way until an occurrenc
 
 from __future__ import annotations
 
+import re
 import zlib
 
 from lisoloo.entities import RECIPIENTS_PER_CHUNK
@@ -102,3 +103,41 @@ def due_shard(pk: str) -> str:
 
 def due_shard_key(shard: int) -> str:
     return f"DUE#{shard}"
+
+
+# --- Finding messages (DESIGN §11) ----------------------------------------------------------
+# One sparse KEYS_ONLY index, ``find``, overloaded: a message item lists the message in its
+# organization's month (``LIST#``), a recipient row lists it under the number (``NUM#``). A second,
+# ``reference``, holds only messages sent with a reference. Every key attribute is written once,
+# when its item is created, so later updates (counters, hand-offs, receipts) never touch an index.
+# Sort keys are ``{created_at}#{message_id}``: newest first is a descending Query, and a cursor is
+# the last sort key a page looked at.
+FIND_INDEX = "find"
+REFERENCE_INDEX = "reference"
+# created_at as ``timestamp`` writes it: fixed width, so the text sorts as the time does.
+_FIND_SK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[0-9a-f]{24}")
+
+
+def message_list_pk(org_id: str, month: str) -> str:
+    """The organization's messages created in ``month`` (``2026-12``)."""
+    return f"LIST#{org_id}#{month}"
+
+
+def number_pk(org_id: str, number: str) -> str:
+    return f"NUM#{org_id}#{number}"
+
+
+def reference_pk(org_id: str, reference: str) -> str:
+    return f"REF#{org_id}#{reference}"
+
+
+def find_sk(created_at: str, message_id: str) -> str:
+    return f"{created_at}#{message_id}"
+
+
+def is_find_sk(value: str) -> bool:
+    return bool(_FIND_SK.fullmatch(value))
+
+
+def message_of_find_sk(value: str) -> str:
+    return value.rsplit("#", 1)[1]
