@@ -72,6 +72,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("sweep", started, results)
             results["receipt_flood"] = scenarios.receipt_flood(stack)
             _progress("receipt flood", started, results)
+            results["find"] = scenarios.find_messages(stack)
+            _progress("find messages", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

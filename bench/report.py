@@ -215,6 +215,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 None,
             )
         )
+    out.extend(_find_rows(figures))
     imports = figures["imports"]
     for name, entry in imports["functions"].items():
         snapstart = entry.get("snapstart", False)
@@ -374,3 +375,30 @@ def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
+def _find_rows(figures: dict[str, Any]) -> list[Row]:
+    """GET /messages: what a page costs, and what the finding indexes add to each recipient."""
+    out: list[Row] = []
+    find = figures.get("find")
+    if find:  # figures from before this row existed lack it
+        for label, page in find["pages"].items():
+            out.append(
+                Row(
+                    f"9. GET /messages page of {find['page']} ({label.replace('_', ' ')}) of {find['messages']}",
+                    f"{page['listed']} listed; {_count(page['requests'])}; {_fmt(page['read_units'])} RU",
+                    "—",
+                    None,
+                )
+            )
+    big = figures["lifecycle"][str(figures["big"])]
+    if "index_write_units" in big and "find" in figures:
+        out.append(
+            Row(
+                "9. index write units per recipient (due + find indexes)",
+                f"{_fmt(big['index_write_units'] / big['recipients'])} WU",
+                "—",
+                None,
+            )
+        )
+    return out

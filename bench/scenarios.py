@@ -329,3 +329,37 @@ def receipt_flood(stack: InProcessStack, unknown: int = FLOOD_RECEIPTS, real: in
         "correct": data["delivered"] == real and data["pending"] == 0 and queued == unknown + real,
         "alone_message_id": alone_id,
     }
+
+
+# --- 9. finding messages (DESIGN §11) --------------------------------------------------------
+
+FIND_MESSAGES = 150
+FIND_PAGE = 50
+
+
+def find_messages(stack: InProcessStack, count: int = FIND_MESSAGES) -> dict[str, Any]:
+    """GET /messages pages of an organization with ``count`` dispatched messages (one number
+    each; every tenth to one shared number): the first page, a page by recipient, and a page
+    filtered by status, each counted alone."""
+    merchant = stack.new_merchant(webhook=False)
+    shared = "+254799999999"
+    with stack.meter.paused():
+        for index in range(count):
+            stack.send(merchant, [shared] if index % 10 == 0 else numbers(count)[index : index + 1])
+        stack.drain()
+    pages: dict[str, Any] = {}
+    for label, query in (
+        ("newest", {"limit": str(FIND_PAGE)}),
+        ("by_recipient", {"limit": str(FIND_PAGE), "recipient": shared}),
+        ("by_status", {"limit": str(FIND_PAGE), "status": "sent"}),
+    ):
+        with stack.meter.tally() as tally:
+            code, body = stack.api("messages", "messages-list", merchant, query=query)
+        if code != 200:
+            raise RuntimeError(f"GET /messages answered {code}: {body}")
+        pages[label] = {
+            "listed": len(body["data"]["messages"]),
+            "requests": dict(tally.requests),
+            "read_units": tally.read_units,
+        }
+    return {"messages": count, "page": FIND_PAGE, "pages": pages}
