@@ -1,5 +1,6 @@
 """DynamoDB Stream of message items: each aggregate transition becomes webhook delivery jobs."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,7 +21,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def handle_change(record: DynamoDBRecord) -> None:
     # Read at the edge by storage, which knows the item layout (the filter passes message items).
     change = message_change(record.raw_event["dynamodb"])
-    jobs = delivery_jobs(change, repository()) if change is not None else []
+    jobs = delivery_jobs(change, repository(), datetime.now(UTC)) if change is not None else []
     if jobs:
         webhook_queue().enqueue(jobs)
 

@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "SmsTable/index/find": {"dynamodb:Query"},
         "SmsTable/index/reference": {"dynamodb:Query"},
     },
+    "EventsFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
+    },
     "DispatchFunction": {
         "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
@@ -74,13 +78,13 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "ReceiptsQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhooksFunction": {
-        "SmsTable": TABLE_READ,
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
         # SAM's own grant for the stream source's OnFailure destination.
         "WebhookFanoutDeadLetterQueue": {"sqs:SendMessage"},
     },
     "WebhookDeliveryFunction": {
-        "SmsTable": TABLE_READ,
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
         "WebhookDeliveriesQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhookSettingsFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
@@ -103,6 +107,11 @@ API_ROUTES = {
     "SendFunction": {("post", f"{API}/send")},
     "StatusFunction": {("get", f"{API}/status/{{message_id}}")},
     "MessagesFunction": {("get", f"{API}/messages")},
+    "EventsFunction": {
+        ("get", f"{API}/events"),
+        ("post", f"{API}/events/{{event_id}}/redeliver"),
+        ("get", f"{API}/webhook/deliveries"),
+    },
     "SchedulesFunction": {("delete", f"{API}/schedules/{{schedule_id}}")},
     "ReceiptsFunction": {("post", f"{API}/receipts/{{carrier}}"), ("get", f"{API}/receipts/{{carrier}}")},
     "WebhookSettingsFunction": {

@@ -432,3 +432,39 @@ class PartProgress:
     @property
     def reported(self) -> int:
         return self.delivered + self.failed
+
+
+# --- The event log and webhook attempts (DESIGN §11) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """A webhook event as the organization's log keeps it: ``position`` orders the log."""
+
+    org_id: str
+    event_id: str
+    type: str
+    message_id: str
+    position: int
+    body: str  # the JSON every delivery of it sends, byte for byte
+    logged_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One POST of one event to one target, as the delivery function saw it."""
+
+    org_id: str
+    event_id: str
+    event_type: str
+    url: str
+    attempt: int
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    attempted_at: datetime
+    next_try_at: datetime | None  # None: delivered, or no try left
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -62,6 +62,12 @@ class ScheduleNotFoundError(DomainError):
     detail = "Schedule not found"
 
 
+class EventNotFoundError(DomainError):
+    # One text for unknown, malformed and other-tenant event ids, as for messages.
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Event not found"
+
+
 class CarrierNotFoundError(DomainError):
     http_status = HTTPStatus.NOT_FOUND
     detail = "Carrier not found"

@@ -361,3 +361,46 @@ class MessagesPage(Model):
             "fewer than `limit` messages (even none) and still have a next one."
         ),
     ] = None
+
+
+# --- The event log and webhook attempts (DESIGN §11) -----------------------------------------
+
+
+class LoggedEventView(Model):
+    position: Annotated[str, Field(description="Where the event sits in the log: pass it as `after`.")]
+    event_id: Annotated[str, Field(description="The `webhook-id` every delivery of it carries.")]
+    type: str
+    message_id: str
+    created_at: Timestamp
+    body: Annotated[dict[str, Any], Field(description="The webhook body, as delivered.")]
+
+
+class EventsPage(Model):
+    events: list[LoggedEventView]
+    after: Annotated[
+        str | None,
+        Field(description="Pass as `after` to read on: the last position read (or yours, when nothing is new)."),
+    ] = None
+    has_more: bool
+
+
+class EventRedelivery(Model):
+    event_id: str
+    targets: Annotated[int, Field(description="Deliveries queued: one per target configured today.")]
+
+
+class DeliveryAttemptView(Model):
+    event_id: str
+    type: str
+    target: str
+    attempt: int
+    http_status: int | None = None
+    error: str | None = None
+    duration_ms: int
+    attempted_at: Timestamp
+    next_try_at: Annotated[Timestamp | None, Field(description="Null once delivered or out of tries.")] = None
+
+
+class DeliveriesPage(Model):
+    deliveries: list[DeliveryAttemptView]
+    cursor: str | None = None

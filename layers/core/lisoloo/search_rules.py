@@ -20,7 +20,7 @@ from lisoloo.errors import InvalidCursorError
 from lisoloo.status import SmsStatus, aggregate_status
 
 CURSOR_RULE = "must be the cursor of an earlier page of GET /messages"
-MAX_CURSOR_LENGTH = 100
+MAX_CURSOR_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +62,17 @@ def encode_cursor(position: str) -> str:
     return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, is_position: Callable[[str], bool]) -> str:
-    """The index position a cursor names; InvalidCursorError for anything a page did not give
-    out. ``is_position`` checks the decoded text (``storage.keys.is_find_sk``)."""
+def decode_cursor(
+    cursor: str, is_position: Callable[[str], bool], parameter: str = "cursor", rule: str = CURSOR_RULE
+) -> str:
+    """The position a cursor names; InvalidCursorError for anything a page did not give out.
+    ``is_position`` checks the decoded text (``storage.keys.is_find_sk``)."""
     if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise InvalidCursorError("cursor", CURSOR_RULE)
+        raise InvalidCursorError(parameter, rule)
     try:
         position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
-        raise InvalidCursorError("cursor", CURSOR_RULE) from None
+        raise InvalidCursorError(parameter, rule) from None
     if not is_position(position):
-        raise InvalidCursorError("cursor", CURSOR_RULE)
+        raise InvalidCursorError(parameter, rule)
     return position

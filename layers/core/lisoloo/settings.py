@@ -43,6 +43,8 @@ class WebhookSettings(_Group):
     webhook_allow_loopback: bool = False
     # A failed webhook's first retry waits this long, doubling per attempt up to 6 hours.
     webhook_first_retry_seconds: int = Field(default=30, gt=0)
+    # Tries of one delivery before the dead-letter queue (the queue's maxReceiveCount).
+    webhook_max_attempts: int = Field(default=14, gt=0)
 
 
 class TimeSettings(_Group):

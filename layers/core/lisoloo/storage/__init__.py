@@ -13,7 +13,9 @@ from typing import Any
 
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
+from lisoloo.storage.deliveries import DeliveryAttempts
 from lisoloo.storage.due import DueIndex
+from lisoloo.storage.events import EventLog
 from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
@@ -37,6 +39,8 @@ class SmsRepository:
         self.due = DueIndex(self.table)
         self.carrier_refs = CarrierRefs(self.table)
         self.message_index = MessageIndex(self.table)
+        self.events = EventLog(self.table)
+        self.delivery_attempts = DeliveryAttempts(self.table)
 
     @property
     def table_name(self) -> str:

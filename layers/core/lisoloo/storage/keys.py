@@ -141,3 +141,41 @@ def is_find_sk(value: str) -> bool:
 
 def message_of_find_sk(value: str) -> str:
     return value.rsplit("#", 1)[1]
+
+
+# --- The event log and webhook attempts (DESIGN §11) -----------------------------------------
+# An organization's events sit in one partition in the order they were logged (``EVT#`` and a
+# zero-padded position, so the text sorts as the number); a marker per event id keeps an event
+# from being logged twice and finds it again for a redelivery. Attempts of webhook deliveries sit
+# in a partition of their own, newest first by when they were made.
+
+
+def events_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#EVENTS"
+
+
+def event_position_sk(position: int) -> str:
+    return f"EVT#{position:012d}"
+
+
+def position_of_event_sk(sort_key: str) -> int:
+    return int(sort_key.removeprefix("EVT#"))
+
+
+def event_marker_pk(org_id: str, event_id: str) -> str:
+    return f"ORG#{org_id}#EVENT#{event_id}"
+
+
+def deliveries_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#DELIVERIES"
+
+
+def delivery_attempt_sk(attempted_at: str, event_id: str, attempt: int) -> str:
+    return f"{attempted_at}#{event_id}#{attempt:03d}"
+
+
+_DELIVERY_ATTEMPT_SK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#evt_[0-9a-z_]{1,60}#\d{3}")
+
+
+def is_delivery_attempt_sk(value: str) -> bool:
+    return bool(_DELIVERY_ATTEMPT_SK.fullmatch(value))

@@ -232,6 +232,41 @@ class Table:
         items: list[Item] = response.get("Items", [])
         return items
 
+    def query_page(
+        self,
+        pk: str,
+        low: str,
+        high: str,
+        *,
+        limit: int,
+        descending: bool = False,
+        consistent: bool = False,
+        where: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        start_after: str | None = None,
+    ) -> tuple[list[Item], str | None]:
+        """One Query of a partition's sort keys in ``[low, high]``, from just past ``start_after``
+        if given: the items (those ``where`` keeps, of the ``limit`` read) and the last sort key
+        read when more may follow."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": expression_values({":pk": pk, ":low": low, ":high": high, **(values or {})}),
+            "ScanIndexForward": not descending,
+            "ConsistentRead": consistent,
+            "Limit": limit,
+        }
+        if where:
+            arguments["FilterExpression"] = where
+        if names:
+            arguments["ExpressionAttributeNames"] = dict(names)
+        if start_after is not None:
+            arguments["ExclusiveStartKey"] = self.key(pk, start_after)
+        response = aws_call(self.client.query, **arguments)
+        last = response.get("LastEvaluatedKey")
+        return response.get("Items", []), last["SK"]["S"] if last else None
+
     def query_index_descending(
         self, index: str, key_names: tuple[str, str], pk: str, low: str, high: str, page_size: int
     ) -> Iterator[Item]:

@@ -1,8 +1,9 @@
-"""From a change of a message item to one delivery job per event and target."""
+"""From a change of a message item to its events, logged, and one delivery job per event and target."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from lisoloo.entities import MessageChange
 from lisoloo.models import WebhookDeliveryJob
@@ -10,16 +11,27 @@ from lisoloo.storage import SmsRepository
 from lisoloo.webhooks.events import events_for_change
 
 
-def delivery_jobs(change: MessageChange, repository: SmsRepository) -> list[WebhookDeliveryJob]:
-    """Targets: the organization's webhook URL and the message's callback URL, each getting
-    every event; the body is fixed here, so every retry sends the same bytes under the same
-    ``webhook-id``."""
+def webhook_targets(repository: SmsRepository, org_id: str, callback_url: str | None) -> list[str]:
+    """Today's targets: the organization's webhook URL and the message's callback URL, once each
+    (one delivery when both are the same URL)."""
+    organization = repository.organizations.get(org_id)
+    return list(dict.fromkeys(url for url in (organization.webhook_url if organization else None, callback_url) if url))
+
+
+def delivery_jobs(change: MessageChange, repository: SmsRepository, now: datetime) -> list[WebhookDeliveryJob]:
+    """Each event is logged first (once, whatever redelivers the stream record: GET /events),
+    then queued for every target; the body is fixed here, so every retry and every redelivery
+    sends the same bytes under the same ``webhook-id``."""
     events = events_for_change(change.old, change.new)
     new = change.new
     if not events or new is None:
         return []
-    organization = repository.organizations.get(new.org_id)
-    targets = [url for url in (organization.webhook_url if organization else None, new.callback_url) if url]
+    bodies = {event.event_id: json.dumps(event.body, separators=(",", ":"), sort_keys=True) for event in events}
+    repository.events.record(
+        ((event.org_id, event.event_id, event.type, event.message_id, bodies[event.event_id]) for event in events),
+        now,
+    )
+    targets = webhook_targets(repository, new.org_id, new.callback_url)
     return [
         WebhookDeliveryJob(
             org_id=event.org_id,
@@ -27,8 +39,8 @@ def delivery_jobs(change: MessageChange, repository: SmsRepository) -> list[Webh
             event_id=event.event_id,
             event_type=event.type,
             url=url,
-            body=json.dumps(event.body, separators=(",", ":"), sort_keys=True),
+            body=bodies[event.event_id],
         )
         for event in events
-        for url in dict.fromkeys(targets)  # one delivery when both targets are the same URL
+        for url in targets
     ]
