@@ -52,8 +52,15 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "SmsTable": {"dynamodb:GetItem", "dynamodb:Query"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
     },
+    "AnalyticsFunction": {"SmsTable": {"dynamodb:Query"}},
     "DispatchFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "SmsTable": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
     "SchedulesFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}},
@@ -107,6 +114,7 @@ API_ROUTES = {
     "SendFunction": {("post", f"{API}/send")},
     "StatusFunction": {("get", f"{API}/status/{{message_id}}")},
     "MessagesFunction": {("get", f"{API}/messages")},
+    "AnalyticsFunction": {("get", f"{API}/analytics/delivery")},
     "EventsFunction": {
         ("get", f"{API}/events"),
         ("post", f"{API}/events/{{event_id}}/redeliver"),

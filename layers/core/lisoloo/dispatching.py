@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lisoloo.analytics import apply_and_count, count_submissions
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome
 from lisoloo.entities import MessageRecord, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
@@ -75,6 +76,7 @@ def dispatch_chunk(
         deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
         outcome = submit_and_record(repository, carrier, claimed, now, settings, attempt=1)
+        count_submissions(repository, message, [submission.to for submission in claimed])
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying
@@ -82,7 +84,7 @@ def dispatch_chunk(
         recorded = outcome.handed_off
     if failures:
         # Invalid numbers and carrier failures together: one transaction per 99 with the counters.
-        repository.recipients.apply_transitions(failures)
+        apply_and_count(repository, failures)
         summary.failed = len(failures)
         recorded = recorded | {transition.key.index for transition in failures}
     if work.handed_off(recorded):
@@ -116,7 +118,7 @@ def retry_recipient(
     submission = submission_for(key, work.number_of(key.index), message)
     outcome = submit_and_record(repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts)
     if outcome.failures:
-        repository.recipients.apply_transitions(outcome.failures)
+        apply_and_count(repository, outcome.failures)
     if outcome.handed_off or outcome.failures:
         # Read again: other recipients of the chunk may have been retried meanwhile, and the
         # last of them to finish must see them all.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -404,3 +404,29 @@ class DeliveryAttemptView(Model):
 class DeliveriesPage(Model):
     deliveries: list[DeliveryAttemptView]
     cursor: str | None = None
+
+
+# --- Delivery analytics (DESIGN §11) ---------------------------------------------------------
+
+
+class LatencyPercentiles(Model):
+    p50: int | None = None
+    p95: int | None = None
+
+
+class DeliveryGroup(Model):
+    key: Annotated[str, Field(description="The day (YYYY-MM-DD), country (ISO 3166) or sender id ('-': none).")]
+    submitted: int
+    delivered: int
+    failed: int
+    delivery_rate: Annotated[float | None, Field(description="delivered / (delivered + failed); null before any.")]
+    receipt_latency_ms: Annotated[
+        LatencyPercentiles, Field(description="From hand-off to the carrier to its final receipt.")
+    ]
+
+
+class DeliveryAnalytics(Model):
+    group_by: str
+    first_day: date
+    last_day: date
+    groups: list[DeliveryGroup]

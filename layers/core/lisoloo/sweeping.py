@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lisoloo.analytics import apply_and_count
 from lisoloo.carriers import Carrier
 from lisoloo.deadlines import recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
@@ -174,7 +175,7 @@ class Sweeper:
                 for index in due
             ]
             # Conditional per recipient: a receipt that lands first wins over the timeout.
-            summary.timed_out += len(self.repository.recipients.apply_transitions(timeouts).applied)
+            summary.timed_out += len(apply_and_count(self.repository, timeouts).applied)
         if not next_looks:
             self.repository.due.finish(item)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lisoloo.storage.analytics import DeliveryAnalytics
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
 from lisoloo.storage.deliveries import DeliveryAttempts
@@ -41,6 +42,7 @@ class SmsRepository:
         self.message_index = MessageIndex(self.table)
         self.events = EventLog(self.table)
         self.delivery_attempts = DeliveryAttempts(self.table)
+        self.analytics = DeliveryAnalytics(self.table)
 
     @property
     def table_name(self) -> str:

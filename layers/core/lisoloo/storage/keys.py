@@ -179,3 +179,20 @@ _DELIVERY_ATTEMPT_SK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#evt_[
 
 def is_delivery_attempt_sk(value: str) -> bool:
     return bool(_DELIVERY_ATTEMPT_SK.fullmatch(value))
+
+
+# --- Delivery analytics (DESIGN §11) ---------------------------------------------------------
+# One partition per organization; a group's counters sit at ``{dimension}#{day}#{value}``, so a
+# range of days of one dimension is one Query.
+
+
+def analytics_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#STATS"
+
+
+def analytics_sk(dimension: str, day: str, value: str) -> str:
+    return f"{dimension}#{day}#{value}"
+
+
+def analytics_value_of_sk(sort_key: str) -> str:
+    return sort_key.split("#", 2)[2]

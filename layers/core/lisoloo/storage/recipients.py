@@ -245,6 +245,23 @@ class Recipients:
             message=message, numbers=[numbers[index] for index in sorted(numbers)], first_index=first, rows=rows
         )
 
+    def numbers_of(self, recipients: Iterable[RecipientKey]) -> dict[RecipientKey, str]:
+        """The numbers of the recipients named, from their chunk items: one BatchGetItem per
+        100 chunks (a chunk holds 100 numbers)."""
+        wanted = list(recipients)
+        chunks = {(keys.message_pk(key.org_id, key.message_id), keys.chunk_sk(key.chunk)) for key in wanted}
+        numbers: dict[tuple[str, int], str] = {}
+        for item in self.table.batch_get(chunks, attributes=("numbers",)):
+            base = keys.chunk_of_sk(item["SK"]["S"]) * RECIPIENTS_PER_CHUNK
+            for offset, number in enumerate(chunk_numbers(item)):
+                numbers[(item["PK"]["S"], base + offset)] = number
+        found: dict[RecipientKey, str] = {}
+        for key in wanted:
+            where = (keys.message_pk(key.org_id, key.message_id), key.index)
+            if where in numbers:
+                found[key] = numbers[where]
+        return found
+
     def read_all(self, org_id: str, message_id: str) -> tuple[list[str], dict[int, RecipientRecord]]:
         """Every number and every claimed row of a message (the deadline needs them all)."""
         items = self.table.query_between(keys.message_pk(org_id, message_id), keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
