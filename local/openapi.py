@@ -247,6 +247,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", f"{_API}/webhook/deliveries"): {
         "summary": "Webhook delivery attempts, newest first (status=failed: the failed ones)",
     },
+    ("post", f"{_API}/exports"): {
+        "summary": "Export every recipient of a time range as CSV or JSON Lines",
+        "description": "One row per recipient of each message created in [created_after, created_before).",
+        "status": "202",
+    },
+    ("get", f"{_API}/exports/{{export_id}}"): {
+        "summary": "An export's status and, once done, a pre-signed link to its file (valid 1 hour)",
+        "errors": {"404": _error("No such export for this organization.", "Export not found")},
+    },
+    ("get", f"{_API}/analytics/delivery"): {
+        "summary": "Submitted, delivered, failed, delivery rate and receipt latency per day, country or sender id",
+        "description": "Kept as counters while recipients move; the range is read in whole UTC days.",
+    },
     ("get", f"{_API}/webhook"): {
         "summary": "The organization's webhook URL",
         "response_example": {

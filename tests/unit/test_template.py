@@ -53,6 +53,16 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
     },
     "AnalyticsFunction": {"SmsTable": {"dynamodb:Query"}},
+    "ExportsFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "ExportsQueue": {"sqs:SendMessage*"},
+        "ExportsBucket/*": {"s3:GetObject"},
+    },
+    "ExportWorkerFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+        "ExportsBucket/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
+    },
     "DispatchFunction": {
         "SmsTable": {
             "dynamodb:GetItem",
@@ -103,7 +113,11 @@ _SQS_SOURCE = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRo
 _STREAM_SOURCE = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
 MANAGED_POLICIES = {
     function: {_BASIC, _XRAY}
-    | ({_SQS_SOURCE} if function in ("DispatchFunction", "WebhookDeliveryFunction", "ReceiptApplyFunction") else set())
+    | (
+        {_SQS_SOURCE}
+        if function in ("DispatchFunction", "WebhookDeliveryFunction", "ReceiptApplyFunction", "ExportWorkerFunction")
+        else set()
+    )
     | ({_STREAM_SOURCE} if function == "WebhooksFunction" else set())
     for function in PERMISSIONS
 }
@@ -115,6 +129,7 @@ API_ROUTES = {
     "StatusFunction": {("get", f"{API}/status/{{message_id}}")},
     "MessagesFunction": {("get", f"{API}/messages")},
     "AnalyticsFunction": {("get", f"{API}/analytics/delivery")},
+    "ExportsFunction": {("post", f"{API}/exports"), ("get", f"{API}/exports/{{export_id}}")},
     "EventsFunction": {
         ("get", f"{API}/events"),
         ("post", f"{API}/events/{{event_id}}/redeliver"),
@@ -134,6 +149,7 @@ EVENT_SOURCES = {
     "DispatchFunction": ("DispatchQueue", "Arn"),
     "WebhookDeliveryFunction": ("WebhookDeliveriesQueue", "Arn"),
     "ReceiptApplyFunction": ("ReceiptsQueue", "Arn"),
+    "ExportWorkerFunction": ("ExportsQueue", "Arn"),
     "WebhooksFunction": ("SmsTable", "StreamArn"),
 }
 SCHEDULED = {"SweepFunction": "rate(1 minute)"}

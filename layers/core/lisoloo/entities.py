@@ -468,3 +468,19 @@ class DeliveryAttempt:
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# --- Exports (DESIGN §11) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    org_id: str
+    export_id: str
+    created_after: datetime
+    created_before: datetime
+    format: str  # csv | jsonl
+    status: str  # pending | done | failed
+    created_at: datetime
+    rows: int | None = None
+    file_key: str | None = None

@@ -68,6 +68,11 @@ class EventNotFoundError(DomainError):
     detail = "Event not found"
 
 
+class ExportNotFoundError(DomainError):
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Export not found"
+
+
 class CarrierNotFoundError(DomainError):
     http_status = HTTPStatus.NOT_FOUND
     detail = "Carrier not found"

@@ -430,3 +430,39 @@ class DeliveryAnalytics(Model):
     first_day: date
     last_day: date
     groups: list[DeliveryGroup]
+
+
+# --- Exports (DESIGN §11) ------------------------------------------------------------------
+
+
+class ExportRequest(Model):
+    created_after: AwareDatetime
+    created_before: AwareDatetime
+    format: Literal["csv", "jsonl"] = "csv"
+
+    @field_validator("created_before")
+    @classmethod
+    def _after_the_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("created_after")
+        if start is not None and value <= start:
+            raise ValueError("must be later than created_after")
+        return value
+
+
+class ExportAccepted(Model):
+    export_id: str
+
+
+class ExportStatus(Model):
+    export_id: str
+    status: Literal["pending", "done", "failed"]
+    format: str
+    rows: Annotated[int | None, Field(description="Recipients in the file, once done.")] = None
+    url: Annotated[str | None, Field(description="A pre-signed link to the file, once done; valid 1 hour.")] = None
+
+
+class ExportJob(Model):
+    """One export to write, on the exports queue."""
+
+    org_id: str
+    export_id: str

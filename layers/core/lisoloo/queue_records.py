@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from lisoloo.models import DispatchJob, ReceiptJob, WebhookDeliveryJob
+from lisoloo.models import DispatchJob, ExportJob, ReceiptJob, WebhookDeliveryJob
 
 
 class DispatchJobRecord(SqsRecordModel):
@@ -24,3 +24,7 @@ class WebhookDeliveryRecord(SqsRecordModel):
 
 class ReceiptJobRecord(SqsRecordModel):
     body: Json[ReceiptJob]
+
+
+class ExportJobRecord(SqsRecordModel):
+    body: Json[ExportJob]

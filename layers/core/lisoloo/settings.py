@@ -36,6 +36,11 @@ class ResourceSettings(_Group):
     webhook_queue_url: str = ""
     # Parsed carrier receipts, between the receipts endpoint and receipt-apply.
     receipts_queue_url: str = ""
+    # Exports (DESIGN §11): their jobs' queue, the bucket of their files, and, on the local stack
+    # only, the endpoint their links are signed for (moto's server; empty: S3's own).
+    exports_queue_url: str = ""
+    exports_bucket: str = ""
+    exports_download_endpoint: str = ""
 
 
 class WebhookSettings(_Group):

@@ -17,6 +17,7 @@ from lisoloo.storage.carriers import Carriers
 from lisoloo.storage.deliveries import DeliveryAttempts
 from lisoloo.storage.due import DueIndex
 from lisoloo.storage.events import EventLog
+from lisoloo.storage.exports import Exports
 from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
@@ -43,6 +44,7 @@ class SmsRepository:
         self.events = EventLog(self.table)
         self.delivery_attempts = DeliveryAttempts(self.table)
         self.analytics = DeliveryAnalytics(self.table)
+        self.exports = Exports(self.table)
 
     @property
     def table_name(self) -> str:

@@ -196,3 +196,10 @@ def analytics_sk(dimension: str, day: str, value: str) -> str:
 
 def analytics_value_of_sk(sort_key: str) -> str:
     return sort_key.split("#", 2)[2]
+
+
+# --- Exports (DESIGN §11) ------------------------------------------------------------------
+
+
+def export_pk(org_id: str, export_id: str) -> str:
+    return f"ORG#{org_id}#EXPORT#{export_id}"
