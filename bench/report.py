@@ -364,6 +364,16 @@ def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
                 None if goal is None else run["final"] and seconds <= goal and run["lambda_timeouts"] == 0,
             )
         )
+    export = local.get("export")
+    if export:  # figures from before this row existed lack it
+        rows.append(
+            Row(
+                f"9. local stack: export of {export['expected']:,} recipients (CSV, to a downloadable link)",
+                f"{export['seconds']:.1f} s; {export['rows']:,} rows, {export['downloaded_rows']:,} downloaded",
+                "—",
+                None,
+            )
+        )
     carrier = local.get("time_to_carrier")
     if carrier:
         rows.append(
