@@ -11,7 +11,8 @@ from pydantic import AwareDatetime
 from lisoloo.analytics import read_delivery_analytics
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository
-from lisoloo.models import DeliveryAnalytics, Envelope
+from lisoloo.finding_models import DeliveryAnalytics
+from lisoloo.models import Envelope
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 

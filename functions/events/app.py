@@ -10,7 +10,8 @@ from pydantic import BeforeValidator, Field
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.event_log import read_deliveries, read_events, redeliver_event
-from lisoloo.models import DeliveriesPage, Envelope, EventRedelivery, EventsPage, ascii_digits
+from lisoloo.finding_models import DeliveriesPage, EventRedelivery, EventsPage
+from lisoloo.models import Envelope, ascii_digits
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.search_rules import MAX_CURSOR_LENGTH
 from lisoloo.settings import get_settings

@@ -9,7 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import export_files, exports_queue, repository
 from lisoloo.exporting import read_export, request_export
-from lisoloo.models import Envelope, ExportAccepted, ExportRequest, ExportStatus
+from lisoloo.finding_models import ExportAccepted, ExportRequest, ExportStatus
+from lisoloo.models import Envelope
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 

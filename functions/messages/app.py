@@ -10,7 +10,8 @@ from pydantic import AwareDatetime, BeforeValidator, Field
 
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository
-from lisoloo.models import Envelope, MessagesPage, ascii_digits
+from lisoloo.finding_models import MessagesPage
+from lisoloo.models import Envelope, ascii_digits
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.search_rules import MAX_CURSOR_LENGTH, MessageQuery
 from lisoloo.searching import recipient_number, search_messages

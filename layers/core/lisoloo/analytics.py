@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lisoloo.entities import MessageRecord, RecipientKey, Transition, TransitionOutcome
+from lisoloo.finding_models import DeliveryAnalytics, DeliveryGroup
 from lisoloo.histograms import GroupFigures, Outcome, tally
-from lisoloo.models import DeliveryAnalytics, DeliveryGroup
 from lisoloo.phone import country_of
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.analytics import GroupKey

@@ -9,16 +9,10 @@ from __future__ import annotations
 import json
 import re
 
-from lisoloo.entities import DeliveryAttempt, LoggedEvent
 from lisoloo.errors import EventNotFoundError, InvalidCursorError
-from lisoloo.models import (
-    DeliveriesPage,
-    DeliveryAttemptView,
-    EventRedelivery,
-    EventsPage,
-    LoggedEventView,
-    WebhookDeliveryJob,
-)
+from lisoloo.finding_entities import DeliveryAttempt, LoggedEvent
+from lisoloo.finding_models import DeliveriesPage, DeliveryAttemptView, EventRedelivery, EventsPage, LoggedEventView
+from lisoloo.models import WebhookDeliveryJob
 from lisoloo.queues import JobQueue
 from lisoloo.search_rules import decode_cursor, encode_cursor
 from lisoloo.storage import SmsRepository, keys

@@ -19,10 +19,12 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from lisoloo.entities import ExportRecord, MessageRecord
+from lisoloo.entities import MessageRecord
 from lisoloo.errors import ExportNotFoundError
 from lisoloo.export_files import ExportFiles
-from lisoloo.models import ExportAccepted, ExportJob, ExportRequest, ExportStatus, format_timestamp
+from lisoloo.finding_entities import ExportRecord
+from lisoloo.finding_models import ExportAccepted, ExportJob, ExportRequest, ExportStatus
+from lisoloo.models import format_timestamp
 from lisoloo.queues import JobQueue
 from lisoloo.status import unclaimed_status
 from lisoloo.storage import SmsRepository, keys

@@ -9,7 +9,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from lisoloo.models import DispatchJob, ExportJob, ReceiptJob, WebhookDeliveryJob
+from lisoloo.finding_models import ExportJob
+from lisoloo.models import DispatchJob, ReceiptJob, WebhookDeliveryJob
 
 
 class DispatchJobRecord(SqsRecordModel):

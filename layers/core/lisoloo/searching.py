@@ -16,7 +16,7 @@ from itertools import islice
 
 from lisoloo.entities import MessageRecord
 from lisoloo.errors import InvalidRecipientsError
-from lisoloo.models import MessagesPage, MessageSummary
+from lisoloo.finding_models import MessagesPage, MessageSummary
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.search_rules import MessageQuery, decode_cursor, encode_cursor
 from lisoloo.status import aggregate_status

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lisoloo.entities import DeliveryAttempt
+from lisoloo.finding_entities import DeliveryAttempt
 from lisoloo.storage import keys
 from lisoloo.storage.events import EVENT_RETENTION
 from lisoloo.storage.table import Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from lisoloo.entities import LoggedEvent
 from lisoloo.errors import StorageError
+from lisoloo.finding_entities import LoggedEvent
 from lisoloo.storage import keys
 from lisoloo.storage.table import (
     Item,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from lisoloo.entities import ExportRecord
+from lisoloo.finding_entities import ExportRecord
 from lisoloo.storage import keys
 from lisoloo.storage.table import ConditionFailed, Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp
 

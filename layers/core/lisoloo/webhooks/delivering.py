@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lisoloo.entities import DeliveryAttempt
 from lisoloo.errors import StorageError
+from lisoloo.finding_entities import DeliveryAttempt
 from lisoloo.models import WebhookDeliveryJob
 from lisoloo.observability import logger, metrics
 from lisoloo.settings import Settings
