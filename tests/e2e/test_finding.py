@@ -51,10 +51,16 @@ def test_find_replay_export_and_analyse(local_stack: LocalStack, merchant: Tenan
     found = get(local_stack, merchant, "/messages", recipient="+254712345678")["messages"]
     assert [m["message_id"] for m in found] == [ok_id] and found[0]["reference"] == reference
 
-    # And its events are read after a cursor, and one redelivered
-    first = get(local_stack, merchant, "/events", limit="2")
-    rest = get(local_stack, merchant, "/events", after=first["after"])
-    types = [event["type"] for event in first["events"] + rest["events"]]
+    # And its events are read after a cursor (logged by the stream's poller a moment after the
+    # status turned), and one redelivered
+    deadline = time.monotonic() + 20
+    while True:
+        first = get(local_stack, merchant, "/events", limit="2")
+        rest = get(local_stack, merchant, "/events", after=first["after"])
+        types = [event["type"] for event in first["events"] + rest["events"]]
+        if types.count("sms.delivered") + types.count("sms.failed") >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     assert types.count("sms.queued") == 2 and "sms.delivered" in types
     delivered = next(e for e in rest["events"] if e["type"] == "sms.delivered")
     redelivered = polite.post(
