@@ -402,6 +402,16 @@ def _find_rows(figures: dict[str, Any]) -> list[Row]:
                 )
             )
     big = figures["lifecycle"][str(figures["big"])]
+    if "analytics_writes" in big:
+        out.append(
+            Row(
+                "9. analytics and event-log write units per recipient",
+                f"analytics {_fmt(big['analytics_writes'] / big['recipients'])} WU; event log "
+                f"{_fmt(4 * big['event_log_writes'] / big['recipients'])} WU ({big['event_log_writes']} events)",
+                "—",
+                None,
+            )
+        )
     if "index_write_units" in big and "find" in figures:
         out.append(
             Row(

@@ -83,8 +83,16 @@ def lifecycle(stack: InProcessStack, count: int) -> dict[str, Any]:
         receipt_message_item_writes=receipts_tally.writes_to(stack.table_name, _message_key(merchant, message_id)),
         webhooks_received=stack.endpoint.received,
         seconds=time.perf_counter() - started,
+        # DESIGN §11's writes (each item under 1 KB: a write unit each; the event log's are
+        # transactional, two units each, two items an event).
+        analytics_writes=_writes_to_partitions(tally, "#STATS"),
+        event_log_writes=_writes_to_partitions(tally, "#EVENTS"),
     )
     return figures
+
+
+def _writes_to_partitions(tally: Tally, suffix: str) -> int:
+    return sum(count for (_, key), count in tally.item_writes.items() if key and key[0].endswith(suffix))
 
 
 # --- 2. and 3. latency ratios ------------------------------------------------------------------
