@@ -74,6 +74,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("receipt flood", started, results)
             results["suppression_reads"] = scenarios.suppression_reads(stack)
             _progress("suppression reads", started, results)
+            results["find"] = scenarios.find_messages(stack)
+            _progress("find messages", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

@@ -230,6 +230,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                 None,
             )
         )
+    out.extend(_find_rows(figures))
     imports = figures["imports"]
     for name, entry in imports["functions"].items():
         snapstart = entry.get("snapstart", False)
@@ -378,6 +379,16 @@ def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
                 None if goal is None else run["final"] and seconds <= goal and run["lambda_timeouts"] == 0,
             )
         )
+    export = local.get("export")
+    if export:  # figures from before this row existed lack it
+        rows.append(
+            Row(
+                f"9. local stack: export of {export['expected']:,} recipients (CSV, to a downloadable link)",
+                f"{export['seconds']:.1f} s; {export['rows']:,} rows, {export['downloaded_rows']:,} downloaded",
+                "—",
+                None,
+            )
+        )
     carrier = local.get("time_to_carrier")
     if carrier:
         rows.append(
@@ -389,3 +400,40 @@ def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
+def _find_rows(figures: dict[str, Any]) -> list[Row]:
+    """GET /messages: what a page costs, and what the finding indexes add to each recipient."""
+    out: list[Row] = []
+    find = figures.get("find")
+    if find:  # figures from before this row existed lack it
+        for label, page in find["pages"].items():
+            out.append(
+                Row(
+                    f"9. GET /messages page of {find['page']} ({label.replace('_', ' ')}) of {find['messages']}",
+                    f"{page['listed']} listed; {_count(page['requests'])}; {_fmt(page['read_units'])} RU",
+                    "—",
+                    None,
+                )
+            )
+    big = figures["lifecycle"][str(figures["big"])]
+    if "analytics_writes" in big:
+        out.append(
+            Row(
+                "9. analytics and event-log write units per recipient",
+                f"analytics {_fmt(big['analytics_writes'] / big['recipients'])} WU; event log "
+                f"{_fmt(4 * big['event_log_writes'] / big['recipients'])} WU ({big['event_log_writes']} events)",
+                "—",
+                None,
+            )
+        )
+    if "index_write_units" in big and "find" in figures:
+        out.append(
+            Row(
+                "9. index write units per recipient (due + find indexes)",
+                f"{_fmt(big['index_write_units'] / big['recipients'])} WU",
+                "—",
+                None,
+            )
+        )
+    return out

@@ -83,8 +83,16 @@ def lifecycle(stack: InProcessStack, count: int) -> dict[str, Any]:
         receipt_message_item_writes=receipts_tally.writes_to(stack.table_name, _message_key(merchant, message_id)),
         webhooks_received=stack.endpoint.received,
         seconds=time.perf_counter() - started,
+        # DESIGN §11's writes (each item under 1 KB: a write unit each; the event log's are
+        # transactional, two units each, two items an event).
+        analytics_writes=_writes_to_partitions(tally, "#STATS"),
+        event_log_writes=_writes_to_partitions(tally, "#EVENTS"),
     )
     return figures
+
+
+def _writes_to_partitions(tally: Tally, suffix: str) -> int:
+    return sum(count for (_, key), count in tally.item_writes.items() if key and key[0].endswith(suffix))
 
 
 # --- 2. and 3. latency ratios ------------------------------------------------------------------
@@ -378,3 +386,37 @@ def suppression_reads(stack: InProcessStack, count: int = SUPPRESSION_RECIPIENTS
         "with": with_some,
         "correct": without["submitted"] == count and with_some["submitted"] == count - count // 10,
     }
+
+
+# --- 9. finding messages (DESIGN §11) --------------------------------------------------------
+
+FIND_MESSAGES = 150
+FIND_PAGE = 50
+
+
+def find_messages(stack: InProcessStack, count: int = FIND_MESSAGES) -> dict[str, Any]:
+    """GET /messages pages of an organization with ``count`` dispatched messages (one number
+    each; every tenth to one shared number): the first page, a page by recipient, and a page
+    filtered by status, each counted alone."""
+    merchant = stack.new_merchant(webhook=False)
+    shared = "+254799999999"
+    with stack.meter.paused():
+        for index in range(count):
+            stack.send(merchant, [shared] if index % 10 == 0 else numbers(count)[index : index + 1])
+        stack.drain()
+    pages: dict[str, Any] = {}
+    for label, query in (
+        ("newest", {"limit": str(FIND_PAGE)}),
+        ("by_recipient", {"limit": str(FIND_PAGE), "recipient": shared}),
+        ("by_status", {"limit": str(FIND_PAGE), "status": "sent"}),
+    ):
+        with stack.meter.tally() as tally:
+            code, body = stack.api("messages", "messages-list", merchant, query=query)
+        if code != 200:
+            raise RuntimeError(f"GET /messages answered {code}: {body}")
+        pages[label] = {
+            "listed": len(body["data"]["messages"]),
+            "requests": dict(tally.requests),
+            "read_units": tally.read_units,
+        }
+    return {"messages": count, "page": FIND_PAGE, "pages": pages}

@@ -212,9 +212,12 @@ class InProcessStack:
         path: str | None = None,
         path_parameters: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """One API Gateway request to ``function`` (``events/<event_name>.json`` adjusted)."""
-        event = api_event(event_name, merchant, body=body, path=path, path_parameters=path_parameters, headers=headers)
+        event = api_event(
+            event_name, merchant, body=body, path=path, path_parameters=path_parameters, headers=headers, query=query
+        )
         self.meter.add(lambda tally: tally.api_requests.update([function]))
         response = self.invoke(function, event)
         raw = response["body"]

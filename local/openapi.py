@@ -224,6 +224,43 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
         "errors": {"404": _error("No such schedule for this organization.", "Schedule not found")},
     },
+    ("get", f"{_API}/messages"): {
+        "summary": "The organization's messages, newest first, filtered",
+        "description": (
+            "Filters combine: `status` (the message's aggregate status), `created_after` (inclusive) and "
+            "`created_before` (exclusive), `reference`, `sender_id`, and `recipient` (a number the message was "
+            "sent to, E.164 or national; found once dispatch took the number). Pass `cursor` from the previous "
+            "page; a page may be short, even empty, and still have a next one."
+        ),
+    },
+    ("get", f"{_API}/events"): {
+        "summary": "The organization's webhook events, oldest first, after a position",
+        "description": (
+            "Every event kept 30 days. Positions only grow and an event is never written behind one already "
+            "readable, so polling with the `after` of the previous page misses nothing."
+        ),
+    },
+    ("post", f"{_API}/events/{{event_id}}/redeliver"): {
+        "summary": "Queue an event again, to today's targets, under the same webhook-id",
+        "status": "202",
+        "errors": {"404": _error("No such event for this organization.", "Event not found")},
+    },
+    ("get", f"{_API}/webhook/deliveries"): {
+        "summary": "Webhook delivery attempts, newest first (status=failed: the failed ones)",
+    },
+    ("post", f"{_API}/exports"): {
+        "summary": "Export every recipient of a time range as CSV or JSON Lines",
+        "description": "One row per recipient of each message created in [created_after, created_before).",
+        "status": "202",
+    },
+    ("get", f"{_API}/exports/{{export_id}}"): {
+        "summary": "An export's status and, once done, a pre-signed link to its file (valid 1 hour)",
+        "errors": {"404": _error("No such export for this organization.", "Export not found")},
+    },
+    ("get", f"{_API}/analytics/delivery"): {
+        "summary": "Submitted, delivered, failed, delivery rate and receipt latency per day, country or sender id",
+        "description": "Kept as counters while recipients move; the range is read in whole UTC days.",
+    },
     ("get", f"{_API}/webhook"): {
         "summary": "The organization's webhook URL",
         "response_example": {
@@ -403,6 +440,8 @@ def _complete(document: dict[str, Any], routes: list[tuple[str, str, str, str | 
             content = operation["requestBody"]["content"]["application/json"]
             content["examples"] = {name: {"value": value} for name, value in extra["request_examples"].items()}
         responses = operation["responses"]
+        if "status" in extra:  # an answer other than 200 (e.g. 202 Accepted)
+            responses[extra["status"]] = {**responses.pop("200"), "description": "Accepted"}
         if "response_example" in extra:
             responses["200"]["content"]["application/json"]["example"] = extra["response_example"]
         if "422" in responses:

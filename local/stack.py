@@ -64,7 +64,7 @@ class LocalStack:
         self._inspector = self._start_inspector(saved)
 
         declared = load_template(self.settings.template_path).get("Parameters", {})
-        parameters = self._parameters(self._sandbox.url, declared)
+        parameters = self._parameters(self._sandbox.url, self._moto.url, declared)
         self._refuse_impossible_timing(parameters, declared)
         stack = deploy_template(self.settings.template_path, parameters)
         logger.info("stack %s created from %s", stack.stack_name, self.settings.template_path.name)
@@ -182,9 +182,11 @@ class LocalStack:
             return None
         return TokenBuckets(plan.rate_per_second, plan.burst, limits_for=organization_limits(table_name))
 
-    def _parameters(self, sandbox_url: str, declared: Mapping[str, Any]) -> dict[str, str]:
+    def _parameters(self, sandbox_url: str, moto_url: str, declared: Mapping[str, Any]) -> dict[str, str]:
         # Loopback webhooks are allowed here only: the inspector and tests' receivers live there.
         wanted = {"SandboxCarrierUrl": sandbox_url, "WebhookAllowLoopback": "true"}
+        # Export links are signed for moto's server, so they open from this machine's browser.
+        wanted["ExportsDownloadEndpoint"] = moto_url
         if self.settings.delivery_timeout_seconds is not None:
             wanted["DeliveryTimeoutSeconds"] = str(self.settings.delivery_timeout_seconds)
         if self.settings.carrier_retry_delays is not None:

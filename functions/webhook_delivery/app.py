@@ -12,21 +12,19 @@ from lisoloo.observability import logger, metrics, tracer
 from lisoloo.queue_records import WebhookDeliveryRecord
 from lisoloo.settings import get_settings
 from lisoloo.webhooks.delivering import WebhookDeliveryFailedError, deliver
-from lisoloo.webhooks.delivery import retry_delay_seconds
 
 settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.SQS, model=WebhookDeliveryRecord)
 
 
 def handle_delivery(record: WebhookDeliveryRecord) -> None:
+    attempt = int(record.attributes.ApproximateReceiveCount)
     try:
-        deliver(record.body, repository(), settings, datetime.now(UTC))
-    except WebhookDeliveryFailedError:
+        deliver(record.body, repository(), settings, datetime.now(UTC), attempt=attempt)
+    except WebhookDeliveryFailedError as failed:
         # Back off by making this job visible again later; the queue's redrive policy sends
         # it to the dead-letter queue after the last attempt.
-        attempt = int(record.attributes.ApproximateReceiveCount)
-        first = settings.webhooks.webhook_first_retry_seconds
-        webhook_queue().delay(record.receiptHandle, retry_delay_seconds(attempt, first))
+        webhook_queue().delay(record.receiptHandle, failed.retry_in_seconds)
         raise
 
 

@@ -1,6 +1,7 @@
 """DynamoDB Stream of message items (each aggregate transition) and of stored inbound messages:
 webhook delivery jobs."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -22,11 +23,12 @@ def handle_change(record: DynamoDBRecord) -> None:
     # Read at the edge by storage, which knows the item layout (the filter passes message items,
     # and inbound messages as they are stored).
     change = message_change(record.raw_event["dynamodb"])
+    now = datetime.now(UTC)
     if change is not None:
-        jobs = delivery_jobs(change, repository())
+        jobs = delivery_jobs(change, repository(), now)
     else:
         inbound = stored_inbound(record.raw_event)
-        jobs = inbound_delivery_jobs(inbound, repository()) if inbound is not None else []
+        jobs = inbound_delivery_jobs(inbound, repository(), now) if inbound is not None else []
     if jobs:
         webhook_queue().enqueue(jobs)
 

@@ -48,11 +48,31 @@ def owned(local_stack: LocalStack, owner: Tenant) -> dict[str, str]:
         json={"to": ["+254712345678"], "message": "later", "scheduled_dates": [later]},
         headers={"app-key": owner.app_key},
     ).json()["data"]
+    now = datetime.now(UTC)
+    exported = polite.post(
+        f"{local_stack.base_url}/exports",
+        json={"created_after": (now - timedelta(days=1)).isoformat(), "created_before": now.isoformat()},
+        headers={"app-key": owner.app_key},
+    ).json()["data"]
     return {
         "message_id": sent["message_id"],
         "schedule_id": scheduled["schedule_id"],
         "occurrence_id": scheduled["message_id"],
+        "event_id": first_event(local_stack, owner),
+        "export_id": exported["export_id"],
     }
+
+
+def first_event(local_stack: LocalStack, owner: Tenant) -> str:
+    """The owner's first logged event (the stream poller logs it a moment after the send)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        events = polite.get(f"{local_stack.base_url}/events", headers={"app-key": owner.app_key}).json()["data"]
+        if events["events"]:
+            event_id: str = events["events"][0]["event_id"]
+            return event_id
+        time.sleep(0.2)
+    raise AssertionError("no event logged for the owner's send")
 
 
 def fingerprint(response: polite.requests.Response) -> tuple[int, bytes, str, str]:
@@ -71,13 +91,27 @@ def fingerprint(response: polite.requests.Response) -> tuple[int, bytes, str, st
         ("GET", "/status/{}?recipients_limit=1", ("message_id",)),
         ("GET", "/status/{}?recipients_cursor=1", ("message_id",)),
         ("DELETE", "/schedules/{}", ("schedule_id",)),
+        ("POST", "/events/{}/redeliver", ("event_id",)),
+        ("GET", "/exports/{}", ("export_id",)),
     ],
 )
 def test_another_organizations_ids_are_indistinguishable_from_unknown_ones(
     local_stack: LocalStack, stranger: Tenant, owned: dict[str, str], method: str, template: str, ids: tuple[str, ...]
 ) -> None:
-    unknown = {"message_id": "0" * 24, "occurrence_id": "f" * 24, "schedule_id": "sch_0000000000000000"}
-    malformed = {"message_id": "nope", "occurrence_id": "NOPE", "schedule_id": "sch_nope"}
+    unknown = {
+        "message_id": "0" * 24,
+        "occurrence_id": "f" * 24,
+        "schedule_id": "sch_0000000000000000",
+        "event_id": f"evt_{'0' * 24}_queued",
+        "export_id": "exp_0000000000000000",
+    }
+    malformed = {
+        "message_id": "nope",
+        "occurrence_id": "NOPE",
+        "schedule_id": "sch_nope",
+        "event_id": "evt_nope!",
+        "export_id": "exp_nope",
+    }
     for name in ids:
         answers = {
             fingerprint(polite.request(method, local_stack.base_url + template.format(value), headers={"app-key": key}))
@@ -89,7 +123,27 @@ def test_another_organizations_ids_are_indistinguishable_from_unknown_ones(
         }
         assert len(answers) == 1, answers
         (status, body, _, _) = answers.pop()
-        assert status == 404 and body in (b'{"detail":"Message not found"}', b'{"detail":"Schedule not found"}')
+        assert status == 404 and body in (
+            b'{"detail":"Message not found"}',
+            b'{"detail":"Schedule not found"}',
+            b'{"detail":"Event not found"}',
+            b'{"detail":"Export not found"}',
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["/messages", "/messages?recipient=%2B254712345678", "/messages?status=pending", "/events", "/webhook/deliveries",
+     "/analytics/delivery?group_by=country"],
+)  # fmt: skip
+def test_lists_never_show_another_organizations_items(
+    local_stack: LocalStack, stranger: Tenant, owned: dict[str, str], query: str
+) -> None:
+    response = polite.get(local_stack.base_url + query, headers={"app-key": stranger.app_key})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    listed = data.get("messages", data.get("events", data.get("deliveries", data.get("groups"))))
+    assert listed == [] and owned["message_id"] not in response.text
 
 
 def test_the_owner_still_has_everything_the_stranger_tried(

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from standardwebhooks import Webhook
 
@@ -320,17 +319,3 @@ def test_merchants_cannot_use_lisoloos_own_references(harness: Harness) -> None:
     merchant = harness.new_merchant()
     code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x", "reference": "lisoloo:stop-reply"})
     assert code == 422, body
-
-
-def test_an_organization_without_numbers_pays_no_write_for_threading(harness: Harness) -> None:
-    # Given a merchant with no inbound number
-    merchant = harness.new_merchant()
-    # When it sends
-    harness.send(merchant, {"to": ["+254712345678"], "message": "One way"})
-    assert harness.dispatch_queued() == {"batchItemFailures": []}
-    # Then dispatch wrote no in_reply_to item for it
-    client = boto3.client("dynamodb")
-    found = client.get_item(
-        TableName=harness.table_name, Key={"PK": {"S": f"ORG#{merchant.org_id}#TO#+254712345678"}, "SK": {"S": "META"}}
-    )
-    assert "Item" not in found

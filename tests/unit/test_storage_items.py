@@ -16,6 +16,7 @@ from lisoloo.entities import (
     NewAppKey,
     NewMessage,
     NewSchedule,
+    NumberListing,
     OrganizationRecord,
     ParkedReceipt,
     RecipientKey,
@@ -106,8 +107,13 @@ def test_numbers_go_a_hundred_to_a_chunk_and_read_back_in_order() -> None:
 
 
 def test_a_claimed_row_is_processing_for_its_carrier_and_reads_back() -> None:
-    row = recipients.claimed_row(KEY, "sandbox", NOW)
+    row = recipients.claimed_row(KEY, "sandbox", NOW, NumberListing("+254712345678", NOW))
     assert (row["PK"], row["SK"]) == (keys.message_pk(ORG, MESSAGE), keys.recipient_sk(142))
+    # Filed under its number once, at creation: the per-number index entry never changes after
+    assert (row["find_pk"], row["find_sk"]) == (
+        f"NUM#{ORG}#+254712345678",
+        f"2026-05-27T10:15:00.000Z#{MESSAGE}",
+    )
     assert (row["status"], row["tier"], row["carrier"], row["attempts"]) == ("processing", 2, "sandbox", 1)
     record = recipients.recipient_from_item(to_item(row))
     assert (record.index, record.status, record.carrier, record.attempts, record.carrier_ref) == (

@@ -43,14 +43,33 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "DispatchQueue": {"sqs:SendMessage*"},
     },
     "StatusFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:Query"}},
+    "MessagesFunction": {
+        "SmsTable": {"dynamodb:BatchGetItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+        "SmsTable/index/reference": {"dynamodb:Query"},
+    },
+    "EventsFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
+    },
+    "AnalyticsFunction": {"SmsTable": {"dynamodb:Query"}},
+    "ExportsFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "ExportsQueue": {"sqs:SendMessage*"},
+        "ExportsBucket/*": {"s3:GetObject"},
+    },
+    "ExportWorkerFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+        "ExportsBucket/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
+    },
     "DispatchFunction": {
         "SmsTable": {
             "dynamodb:GetItem",
-            "dynamodb:BatchGetItem",  # a chunk's numbers on the suppression list
+            "dynamodb:BatchGetItem",  # the suppression list; analytics' messages and numbers
             "dynamodb:Query",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
-            "dynamodb:BatchWriteItem",  # the latest message to each number, for in_reply_to
         },
         CARRIER_SECRETS_SSM[0]: CARRIER_SECRETS_SSM[1],
     },
@@ -76,13 +95,13 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "ReceiptsQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhooksFunction": {
-        "SmsTable": TABLE_READ,
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
         # SAM's own grant for the stream source's OnFailure destination.
         "WebhookFanoutDeadLetterQueue": {"sqs:SendMessage"},
     },
     "WebhookDeliveryFunction": {
-        "SmsTable": TABLE_READ,
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
         "WebhookDeliveriesQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhookSettingsFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
@@ -108,7 +127,11 @@ _SQS_SOURCE = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRo
 _STREAM_SOURCE = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
 MANAGED_POLICIES = {
     function: {_BASIC, _XRAY}
-    | ({_SQS_SOURCE} if function in ("DispatchFunction", "WebhookDeliveryFunction", "ReceiptApplyFunction") else set())
+    | (
+        {_SQS_SOURCE}
+        if function in ("DispatchFunction", "WebhookDeliveryFunction", "ReceiptApplyFunction", "ExportWorkerFunction")
+        else set()
+    )
     | ({_STREAM_SOURCE} if function == "WebhooksFunction" else set())
     for function in PERMISSIONS
 }
@@ -118,6 +141,14 @@ API = "/api/v1/lisoloo/sms-api"
 API_ROUTES = {
     "SendFunction": {("post", f"{API}/send")},
     "StatusFunction": {("get", f"{API}/status/{{message_id}}")},
+    "MessagesFunction": {("get", f"{API}/messages")},
+    "AnalyticsFunction": {("get", f"{API}/analytics/delivery")},
+    "ExportsFunction": {("post", f"{API}/exports"), ("get", f"{API}/exports/{{export_id}}")},
+    "EventsFunction": {
+        ("get", f"{API}/events"),
+        ("post", f"{API}/events/{{event_id}}/redeliver"),
+        ("get", f"{API}/webhook/deliveries"),
+    },
     "SchedulesFunction": {("delete", f"{API}/schedules/{{schedule_id}}")},
     "ReceiptsFunction": {("post", f"{API}/receipts/{{carrier}}"), ("get", f"{API}/receipts/{{carrier}}")},
     "WebhookSettingsFunction": {
@@ -140,6 +171,7 @@ EVENT_SOURCES = {
     "DispatchFunction": ("DispatchQueue", "Arn"),
     "WebhookDeliveryFunction": ("WebhookDeliveriesQueue", "Arn"),
     "ReceiptApplyFunction": ("ReceiptsQueue", "Arn"),
+    "ExportWorkerFunction": ("ExportsQueue", "Arn"),
     "WebhooksFunction": ("SmsTable", "StreamArn"),
 }
 SCHEDULED = {"SweepFunction": "rate(1 minute)"}

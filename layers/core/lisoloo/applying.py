@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lisoloo.analytics import apply_and_count
 from lisoloo.carriers import CarrierReceipt
 from lisoloo.entities import ParkedReceipt, RecipientKey, Transition
 from lisoloo.errors import error_for_status
@@ -261,7 +262,8 @@ def _apply_moves(
         # Transitions are values (two equal receipts make equal ones): told apart by identity.
         entry_of = {id(transition): entry for entry, transition in group}
         apply = partial(
-            repository.recipients.apply_transitions,
+            apply_and_count,
+            repository,
             [transition for _, transition in group],
             keep_going=progress.keep_going,
         )

@@ -7,6 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from lisoloo import snapstart  # noqa: F401 - registers the restore hook every function needs
+from lisoloo.export_files import ExportFiles
 from lisoloo.queues import JobQueue
 from lisoloo.settings import get_settings
 from lisoloo.storage import SmsRepository
@@ -64,3 +65,14 @@ def webhook_queue() -> JobQueue:
 @cache
 def receipts_queue() -> JobQueue:
     return JobQueue(get_settings().resources.receipts_queue_url)
+
+
+@cache
+def exports_queue() -> JobQueue:
+    return JobQueue(get_settings().resources.exports_queue_url)
+
+
+@cache
+def export_files() -> ExportFiles:
+    resources = get_settings().resources
+    return ExportFiles(resources.exports_bucket, resources.exports_download_endpoint)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lisoloo.analytics import apply_and_count, count_submissions
 from lisoloo.carriers import Carrier, Submission, SubmitOutcome
-from lisoloo.entities import ChunkWork, MessageRecord, RecipientKey, Transition
+from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
@@ -58,11 +59,16 @@ def dispatch_chunk(
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
+        listing = NumberListing(number, message.created_at)
         if index not in work.rows and number in suppressed:
-            failures.append(opted_out(key, now, create=True))
+            failures.append(opted_out(key, now, create=True, listing=listing))
         elif index not in work.rows and not is_valid_number(number):
-            failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True))
-        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER):
+            failures.append(
+                Transition(
+                    key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True, listed_as=listing
+                )
+            )
+        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER, listing):
             if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
                 failures.append(opted_out(key, now, create=False))
             else:
@@ -76,9 +82,7 @@ def dispatch_chunk(
         deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
         outcome = submit_and_record(repository, carrier, claimed, now, settings, attempt=1)
-        if repository.inbound_numbers.receives_replies(job.org_id):
-            # For replies' in_reply_to (DESIGN §9): this message is the latest to these numbers.
-            repository.inbound.note_sent(job.org_id, job.message_id, (submission.to for submission in claimed), now)
+        count_submissions(repository, message, [submission.to for submission in claimed])
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying
@@ -86,7 +90,7 @@ def dispatch_chunk(
         recorded = outcome.handed_off
     if failures:
         # Invalid numbers and carrier failures together: one transaction per 99 with the counters.
-        repository.recipients.apply_transitions(failures)
+        apply_and_count(repository, failures)
         summary.failed = len(failures)
         recorded = recorded | {transition.key.index for transition in failures}
     if work.handed_off(recorded):
@@ -110,10 +114,11 @@ def is_consent_reply(message: MessageRecord) -> bool:
     return (message.reference or "").startswith(RESERVED_REFERENCE_PREFIX)
 
 
-def opted_out(key: RecipientKey, now: datetime, *, create: bool) -> Transition:
+def opted_out(key: RecipientKey, now: datetime, *, create: bool, listing: NumberListing | None = None) -> Transition:
     """A suppressed recipient fails 1406 without a submit, counted like any failure: a new row
-    made failed, or (``create`` False) a row this run has just claimed, moved to failed."""
-    return Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.OPTED_OUT, create=create)
+    made failed (and listed under its number, as every row dispatch creates), or (``create``
+    False) a row this run has just claimed, moved to failed."""
+    return Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.OPTED_OUT, create=create, listed_as=listing)
 
 
 class RetryOutcome(StrEnum):
@@ -149,7 +154,7 @@ def retry_recipient(
             repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts
         )
     if outcome.failures:
-        repository.recipients.apply_transitions(outcome.failures)
+        apply_and_count(repository, outcome.failures)
     if outcome.handed_off or outcome.failures:
         # Read again: other recipients of the chunk may have been retried meanwhile, and the
         # last of them to finish must see them all.

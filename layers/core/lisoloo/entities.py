@@ -279,6 +279,16 @@ class Transition:
     error_code: ErrorCode | None = None
     carrier: str | None = None
     create: bool = False
+    # With ``create``: the number and its message's creation, so the new row is found by number.
+    listed_as: NumberListing | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberListing:
+    """What files a recipient row in the per-number index (``storage.message_index``)."""
+
+    number: str
+    message_created_at: datetime
 
 
 @dataclass(slots=True)

@@ -69,6 +69,17 @@ class SuppressionNotFoundError(DomainError):
     detail = "Suppression not found"
 
 
+class EventNotFoundError(DomainError):
+    # One text for unknown, malformed and other-tenant event ids, as for messages.
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Event not found"
+
+
+class ExportNotFoundError(DomainError):
+    http_status = HTTPStatus.NOT_FOUND
+    detail = "Export not found"
+
+
 class CarrierNotFoundError(DomainError):
     http_status = HTTPStatus.NOT_FOUND
     detail = "Carrier not found"
@@ -99,20 +110,16 @@ class InvalidScheduleError(DomainError):
 
 
 class InvalidCursorError(DomainError):
-    """A ``recipients_cursor`` that is not a position, answered like a request-validation error."""
+    """A cursor that no page of ours gave out, answered like a request-validation error."""
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
-    def __init__(self) -> None:
-        super().__init__(
-            [
-                {
-                    "loc": ["query", "recipients_cursor"],
-                    "msg": "must be a recipients_cursor from an earlier page: a position, up to 5 ASCII digits",
-                    "type": "cursor",
-                }
-            ]
-        )
+    def __init__(
+        self,
+        parameter: str = "recipients_cursor",
+        rule: str = "must be a recipients_cursor from an earlier page: a position, up to 5 ASCII digits",
+    ) -> None:
+        super().__init__([{"loc": ["query", parameter], "msg": rule, "type": "cursor"}])
 
 
 class OrganizationNotFoundError(DomainError):

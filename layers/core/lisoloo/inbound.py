@@ -116,7 +116,7 @@ def _receive_one(
         text=received.text,
         keyword=keyword,
         received_at=now,
-        in_reply_to=repository.inbound.latest_message_to(owner.org_id, sender, now - REPLY_WINDOW),
+        in_reply_to=repository.message_index.latest_message_to(owner.org_id, sender, now - REPLY_WINDOW),
         carrier=carrier,
         carrier_id=received.carrier_id,
     )

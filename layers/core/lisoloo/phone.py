@@ -196,3 +196,13 @@ def is_valid_number(e164: str) -> bool:
     if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != e164:
         return False
     return phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in _SMS_CAPABLE_TYPES
+
+
+def country_of(e164: str) -> str:
+    """The region of an E.164 number's country calling code (``+254…`` → ``KE``); a code that
+    several regions share answers its main one (``+1`` → ``US``). ``ZZ`` when none is known."""
+    digits = e164.removeprefix("+")
+    for length in (1, 2, 3):
+        if digits[:length] in _COUNTRY_CODES:
+            return phonenumbers.region_code_for_country_code(int(digits[:length]))
+    return "ZZ"

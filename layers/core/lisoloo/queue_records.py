@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
+from lisoloo.finding_models import ExportJob
 from lisoloo.models import DispatchJob, ReceiptJob, WebhookDeliveryJob
 
 
@@ -24,3 +25,7 @@ class WebhookDeliveryRecord(SqsRecordModel):
 
 class ReceiptJobRecord(SqsRecordModel):
     body: Json[ReceiptJob]
+
+
+class ExportJobRecord(SqsRecordModel):
+    body: Json[ExportJob]

@@ -36,6 +36,11 @@ class ResourceSettings(_Group):
     webhook_queue_url: str = ""
     # Parsed carrier receipts, between the receipts endpoint and receipt-apply.
     receipts_queue_url: str = ""
+    # Exports (DESIGN §11): their jobs' queue, the bucket of their files, and, on the local stack
+    # only, the endpoint their links are signed for (moto's server; empty: S3's own).
+    exports_queue_url: str = ""
+    exports_bucket: str = ""
+    exports_download_endpoint: str = ""
 
 
 class WebhookSettings(_Group):
@@ -43,6 +48,8 @@ class WebhookSettings(_Group):
     webhook_allow_loopback: bool = False
     # A failed webhook's first retry waits this long, doubling per attempt up to 6 hours.
     webhook_first_retry_seconds: int = Field(default=30, gt=0)
+    # Tries of one delivery before the dead-letter queue (the queue's maxReceiveCount).
+    webhook_max_attempts: int = Field(default=14, gt=0)
 
 
 class TimeSettings(_Group):

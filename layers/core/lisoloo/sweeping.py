@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lisoloo.analytics import apply_and_count
 from lisoloo.carriers import Carrier
 from lisoloo.deadlines import recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
-from lisoloo.entities import DueItem, DueKind, RecipientKey, Transition
+from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import dispatch_jobs
 from lisoloo.observability import metrics
@@ -169,11 +170,12 @@ class Sweeper:
                     at=now,
                     error_code=ErrorCode.SMS_TIMEOUT,
                     create=index not in rows,
+                    listed_as=NumberListing(numbers[index], message.created_at),
                 )
                 for index in due
             ]
             # Conditional per recipient: a receipt that lands first wins over the timeout.
-            summary.timed_out += len(self.repository.recipients.apply_transitions(timeouts).applied)
+            summary.timed_out += len(apply_and_count(self.repository, timeouts).applied)
         if not next_looks:
             self.repository.due.finish(item)
             return

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from lisoloo.storage.analytics import DeliveryAnalytics
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
+from lisoloo.storage.deliveries import DeliveryAttempts
 from lisoloo.storage.due import DueIndex
+from lisoloo.storage.events import EventLog
+from lisoloo.storage.exports import Exports
 from lisoloo.storage.inbound import Inbound, stored_inbound
 from lisoloo.storage.inbound_numbers import InboundNumbers
+from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
@@ -41,6 +46,11 @@ class SmsRepository:
         self.suppressions = Suppressions(self.table)
         self.inbound = Inbound(self.table)
         self.inbound_numbers = InboundNumbers(self.table)
+        self.message_index = MessageIndex(self.table)
+        self.events = EventLog(self.table)
+        self.delivery_attempts = DeliveryAttempts(self.table)
+        self.analytics = DeliveryAnalytics(self.table)
+        self.exports = Exports(self.table)
 
     @property
     def table_name(self) -> str:

@@ -3,7 +3,7 @@ once however often its carrier delivers it; and the lookup behind ``in_reply_to`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,32 +124,3 @@ class Inbound:
             keys.inbound_pk(org_id), _LOW, _HIGH, limit=limit, after=after, newest_first=True
         )
         return [inbound_from_values(from_item(item)) for item in items], more
-
-    # --- in_reply_to ----------------------------------------------------------------------
-    # ONE method answers "the organization's latest message to this number since then"; today
-    # it reads an item dispatch writes per recipient (``note_sent``), to be pointed at a
-    # per-recipient index of messages when one exists. Cost: for an organization with inbound
-    # numbers, one write unit per recipient at dispatch (a BatchWriteItem per 25); for any
-    # other, one read (0.5 unit) per chunk to tell; one read (0.5 unit) per inbound message.
-
-    def latest_message_to(self, org_id: str, number: str, since: datetime) -> str | None:
-        item = self.table.get(keys.last_sent_pk(org_id, number), keys.META)
-        if item is None:
-            return None
-        values = from_item(item)
-        return str(values["message_id"]) if parse_timestamp(values["sent_at"]) >= since else None
-
-    def note_sent(self, org_id: str, message_id: str, numbers: Iterable[str], now: datetime) -> None:
-        """Dispatch's record that ``message_id`` went to ``numbers`` now. Unconditional: two
-        messages dispatched to one number in the same instant may leave either as the latest."""
-        expires_at = epoch_seconds(now + REPLY_WINDOW + timedelta(days=1))
-        self.table.batch_put(
-            {
-                "PK": keys.last_sent_pk(org_id, number),
-                "SK": keys.META,
-                "message_id": message_id,
-                "sent_at": timestamp(now),
-                "expires_at": expires_at,
-            }
-            for number in numbers
-        )

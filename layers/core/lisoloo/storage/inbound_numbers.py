@@ -9,7 +9,7 @@ from typing import Any
 
 from lisoloo.errors import OrganizationNotFoundError
 from lisoloo.storage import keys
-from lisoloo.storage.table import Table, TransactionCancelled, from_item, parse_timestamp, timestamp, wire_integer
+from lisoloo.storage.table import Table, TransactionCancelled, from_item, parse_timestamp, timestamp
 from lisoloo.two_way import InboundNumber
 
 
@@ -50,15 +50,8 @@ class InboundNumbers:
             # commands, one at a time; the keyword side below is checked in the transaction.)
             raise NumberTakenError(assignment.number)
         items = [
-            # The organization must exist; it counts its numbers, so dispatch can tell in one read
-            # whether its messages may be replied to (``receives_replies``).
-            self.table.update_item(
-                keys.org_pk(assignment.org_id),
-                keys.META,
-                "ADD inbound_numbers :one",
-                "attribute_exists(PK)",
-                values={":one": 1},
-            ),
+            # The organization must exist.
+            self.table.condition_check(keys.org_pk(assignment.org_id), keys.META, "attribute_exists(PK)"),
             # One owner per number, or per keyword of a short code.
             self.table.put_item({"PK": pk, "SK": _number_sk(assignment.keyword), **values}, "attribute_not_exists(PK)"),
             self.table.put_item(
@@ -101,23 +94,11 @@ class InboundNumbers:
                             "Key": self.table.key(keys.org_pk(org_id), keys.inbound_listing_sk(number, keyword)),
                         }
                     },
-                    self.table.update_item(
-                        keys.org_pk(org_id),
-                        keys.META,
-                        "ADD inbound_numbers :minus_one",
-                        "attribute_exists(PK)",
-                        values={":minus_one": -1},
-                    ),
                 ]
             )
         except TransactionCancelled:
             return False
         return True
-
-    def receives_replies(self, org_id: str) -> bool:
-        """Whether the organization has any number replies can reach (one read of its item)."""
-        item = self.table.get(keys.org_pk(org_id), keys.META)
-        return item is not None and (wire_integer(item, "inbound_numbers") or 0) > 0
 
     def of_organization(self, org_id: str) -> list[InboundNumber]:
         low, high = keys.inbound_listing_sk("", None), keys.inbound_listing_sk("~", None)

@@ -13,6 +13,7 @@ states. A schedule's partition holds its numbers the same way until an occurrenc
 
 from __future__ import annotations
 
+import re
 import zlib
 
 from lisoloo.entities import RECIPIENTS_PER_CHUNK
@@ -152,7 +153,101 @@ def inbound_seen_pk(carrier: str, fingerprint: str) -> str:
     return f"CARRIER#{carrier}#MO#{fingerprint}"
 
 
-def last_sent_pk(org_id: str, number: str) -> str:
-    """The organization's latest message to a number (``in_reply_to``), until a per-recipient
-    index of messages replaces it."""
-    return f"ORG#{org_id}#TO#{number}"
+# --- Finding messages (DESIGN §11) ----------------------------------------------------------
+# One sparse KEYS_ONLY index, ``find``, overloaded: a message item lists the message in its
+# organization's month (``LIST#``), a recipient row lists it under the number (``NUM#``). A second,
+# ``reference``, holds only messages sent with a reference. Every key attribute is written once,
+# when its item is created, so later updates (counters, hand-offs, receipts) never touch an index.
+# Sort keys are ``{created_at}#{message_id}``: newest first is a descending Query, and a cursor is
+# the last sort key a page looked at.
+FIND_INDEX = "find"
+REFERENCE_INDEX = "reference"
+# created_at as ``timestamp`` writes it: fixed width, so the text sorts as the time does.
+_FIND_SK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[0-9a-f]{24}")
+
+
+def message_list_pk(org_id: str, month: str) -> str:
+    """The organization's messages created in ``month`` (``2026-12``)."""
+    return f"LIST#{org_id}#{month}"
+
+
+def number_pk(org_id: str, number: str) -> str:
+    return f"NUM#{org_id}#{number}"
+
+
+def reference_pk(org_id: str, reference: str) -> str:
+    return f"REF#{org_id}#{reference}"
+
+
+def find_sk(created_at: str, message_id: str) -> str:
+    return f"{created_at}#{message_id}"
+
+
+def is_find_sk(value: str) -> bool:
+    return bool(_FIND_SK.fullmatch(value))
+
+
+def message_of_find_sk(value: str) -> str:
+    return value.rsplit("#", 1)[1]
+
+
+# --- The event log and webhook attempts (DESIGN §11) -----------------------------------------
+# An organization's events sit in one partition in the order they were logged (``EVT#`` and a
+# zero-padded position, so the text sorts as the number); a marker per event id keeps an event
+# from being logged twice and finds it again for a redelivery. Attempts of webhook deliveries sit
+# in a partition of their own, newest first by when they were made.
+
+
+def events_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#EVENTS"
+
+
+def event_position_sk(position: int) -> str:
+    return f"EVT#{position:012d}"
+
+
+def position_of_event_sk(sort_key: str) -> int:
+    return int(sort_key.removeprefix("EVT#"))
+
+
+def event_marker_pk(org_id: str, event_id: str) -> str:
+    return f"ORG#{org_id}#EVENT#{event_id}"
+
+
+def deliveries_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#DELIVERIES"
+
+
+def delivery_attempt_sk(attempted_at: str, event_id: str, attempt: int) -> str:
+    return f"{attempted_at}#{event_id}#{attempt:03d}"
+
+
+_DELIVERY_ATTEMPT_SK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#evt_[0-9a-z_]{1,60}#\d{3}")
+
+
+def is_delivery_attempt_sk(value: str) -> bool:
+    return bool(_DELIVERY_ATTEMPT_SK.fullmatch(value))
+
+
+# --- Delivery analytics (DESIGN §11) ---------------------------------------------------------
+# One partition per organization; a group's counters sit at ``{dimension}#{day}#{value}``, so a
+# range of days of one dimension is one Query.
+
+
+def analytics_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#STATS"
+
+
+def analytics_sk(dimension: str, day: str, value: str) -> str:
+    return f"{dimension}#{day}#{value}"
+
+
+def analytics_value_of_sk(sort_key: str) -> str:
+    return sort_key.split("#", 2)[2]
+
+
+# --- Exports (DESIGN §11) ------------------------------------------------------------------
+
+
+def export_pk(org_id: str, export_id: str) -> str:
+    return f"ORG#{org_id}#EXPORT#{export_id}"

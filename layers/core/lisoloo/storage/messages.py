@@ -27,6 +27,7 @@ from lisoloo.entities import (
 from lisoloo.errors import MessageNotFoundError
 from lisoloo.storage import keys
 from lisoloo.storage.due import due_values
+from lisoloo.storage.message_index import listing_attributes
 from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
 from lisoloo.storage.table import ConditionFailed, Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp
 
@@ -53,6 +54,8 @@ def message_item(message: NewMessage, *, numbers_in_schedule: bool) -> dict[str,
         "numbers_in_schedule": numbers_in_schedule or None,
         "expires_at": epoch_seconds(message.expires_at),
         **due_values(pk, message.due_at, DueKind.RELEASE),
+        # Written once, here: the listing and reference index entries never change after.
+        **listing_attributes(message.org_id, message.message_id, message.created_at, message.reference),
     }
 
 
@@ -119,6 +122,12 @@ class Messages:
     def get(self, org_id: str, message_id: str) -> MessageRecord | None:
         item = self.table.get(keys.message_pk(org_id, message_id), keys.META)
         return message_from_item(item) if item else None
+
+    def get_many(self, org_id: str, message_ids: Iterable[str]) -> dict[str, MessageRecord]:
+        """Of the organization's messages named, those that exist: one BatchGetItem per 100."""
+        wanted = ((keys.message_pk(org_id, message_id), keys.META) for message_id in message_ids)
+        records = (message_from_item(item) for item in self.table.batch_get(wanted, attributes=None))
+        return {record.message_id: record for record in records}
 
     def sizes(self, messages: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MessageSize]:
         """Of the messages named (org_id, message_id), those that exist, with their sizes: one

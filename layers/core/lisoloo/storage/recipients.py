@@ -20,6 +20,7 @@ from lisoloo.entities import (
     ChunkWork,
     DueKind,
     MessageRecord,
+    NumberListing,
     PartProgress,
     RecipientKey,
     RecipientRecord,
@@ -30,6 +31,7 @@ from lisoloo.errors import ErrorCode, StorageError
 from lisoloo.status import SmsStatus, Tier, goes_further
 from lisoloo.storage import keys
 from lisoloo.storage.due import DUE_ATTRIBUTES, due_values
+from lisoloo.storage.message_index import number_attributes
 from lisoloo.storage.table import (
     ConditionFailed,
     Item,
@@ -110,9 +112,10 @@ def numbers_and_rows(items: Iterable[Item]) -> tuple[dict[int, str], dict[int, R
     return numbers, rows
 
 
-def claimed_row(key: RecipientKey, carrier: str, now: datetime) -> dict[str, Any]:
-    """A recipient row as dispatch creates it: claimed, ``processing``."""
+def claimed_row(key: RecipientKey, carrier: str, now: datetime, listing: NumberListing) -> dict[str, Any]:
+    """A recipient row as dispatch creates it: claimed, ``processing``, filed under its number."""
     return {
+        **_number_attributes(key, listing),
         "PK": keys.message_pk(key.org_id, key.message_id),
         "SK": keys.recipient_sk(key.index),
         "status": SmsStatus.PROCESSING.value,
@@ -122,6 +125,10 @@ def claimed_row(key: RecipientKey, carrier: str, now: datetime) -> dict[str, Any
         "claimed_at": timestamp(now),
         "updated_at": timestamp(now),
     }
+
+
+def _number_attributes(key: RecipientKey, listing: NumberListing) -> dict[str, Any]:
+    return number_attributes(key.org_id, listing.number, key.message_id, listing.message_created_at)
 
 
 def transition_item(table: Table, transition: Transition) -> dict[str, Any]:
@@ -140,6 +147,8 @@ def transition_item(table: Table, transition: Transition) -> dict[str, Any]:
         values["error_message"] = transition.error_code.name
     pk, sk = keys.message_pk(key.org_id, key.message_id), keys.recipient_sk(key.index)
     if transition.create:
+        if transition.listed_as is not None:
+            values.update(_number_attributes(key, transition.listed_as))
         # Dispatch fails an unclaimed recipient (e.g. an invalid number) only once.
         return table.put_item({**values, "PK": pk, "SK": sk}, "attribute_not_exists(PK)", old_on_failure=True)
     names = {f"#{name}": name for name in values}
@@ -236,6 +245,23 @@ class Recipients:
             message=message, numbers=[numbers[index] for index in sorted(numbers)], first_index=first, rows=rows
         )
 
+    def numbers_of(self, recipients: Iterable[RecipientKey]) -> dict[RecipientKey, str]:
+        """The numbers of the recipients named, from their chunk items: one BatchGetItem per
+        100 chunks (a chunk holds 100 numbers)."""
+        wanted = list(recipients)
+        chunks = {(keys.message_pk(key.org_id, key.message_id), keys.chunk_sk(key.chunk)) for key in wanted}
+        numbers: dict[tuple[str, int], str] = {}
+        for item in self.table.batch_get(chunks, attributes=("numbers",)):
+            base = keys.chunk_of_sk(item["SK"]["S"]) * RECIPIENTS_PER_CHUNK
+            for offset, number in enumerate(chunk_numbers(item)):
+                numbers[(item["PK"]["S"], base + offset)] = number
+        found: dict[RecipientKey, str] = {}
+        for key in wanted:
+            where = (keys.message_pk(key.org_id, key.message_id), key.index)
+            if where in numbers:
+                found[key] = numbers[where]
+        return found
+
     def read_all(self, org_id: str, message_id: str) -> tuple[list[str], dict[int, RecipientRecord]]:
         """Every number and every claimed row of a message (the deadline needs them all)."""
         items = self.table.query_between(keys.message_pk(org_id, message_id), keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
@@ -244,13 +270,15 @@ class Recipients:
 
     # --- dispatch -----------------------------------------------------------------------------
 
-    def claim(self, key: RecipientKey, carrier: str, now: datetime, stale_after: timedelta) -> bool:
+    def claim(
+        self, key: RecipientKey, carrier: str, now: datetime, stale_after: timedelta, listing: NumberListing
+    ) -> bool:
         """Create the recipient row in ``processing``: creation and claim in one write. A
         redelivered job can only take over a claim that was never recorded as submitted and
         is older than ``stale_after`` (longer than a dispatch run), so no two runs submit it."""
         try:
             self.table.put(
-                claimed_row(key, carrier, now),
+                claimed_row(key, carrier, now, listing),
                 "attribute_not_exists(PK) OR (#status = :processing AND attribute_not_exists(carrier_ref)"
                 " AND attribute_not_exists(due_at) AND claimed_at < :stale)",
                 names={"#status": "status"},

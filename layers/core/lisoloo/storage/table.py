@@ -182,17 +182,19 @@ class Table:
         return item
 
     def batch_get(
-        self, item_keys: Iterable[tuple[str, str]], *, attributes: Sequence[str], consistent: bool = False
+        self, item_keys: Iterable[tuple[str, str]], *, attributes: Sequence[str] | None, consistent: bool = False
     ) -> Iterator[Item]:
         """BatchGetItem, 100 keys a request, until every key is answered: the items that exist
-        (``attributes`` of them, always with PK and SK), in no particular order."""
+        (``attributes`` of them, always with PK and SK; None: whole items), in no particular order."""
         wanted = [self.key(pk, sk) for pk, sk in dict.fromkeys(item_keys)]  # a request refuses duplicates
-        names = {f"#a{position}": name for position, name in enumerate(dict.fromkeys(["PK", "SK", *attributes]))}
+        projection: dict[str, Any] = {}
+        if attributes is not None:
+            names = {f"#a{position}": name for position, name in enumerate(dict.fromkeys(["PK", "SK", *attributes]))}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 "Keys": wanted[start : start + _BATCH_GET_LIMIT],
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
+                **projection,
                 "ConsistentRead": consistent,
             }
             for _ in attempts(f"a batch read of {len(request['Keys'])} items"):
@@ -257,6 +259,63 @@ class Table:
         )
         items: list[Item] = response.get("Items", [])
         return items
+
+    def query_once(
+        self,
+        pk: str,
+        low: str,
+        high: str,
+        *,
+        limit: int,
+        descending: bool = False,
+        consistent: bool = False,
+        where: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        start_after: str | None = None,
+    ) -> tuple[list[Item], str | None]:
+        """One Query of a partition's sort keys in ``[low, high]``, from just past ``start_after``
+        if given: the items (those ``where`` keeps, of the ``limit`` read) and the last sort key
+        read when more may follow."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": expression_values({":pk": pk, ":low": low, ":high": high, **(values or {})}),
+            "ScanIndexForward": not descending,
+            "ConsistentRead": consistent,
+            "Limit": limit,
+        }
+        if where:
+            arguments["FilterExpression"] = where
+        if names:
+            arguments["ExpressionAttributeNames"] = dict(names)
+        if start_after is not None:
+            arguments["ExclusiveStartKey"] = self.key(pk, start_after)
+        response = aws_call(self.client.query, **arguments)
+        last = response.get("LastEvaluatedKey")
+        return response.get("Items", []), last["SK"]["S"] if last else None
+
+    def query_index_descending(
+        self, index: str, key_names: tuple[str, str], pk: str, low: str, high: str, page_size: int
+    ) -> Iterator[Item]:
+        """The entries of one partition of a secondary index whose sort key lies in ``[low, high]``,
+        highest first, read ``page_size`` a request and only as far as the caller iterates."""
+        pk_name, sk_name = key_names
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+            "ExpressionAttributeValues": expression_values({":pk": pk, ":low": low, ":high": high}),
+            "ScanIndexForward": False,
+            "Limit": page_size,
+        }
+        while True:
+            response = aws_call(self.client.query, **arguments)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def put(self, attributes: Mapping[str, Any], condition: str | None = None, **expression: Any) -> None:
         """PutItem of plain ``attributes``; ConditionFailed when ``condition`` does not hold."""

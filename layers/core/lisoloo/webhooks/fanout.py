@@ -1,8 +1,11 @@
-"""From a change of a message item to one delivery job per event and target."""
+"""From a stored change (a message's transition, an inbound message) to its events, logged, and
+one delivery job per event and target."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 
 from lisoloo.entities import MessageChange
 from lisoloo.models import WebhookDeliveryJob
@@ -12,37 +15,49 @@ from lisoloo.webhooks.events import WebhookEvent, events_for_change
 from lisoloo.webhooks.inbound_events import inbound_events
 
 
-def inbound_delivery_jobs(message: InboundMessage, repository: SmsRepository) -> list[WebhookDeliveryJob]:
-    """An inbound message's events for the organization's webhook URL (a reply has no callback URL)."""
-    organization = repository.organizations.get(message.org_id)
-    if organization is None or not organization.webhook_url:
-        return []
-    return [_job(event, organization.webhook_url) for event in inbound_events(message)]
+def webhook_targets(repository: SmsRepository, org_id: str, callback_url: str | None) -> list[str]:
+    """Today's targets: the organization's webhook URL and the message's callback URL, once each
+    (one delivery when both are the same URL)."""
+    organization = repository.organizations.get(org_id)
+    return list(dict.fromkeys(url for url in (organization.webhook_url if organization else None, callback_url) if url))
 
 
-def _job(event: WebhookEvent, url: str) -> WebhookDeliveryJob:
-    return WebhookDeliveryJob(
-        org_id=event.org_id,
-        message_id=event.message_id,
-        event_id=event.event_id,
-        event_type=event.type,
-        url=url,
-        body=json.dumps(event.body, separators=(",", ":"), sort_keys=True),
-    )
-
-
-def delivery_jobs(change: MessageChange, repository: SmsRepository) -> list[WebhookDeliveryJob]:
-    """Targets: the organization's webhook URL and the message's callback URL, each getting
-    every event; the body is fixed here, so every retry sends the same bytes under the same
-    ``webhook-id``."""
-    events = events_for_change(change.old, change.new)
+def delivery_jobs(change: MessageChange, repository: SmsRepository, now: datetime) -> list[WebhookDeliveryJob]:
+    """A message's events for the organization's webhook URL and the message's callback URL."""
     new = change.new
+    events = events_for_change(change.old, new)
     if not events or new is None:
         return []
-    organization = repository.organizations.get(new.org_id)
-    targets = [url for url in (organization.webhook_url if organization else None, new.callback_url) if url]
+    return _logged_jobs(repository, events, webhook_targets(repository, new.org_id, new.callback_url), now)
+
+
+def inbound_delivery_jobs(
+    message: InboundMessage, repository: SmsRepository, now: datetime
+) -> list[WebhookDeliveryJob]:
+    """An inbound message's events for the organization's webhook URL (a reply has no callback URL)."""
+    return _logged_jobs(repository, inbound_events(message), webhook_targets(repository, message.org_id, None), now)
+
+
+def _logged_jobs(
+    repository: SmsRepository, events: Sequence[WebhookEvent], targets: list[str], now: datetime
+) -> list[WebhookDeliveryJob]:
+    """Each event is logged first (once, whatever redelivers the stream record: GET /events),
+    then queued for every target; the body is fixed here, so every retry and every redelivery
+    sends the same bytes under the same ``webhook-id``."""
+    bodies = {event.event_id: json.dumps(event.body, separators=(",", ":"), sort_keys=True) for event in events}
+    repository.events.record(
+        ((event.org_id, event.event_id, event.type, event.message_id, bodies[event.event_id]) for event in events),
+        now,
+    )
     return [
-        _job(event, url)
+        WebhookDeliveryJob(
+            org_id=event.org_id,
+            message_id=event.message_id,
+            event_id=event.event_id,
+            event_type=event.type,
+            url=url,
+            body=bodies[event.event_id],
+        )
         for event in events
-        for url in dict.fromkeys(targets)  # one delivery when both targets are the same URL
+        for url in targets
     ]
