@@ -18,6 +18,7 @@ class ErrorCode(IntEnum):
     EXPIRED = 1403
     PARTIALLY_DELIVERED = 1404
     DELIVERY_UNKNOWN = 1405
+    NO_ROUTE = 1407  # no route serves the destination: never submitted
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500

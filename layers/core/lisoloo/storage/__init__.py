@@ -17,6 +17,7 @@ from lisoloo.storage.due import DueIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
+from lisoloo.storage.routes import Routes
 from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.table import Table
 
@@ -35,6 +36,7 @@ class SmsRepository:
         self.schedules = Schedules(self.table)
         self.due = DueIndex(self.table)
         self.carrier_refs = CarrierRefs(self.table)
+        self.routes = Routes(self.table)
 
     @property
     def table_name(self) -> str:
