@@ -18,7 +18,7 @@ import boto3
 
 from local.api_gateway import ApiGateway
 from local.api_model import RestApi, base_path, read_rest_apis
-from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook
+from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook, route_sandboxes
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
@@ -37,6 +37,8 @@ logger = logging.getLogger("local.stack")
 
 TABLE_LOGICAL_ID = "SmsTable"
 SANDBOX_CARRIER = "sandbox"
+# The second sandbox: a `*` route over both shows failover on one machine (DESIGN §8).
+SECOND_SANDBOX_CARRIER = "sandbox-b"
 
 
 class LocalStack:
@@ -44,6 +46,7 @@ class LocalStack:
         self.settings = settings
         self._moto: RunningMoto | None = None
         self._sandbox: SandboxCarrier | None = None
+        self._sandbox_b: SandboxCarrier | None = None
         self._gateway: ApiGateway | None = None
         self._workers: list[BackgroundWorker] = []
         self._inspector: WebhookInspector | None = None
@@ -61,6 +64,8 @@ class LocalStack:
 
         self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
         self._sandbox.start()
+        self._sandbox_b = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
+        self._sandbox_b.start()
         self._inspector = self._start_inspector(saved)
 
         declared = load_template(self.settings.template_path).get("Parameters", {})
@@ -124,6 +129,12 @@ class LocalStack:
             if self._inspector.port != saved.inspector_port:
                 point_demo_webhook(table_name, tenants, demo_hook)
         self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
+        tokens = route_sandboxes(
+            table_name, {SANDBOX_CARRIER: self._sandbox.url, SECOND_SANDBOX_CARRIER: self._sandbox_b.url}
+        )
+        self._sandbox_b.configure_receipts(
+            f"{base_url}/receipts/{SECOND_SANDBOX_CARRIER}", tokens[SECOND_SANDBOX_CARRIER]
+        )
 
         self._workers.append(ProgressReporter(tally, queue_depths(stack), self._sandbox.counts))
         for worker in self._workers:
@@ -142,6 +153,7 @@ class LocalStack:
             demo_webhook_url=self._inspector.hook_url("demo"),
             demo_webhook_secret=tenants.webhook_secret,
             state_dir=str(self.settings.state_dir) if self.settings.state_dir else None,
+            sandbox_b_url=self._sandbox_b.url,
         )
 
     def _start_inspector(self, saved: SavedState | None) -> WebhookInspector:
@@ -221,7 +233,7 @@ class LocalStack:
             self._save_state()
         except Exception:
             logger.exception("the state could not be saved to %s; the previous one is kept", self.settings.state_dir)
-        for part in (self._inspector, self._sandbox, self._moto):
+        for part in (self._inspector, self._sandbox, self._sandbox_b, self._moto):
             if part is not None:
                 with suppress(Exception):
                     part.stop()

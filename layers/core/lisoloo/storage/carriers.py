@@ -60,7 +60,9 @@ class Carriers:
 
     # --- configuration ----------------------------------------------------------------------
 
-    def add(self, config: CarrierConfig, now: datetime) -> None:
+    def add(self, config: CarrierConfig, now: datetime, *, replace: bool = False) -> None:
+        """A new carrier; ``replace`` overwrites one of that name (the local stack's sandboxes,
+        whose URLs change at every start)."""
         values: dict[str, Any] = {name: getattr(config, name) for name in _CONFIG_FIELDS}
         values["type"] = config.type.value
         try:
@@ -72,7 +74,7 @@ class Carriers:
                     "updated_at": timestamp(now),
                 },
                 # One name, one carrier: adding again must not silently replace its settings.
-                "attribute_not_exists(PK)",
+                None if replace else "attribute_not_exists(PK)",
             )
         except ConditionFailed:
             raise CarrierExistsError(config.name) from None
