@@ -43,6 +43,12 @@ class CircuitBreakers:
             state.consecutive_failures = self.failures - 1
             return True
 
+    def is_open(self, carrier: str, now: float) -> bool:
+        """Whether the carrier is being skipped now (a look only: no half-opening)."""
+        with self._lock:
+            state = self._states.get(carrier)
+            return state is not None and state.open_until is not None and now < state.open_until
+
     def record(self, carrier: str, *, succeeded: int, failed: int, now: float) -> bool:
         """Count one submission's results; True when this opened the breaker."""
         with self._lock:

@@ -83,6 +83,8 @@ def dispatch_chunk(
         elif order is None:
             failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.NO_ROUTE, create=True))
             continue
+        else:
+            order = routing.usable_first(order)
         if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER):
             claimed.append((submission_for(key, number, message), order))
         else:

@@ -40,6 +40,14 @@ class Routing:
     pacing_wait_seconds: float = DEFAULT_PACING_WAIT_SECONDS
     clock: Callable[[], float] = field(default=time.monotonic)
 
+    def usable_first(self, order: tuple[str, ...]) -> tuple[str, ...]:
+        """``order`` with the carriers known to be skipped now (disabled, unknown, breaker
+        open) moved last: a recipient is then claimed for a carrier that will be asked, and
+        costs no fail-over write."""
+        now = self.clock()
+        usable = tuple(n for n in order if self.carrier_for(n) is not None and not self.breakers.is_open(n, now))
+        return usable + tuple(name for name in order if name not in usable)
+
     def submit(self, carrier: str, batch: Sequence[Submission]) -> list[SubmitResult]:
         """One result per submission, in order; a carrier not asked answers ``TRANSIENT``
         (definitely not taken) for all."""
