@@ -130,7 +130,11 @@ class LocalStack:
                 point_demo_webhook(table_name, tenants, demo_hook)
         self._sandbox.configure_receipts(f"{base_url}/receipts/{SANDBOX_CARRIER}", tenants.carrier_token)
         tokens = route_sandboxes(
-            table_name, {SANDBOX_CARRIER: self._sandbox.url, SECOND_SANDBOX_CARRIER: self._sandbox_b.url}
+            table_name,
+            {SANDBOX_CARRIER: self._sandbox.url, SECOND_SANDBOX_CARRIER: self._sandbox_b.url},
+            # Only when the stack's own carrier is the sandbox: a stack run with Carrier=kannel
+            # (tests/carriers) keeps its implicit route, as an upgraded deployment does.
+            star_route=effective_parameter("Carrier", parameters, declared) == SANDBOX_CARRIER,
         )
         self._sandbox_b.configure_receipts(
             f"{base_url}/receipts/{SECOND_SANDBOX_CARRIER}", tokens[SECOND_SANDBOX_CARRIER]
@@ -237,6 +241,11 @@ class LocalStack:
             if part is not None:
                 with suppress(Exception):
                     part.stop()
+
+
+def effective_parameter(name: str, parameters: Mapping[str, str], declared: Mapping[str, Any]) -> str:
+    """A template parameter's value for this stack: the override, else the template's default."""
+    return parameters.get(name, str(declared.get(name, {}).get("Default", "")))
 
 
 def _dynamodb() -> Any:
