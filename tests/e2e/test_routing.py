@@ -36,10 +36,11 @@ def test_a_refusing_carrier_loses_nothing_and_nothing_is_taken_twice(local_stack
     }
     assert len(taken["sandbox"]) == 200
     assert taken["sandbox-b"] == set()
-    # and sandbox-b was asked first for its share of the first chunk (about half) and refused
-    # each; its breaker then opened, so the second chunk went to sandbox without asking it
+    # and sandbox-b was asked at most for its share of the first chunk, each once: its breaker
+    # opens after 5 refusals (earlier tests' transient numbers may have opened it already), and
+    # then recipients are claimed for sandbox without asking it
     refused = [entry["reference"] for entry in received["sandbox-b"]]
-    assert 20 < len(refused) < 80
+    assert len(refused) == len(set(refused)) <= 80
     assert len(refused) == len(set(refused))
     # And the operator sees the carrier that took each recipient
     org_id = next(iter(taken["sandbox"])).split(".")[0]

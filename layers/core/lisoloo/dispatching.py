@@ -145,7 +145,7 @@ def retry_recipient(
     else:
         plan = plan_routes([(key.reference, number)], routing.routes(), key.org_id, routing.default_carrier)
         # A route removed since the first attempt: the carrier it had keeps the recipient.
-        order = plan.orders.get(key.reference, (row.carrier,))
+        order = routing.usable_first(plan.orders.get(key.reference, (row.carrier,)))
         if order[0] != row.carrier:
             repository.recipients.reassign(key, order[0], now)
     outcome = submit_routed(

@@ -193,12 +193,16 @@ class Sweeper:
         return self._receipts_queued
 
     def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
-        routing = self.routing or Routing(
-            routes=tuple,
-            carrier_for=self.carrier_for,
-            default_carrier=implicit_default_carrier(self.settings.carriers.carrier),
-            breakers=CircuitBreakers(self.settings.carriers.carrier_breaker_failures, 1.0),
-        )
+        if self.routing is None:
+            # Built once: its breakers must outlive one retry to mean anything.
+            carriers = self.settings.carriers
+            self.routing = Routing(
+                routes=tuple,
+                carrier_for=self.carrier_for,
+                default_carrier=implicit_default_carrier(carriers.carrier),
+                breakers=CircuitBreakers(carriers.carrier_breaker_failures, carriers.carrier_breaker_cooldown_seconds),
+            )
+        routing = self.routing
         outcome = retry_recipient(
             item.recipient,
             repository=self.repository,
