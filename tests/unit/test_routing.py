@@ -178,3 +178,57 @@ def test_an_open_breaker_half_opens_after_the_cooldown() -> None:
     assert breakers.allows("k", now=121.5)
     # Another carrier was never affected
     assert breakers.allows("other", now=105.0)
+
+
+def test_a_block_late_in_a_second_is_taken_from_the_next_and_sent_when_it_begins() -> None:
+    from lisoloo.pacing import Pacer
+
+    taken: list[tuple[int, int]] = []
+    slept: list[float] = []
+
+    class Counters:
+        def take(self, carrier: str, second: int, wanted: int, limit: int) -> int:
+            taken.append((second, wanted))
+            return wanted
+
+    # Given a clock 0.9 s into second 100
+    pacer = Pacer(Counters(), clock=lambda: 100.9, sleep=slept.append)  # type: ignore[arg-type]
+    # When a dispatcher asks for 30 at tps 20
+    granted = pacer.acquire("k", tps=20, wanted=30, give_up_at=200.0)
+    # Then it gets a block of 20 from second 101, and waits for 101 to begin before sending
+    assert (granted, taken) == (20, [(101, 20)])
+    assert slept == [pytest.approx(0.1)]
+
+
+def test_a_full_second_waits_for_the_next_until_it_gives_up() -> None:
+    from lisoloo.pacing import Pacer
+
+    now = [100.2]
+
+    class Full:
+        def take(self, carrier: str, second: int, wanted: int, limit: int) -> int:
+            return 0
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(Full(), clock=lambda: now[0], sleep=sleep)  # type: ignore[arg-type]
+    assert pacer.acquire("k", tps=20, wanted=5, give_up_at=103.0) == 0
+    assert now[0] >= 102.0  # it waited second by second, then gave up
+
+
+@given(
+    st.lists(
+        st.tuples(references, st.sampled_from([KE_MOBILE, "+2348031234567", "+255712345678"])),
+        max_size=30,
+        unique_by=lambda recipient: recipient[0],  # a chunk's references are distinct
+    )
+)
+def test_a_plan_routes_each_recipient_once(recipients: list[tuple[str, str]]) -> None:
+    routes = [route("+2547", "a"), route("NG", "b")]
+    plan = plan_routes(recipients, routes, ORG, None)
+    unique = dict(recipients)
+    grouped = [reference for group in plan.first_choices().values() for reference in group]
+    # Every recipient is either routed once or unroutable, never both
+    assert sorted(grouped + list(plan.unroutable)) == sorted(unique)
+    assert all(unique[reference] == "+255712345678" for reference in plan.unroutable)
