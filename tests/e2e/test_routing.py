@@ -36,11 +36,10 @@ def test_a_refusing_carrier_loses_nothing_and_nothing_is_taken_twice(local_stack
     }
     assert len(taken["sandbox"]) == 200
     assert taken["sandbox-b"] == set()
-    # and sandbox-b was asked at most for its share of the first chunk, each once: its breaker
-    # opens after 5 refusals (earlier tests' transient numbers may have opened it already), and
-    # then recipients are claimed for sandbox without asking it
+    # and sandbox-b was asked at most for its first-choice share (about half), each number once
+    # (its breaker, open or not when this starts, only ever makes that fewer)
     refused = [entry["reference"] for entry in received["sandbox-b"]]
-    assert len(refused) == len(set(refused)) <= 80
+    assert len(refused) == len(set(refused)) <= 150
     assert len(refused) == len(set(refused))
     # And the operator sees the carrier that took each recipient
     org_id = next(iter(taken["sandbox"])).split(".")[0]

@@ -150,23 +150,24 @@ def test_weights_share_first_choices_in_proportion() -> None:
     assert 0.70 < firsts.count("a") / len(firsts) < 0.80
 
 
-@given(st.lists(st.sampled_from(["ok", "fail"]), max_size=30))
-def test_a_breaker_opens_only_after_n_failures_in_a_row(outcomes: list[str]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=30))
+def test_a_breaker_opens_only_after_n_batches_in_a_row_that_took_nothing(batches: list[tuple[int, int]]) -> None:
     breakers = CircuitBreakers(failures=3, cooldown_seconds=10)
     in_a_row = 0
-    for outcome in outcomes:
+    for succeeded, failed in batches:
         assert breakers.allows("k", now=0.0) is (in_a_row < 3)
         if in_a_row >= 3:
             return
-        ok = outcome == "ok"
-        breakers.record("k", succeeded=int(ok), failed=int(not ok), now=0.0)
-        in_a_row = 0 if ok else in_a_row + 1
+        breakers.record("k", succeeded=succeeded, failed=failed, now=0.0)
+        # A batch with any message taken closes it; one that took nothing counts once, however big
+        in_a_row = 0 if succeeded else in_a_row + (1 if failed else 0)
 
 
 def test_an_open_breaker_half_opens_after_the_cooldown() -> None:
     breakers = CircuitBreakers(failures=2, cooldown_seconds=10)
-    # Given two failures in a row: open
-    breakers.record("k", succeeded=0, failed=2, now=100.0)
+    # Given two batches in a row that took nothing: open
+    breakers.record("k", succeeded=0, failed=40, now=100.0)
+    breakers.record("k", succeeded=0, failed=1, now=100.0)
     assert not breakers.allows("k", now=105.0)
     # After the cool-down one try goes through; one more failure opens it again at once
     assert breakers.allows("k", now=110.0)

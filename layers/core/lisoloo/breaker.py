@@ -21,9 +21,10 @@ class _State:
 
 
 class CircuitBreakers:
-    """Opens a carrier's breaker after ``failures`` definite failures in a row (no acceptance
-    between them); it half-opens ``cooldown_seconds`` later: one more failure opens it again,
-    a success closes it."""
+    """Opens a carrier's breaker after ``failures`` submissions in a row in which it took
+    nothing (each a batch: a failure is a carrier that answered no message, not one message it
+    throttled among others it took); it half-opens ``cooldown_seconds`` later: one more
+    failure opens it again, a success closes it."""
 
     def __init__(self, failures: int, cooldown_seconds: float) -> None:
         self.failures = failures
@@ -50,15 +51,17 @@ class CircuitBreakers:
             return state is not None and state.open_until is not None and now < state.open_until
 
     def record(self, carrier: str, *, succeeded: int, failed: int, now: float) -> bool:
-        """Count one submission's results; True when this opened the breaker."""
+        """Count one submission (a batch) by its results; True when this opened the breaker."""
         with self._lock:
             state = self._states.setdefault(carrier, _State())
             if succeeded:
                 state.consecutive_failures = 0
                 state.open_until = None
                 return False
-            state.consecutive_failures += failed
-            if failed and state.open_until is None and state.consecutive_failures >= self.failures:
+            if not failed:
+                return False
+            state.consecutive_failures += 1
+            if state.open_until is None and state.consecutive_failures >= self.failures:
                 state.open_until = now + self.cooldown_seconds
                 return True
             return False
