@@ -204,6 +204,25 @@ def test_a_disabled_carrier_is_skipped_without_a_request(
     dependencies.carrier_directory.cache_clear()
 
 
+def test_a_crashed_claim_is_sent_again_only_to_the_carrier_it_was_claimed_for(
+    harness: Harness, carriers: dict[str, ScriptedCarrier]
+) -> None:
+    # Given a route whose hash sends this recipient to alpha first, and a run that crashed after
+    # moving it to beta (it may have reached beta) and never recorded an answer
+    set_route(harness, "*", "alpha:1", "beta:0")
+    merchant = harness.new_merchant()
+    message_id = send(harness, merchant, numbers(1))
+    key = RecipientKey(merchant.org_id, message_id, 0)
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    assert harness.repository().recipients.claim(key, "alpha", long_ago, timedelta(seconds=60))
+    assert harness.repository().recipients.reassign(key, "beta", long_ago)
+    # When the job is redelivered after the claim went stale
+    assert harness.dispatch_queued() == {"batchItemFailures": []}
+    # Then only beta was asked, with the same reference, and alpha never
+    assert (carriers["alpha"].asked, carriers["beta"].asked) == ([], [key.reference])
+    assert {row.carrier for row in rows(harness, merchant, message_id).values()} == {"beta"}
+
+
 outcomes = st.sampled_from([SubmitOutcome.ACCEPTED, SubmitOutcome.TRANSIENT, SubmitOutcome.UNCERTAIN])
 scripts = st.fixed_dictionaries(
     {name: st.dictionaries(st.sampled_from("0123456789"), outcomes, max_size=10) for name in ("alpha", "beta")}
