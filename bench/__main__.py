@@ -48,7 +48,7 @@ def _progress(message: str, started: float, results: dict[str, Any] | None = Non
 
 
 def run(big: int, *, local: bool = True) -> dict[str, Any]:
-    from bench import imports, local_stack, scenarios
+    from bench import imports, local_stack, routing, scenarios
 
     started = time.perf_counter()
     results: dict[str, Any] = {"big": big}
@@ -76,6 +76,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("suppression reads", started, results)
             results["find"] = scenarios.find_messages(stack)
             _progress("find messages", started, results)
+            results["routing"] = {"failover": routing.failover(stack), "pacing": routing.pacing(stack)}
+            _progress("routing", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

@@ -138,12 +138,16 @@ def time_to_carrier(ready: ReadyInfo, sends: int = 50) -> dict[str, Any]:
     }
 
 
-def _submissions(ready: ReadyInfo, message_id: str) -> list[dict[str, Any]]:
-    # Filtered by the sandbox: reading all of its earlier 11,000 submits would be most of the figure.
-    code, submissions = _call_once("GET", f"{ready.sandbox_url}/submissions?message_id={message_id}")
-    if code != 200:
-        raise RuntimeError(f"the sandbox answered {code}")
-    found: list[dict[str, Any]] = submissions
+def _submissions(ready: ReadyInfo, message_id: str = "") -> list[dict[str, Any]]:
+    """What both sandboxes (one * route over them) received for the message.
+    Filtered by the sandbox: reading all of its earlier 11,000 submits would be most of the figure."""
+    found: list[dict[str, Any]] = []
+    for url in (ready.sandbox_url, ready.sandbox_b_url):
+        query = f"?message_id={message_id}" if message_id else ""
+        code, submissions = _call_once("GET", f"{url}/submissions{query}")
+        if code != 200:
+            raise RuntimeError(f"the sandbox answered {code}")
+        found.extend(submissions)
     return found
 
 
@@ -222,7 +226,7 @@ def concurrent_receipts(ready: ReadyInfo) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise RuntimeError("dispatch did not hand off the 1,000 recipients in time")
         time.sleep(1)
-    _, submissions = _call("GET", f"{ready.sandbox_url}/submissions")
+    submissions = _submissions(ready, message_id)
     references = sorted({s["reference"] for s in submissions if s["reference"].split(".")[1] == message_id})
     org_id = references[0].split(".")[0]
     message_pk = f"ORG#{org_id}#MSG#{message_id}"

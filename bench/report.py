@@ -252,7 +252,42 @@ def rows(figures: dict[str, Any]) -> list[Row]:
         )
     )
     out.extend(_local_speed_rows(local))
+    out.extend(_routing_rows(figures.get("routing")))
     return out
+
+
+def _routing_rows(routing: dict[str, Any] | None) -> list[Row]:
+    """Issue 16's rows: dispatch with routing and failover, its extra cost, pacing accuracy."""
+    if not routing:  # figures from before routing existed lack it
+        return []
+    failover, pacing = routing["failover"], routing["pacing"]
+    routed = failover["routed"]
+    each = per_recipient(routed)
+    return [
+        Row(
+            f"9. lifecycle, {routed['recipients']:,} recipients, * over 2 carriers, one refusing",
+            f"per recipient: {_fmt(each['write_units'])} WU, {_fmt(each['requests'])} AWS requests; "
+            f"taken by {failover['carriers']}" + ("" if routed["correct"] else "; FINAL STATUS WRONG"),
+            f"≤ {WRITE_UNIT_GOAL} WU",
+            routed["correct"] and each["write_units"] <= WRITE_UNIT_GOAL,
+        ),
+        Row(
+            f"9. failover cost ({failover['failed_over']:,} refused live, "
+            f"{failover.get('first_choice_refusing', 0):,} drew the refusing carrier first)",
+            f"{failover['extra_requests_per_failover']:.2f} AWS requests and "
+            f"{failover['extra_write_units_per_failover']:.2f} WU extra per failed-over recipient, "
+            f"{failover['extra_carrier_calls']} extra carrier calls (the breaker skips it after that)",
+            "—",
+            None,
+        ),
+        Row(
+            f"9. pacing, {pacing['submitted']} submissions by 3 dispatchers at tps {pacing['tps']}",
+            f"busiest second ÷ tps {pacing['accuracy']:.2f}; "
+            f"{pacing['writes_per_recipient']:.3f} DynamoDB requests per recipient",
+            "≤ 1.10",
+            pacing["accuracy"] <= 1.10,
+        ),
+    ]
 
 
 def _mark(passed: bool | None) -> str:

@@ -47,3 +47,22 @@ def create_demo_tenants(table_name: str, carrier: str = "sandbox", *, webhook_ur
         webhook_secret=configure_webhook(repository, org_id, webhook_url, get_settings(), datetime.now(UTC)).secret
         or "",
     )
+
+
+def route_sandboxes(table_name: str, sandboxes: dict[str, str], *, star_route: bool = True) -> dict[str, str]:
+    """The local sandboxes as carriers (DESIGN §8): each stored as data with its URL (new at
+    every start, so written every start), and (``star_route``) a ``*`` route over them all
+    unless a global ``*`` route is stored already (an operator's, kept in a restored state).
+    Returns a fresh receipt token for each sandbox but the first, whose token is the demo
+    tenants' ``carrier_token``."""
+    from lisoloo.routing import CarrierConfig, CarrierType, Route, RouteTarget
+    from lisoloo.storage import SmsRepository
+    from lisoloo_admin.provisioning import register_carrier
+
+    repository = SmsRepository(table_name)
+    now = datetime.now(UTC)
+    for name, url in sandboxes.items():
+        repository.carriers.add(CarrierConfig(name, CarrierType.SANDBOX, url=url), now, replace=True)
+    if star_route and not any(route.match == "*" and route.org_id is None for route in repository.routes.all()):
+        repository.routes.put(Route("*", tuple(RouteTarget(name) for name in sandboxes)), now)
+    return {name: register_carrier(repository, name) for name in list(sandboxes)[1:]}

@@ -13,6 +13,12 @@ Protocol (the contract with the layer's SandboxCarrier connector):
 * ``POST /mo`` ``{"from", "to", "text"}``: a handset's message to one of our numbers (DESIGN §9),
   posted to the inbound endpoint as a carrier would (with an ``id`` of the sandbox's, and the
   carrier token); answered with the gateway's own status and body.
+* ``POST /control`` ``{"mode": "ok|refuse|503|throttle|slow|fake_dlr"}`` (``GET`` reads it), so
+  failover can be watched on one machine (DESIGN §8): ``refuse`` answers every message
+  ``transient`` (refused, not taken); ``503`` and ``throttle`` (429) refuse the whole request;
+  ``slow`` takes the messages but answers only after ``slow_seconds`` (default 12, past the
+  connector's 10 s timeout: the uncertain case); ``fake_dlr`` takes them and reports every one
+  ``delivered`` at once, whatever the number.
 
 The outcome table (DESIGN §5) is :func:`sandbox_outcome`, a pure function.
 """
@@ -38,6 +44,11 @@ from urllib.parse import parse_qs, urlsplit
 logger = logging.getLogger("local.sandbox")
 
 SubmitOutcome = Literal["accepted", "rejected", "transient"]
+ControlMode = Literal["ok", "refuse", "503", "throttle", "slow", "fake_dlr"]
+CONTROL_MODES: tuple[str, ...] = ("ok", "refuse", "503", "throttle", "slow", "fake_dlr")
+# Whole-request refusals by mode: the HTTP status and body the sandbox answers.
+_REQUEST_REFUSALS: dict[str, tuple[int, str]] = {"503": (503, "unavailable"), "throttle": (429, "throttled")}
+_REFUSED_ERROR = ("REFUSED", "Refused by the carrier (sandbox control: refuse)")
 
 _RECEIPT_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 _RECEIPT_TIMEOUT_SECONDS = 10
@@ -114,6 +125,8 @@ class SandboxCarrier:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self.mode: ControlMode = "ok"
+        self.slow_seconds = 12.0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -158,9 +171,41 @@ class SandboxCarrier:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    # --- control (DESIGN §8) ------------------------------------------------------------------
+
+    def control(self, mode: str, slow_seconds: float | None = None) -> dict[str, Any]:
+        if mode not in CONTROL_MODES:
+            raise ValueError(f"mode must be one of {', '.join(CONTROL_MODES)}")
+        with self._lock:
+            self.mode = mode  # type: ignore[assignment]  # checked above
+            if slow_seconds is not None:
+                self.slow_seconds = slow_seconds
+            return {"mode": self.mode, "slow_seconds": self.slow_seconds}
+
+    def refusal(self, messages: list[dict[str, Any]]) -> tuple[int, str] | None:
+        """The whole-request answer of the 503 and throttle modes (recorded), else None."""
+        with self._lock:
+            refused = _REQUEST_REFUSALS.get(self.mode)
+            if refused is not None:
+                self._submissions.extend(
+                    {
+                        "reference": str(m["reference"]),
+                        "to": str(m["to"]),
+                        "attempt": None,
+                        "outcome": self.mode,
+                        "at": _utc_now(),
+                    }
+                    for m in messages
+                )
+            return refused
+
     # --- the SMSC ------------------------------------------------------------------------------
 
     def submit(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._lock:
+            mode, slow_seconds = self.mode, self.slow_seconds
+        if mode == "refuse":
+            return self._refuse(messages)
         results: list[dict[str, Any]] = []
         immediate: list[_Receipt] = []
         for message in messages:
@@ -168,6 +213,9 @@ class SandboxCarrier:
             with self._lock:
                 attempt = self._attempts[reference] = self._attempts.get(reference, 0) + 1
                 outcome = sandbox_outcome(number, attempt)
+                if mode == "fake_dlr" and outcome.submit == "accepted":
+                    # Reported delivered at once, whatever the number: what a fake-DLR link does.
+                    outcome = SandboxOutcome("accepted", receipt="delivered")
                 self._submissions.append(
                     {
                         "reference": reference,
@@ -192,10 +240,37 @@ class SandboxCarrier:
                 if outcome.receipt_before_reply:
                     immediate.append(receipt)
                 else:
-                    self._schedule(receipt, self.receipt_delay)
+                    self._schedule(receipt, 0.0 if mode == "fake_dlr" else self.receipt_delay)
         for receipt in immediate:
             self._post_receipt(receipt)
+        if mode == "slow":
+            # Taken, but the answer comes too late: the connector sees a timeout after sending.
+            self._stopping.wait(slow_seconds)
         return results
+
+    def _refuse(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._lock:
+            self._submissions.extend(
+                {
+                    "reference": str(m["reference"]),
+                    "to": str(m["to"]),
+                    "attempt": None,
+                    "outcome": "refused",
+                    "at": _utc_now(),
+                }
+                for m in messages
+            )
+        code, text = _REFUSED_ERROR
+        return [
+            {
+                "reference": str(m["reference"]),
+                "outcome": "transient",
+                "carrier_ref": None,
+                "error_code": code,
+                "error_message": text,
+            }
+            for m in messages
+        ]
 
     def submissions(self, containing: str = "") -> list[dict[str, Any]]:
         """Every submit received, or those whose reference contains ``containing`` (a message id)."""
@@ -290,6 +365,9 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
         if self.path == "/mo":
             self._inject_mo()
             return
+        if self.path == "/control":
+            self._control()
+            return
         if self.path != "/submit":
             self._answer(404, {"error": "not found"})
             return
@@ -300,6 +378,10 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
                 raise ValueError("messages must be a list of objects with reference and to")
         except (ValueError, KeyError, TypeError) as error:
             self._answer(400, {"error": f"bad submit: {error}"})
+            return
+        refused = self.sandbox.refusal(messages)
+        if refused is not None:
+            self._answer(refused[0], {"error": refused[1]})
             return
         self._answer(200, {"results": self.sandbox.submit(messages)})
 
@@ -320,12 +402,25 @@ class _SandboxRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _control(self) -> None:
+        try:
+            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            slow = payload.get("slow_seconds")
+            answer = self.sandbox.control(str(payload["mode"]), float(slow) if slow is not None else None)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            self._answer(400, {"error": f"bad control: {error}", "modes": list(CONTROL_MODES)})
+            return
+        logger.warning("sandbox control: mode %s", answer["mode"])
+        self._answer(200, answer)
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/submissions":
             # ?message_id= keeps a poll for one message cheap after thousands of submits.
             containing = parse_qs(url.query).get("message_id", [""])[0]
             self._answer(200, self.sandbox.submissions(containing))
+        elif url.path == "/control":
+            self._answer(200, {"mode": self.sandbox.mode, "slow_seconds": self.sandbox.slow_seconds})
         else:
             self._answer(404, {"error": "not found"})
 

@@ -18,7 +18,7 @@ import boto3
 
 from local.api_gateway import ApiGateway
 from local.api_model import RestApi, base_path, read_rest_apis
-from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook
+from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook, route_sandboxes
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
@@ -37,6 +37,8 @@ logger = logging.getLogger("local.stack")
 
 TABLE_LOGICAL_ID = "SmsTable"
 SANDBOX_CARRIER = "sandbox"
+# The second sandbox: a `*` route over both shows failover on one machine (DESIGN §8).
+SECOND_SANDBOX_CARRIER = "sandbox-b"
 
 
 class LocalStack:
@@ -44,6 +46,7 @@ class LocalStack:
         self.settings = settings
         self._moto: RunningMoto | None = None
         self._sandbox: SandboxCarrier | None = None
+        self._sandbox_b: SandboxCarrier | None = None
         self._gateway: ApiGateway | None = None
         self._workers: list[BackgroundWorker] = []
         self._inspector: WebhookInspector | None = None
@@ -61,6 +64,8 @@ class LocalStack:
 
         self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
         self._sandbox.start()
+        self._sandbox_b = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
+        self._sandbox_b.start()
         self._inspector = self._start_inspector(saved)
 
         declared = load_template(self.settings.template_path).get("Parameters", {})
@@ -128,6 +133,18 @@ class LocalStack:
             tenants.carrier_token,
             inbound_url=f"{base_url}/inbound/{SANDBOX_CARRIER}",
         )
+        tokens = route_sandboxes(
+            table_name,
+            {SANDBOX_CARRIER: self._sandbox.url, SECOND_SANDBOX_CARRIER: self._sandbox_b.url},
+            # Only when the stack's own carrier is the sandbox: a stack run with Carrier=kannel
+            # (tests/carriers) keeps its implicit route, as an upgraded deployment does.
+            star_route=effective_parameter("Carrier", parameters, declared) == SANDBOX_CARRIER,
+        )
+        self._sandbox_b.configure_receipts(
+            f"{base_url}/receipts/{SECOND_SANDBOX_CARRIER}",
+            tokens[SECOND_SANDBOX_CARRIER],
+            inbound_url=f"{base_url}/inbound/{SECOND_SANDBOX_CARRIER}",
+        )
 
         self._workers.append(ProgressReporter(tally, queue_depths(stack), self._sandbox.counts))
         for worker in self._workers:
@@ -146,6 +163,7 @@ class LocalStack:
             demo_webhook_url=self._inspector.hook_url("demo"),
             demo_webhook_secret=tenants.webhook_secret,
             state_dir=str(self.settings.state_dir) if self.settings.state_dir else None,
+            sandbox_b_url=self._sandbox_b.url,
         )
 
     def _start_inspector(self, saved: SavedState | None) -> WebhookInspector:
@@ -227,10 +245,15 @@ class LocalStack:
             self._save_state()
         except Exception:
             logger.exception("the state could not be saved to %s; the previous one is kept", self.settings.state_dir)
-        for part in (self._inspector, self._sandbox, self._moto):
+        for part in (self._inspector, self._sandbox, self._sandbox_b, self._moto):
             if part is not None:
                 with suppress(Exception):
                     part.stop()
+
+
+def effective_parameter(name: str, parameters: Mapping[str, str], declared: Mapping[str, Any]) -> str:
+    """A template parameter's value for this stack: the override, else the template's default."""
+    return parameters.get(name, str(declared.get(name, {}).get("Default", "")))
 
 
 def _dynamodb() -> Any:

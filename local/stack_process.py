@@ -31,6 +31,8 @@ class ReadyInfo:
     demo_webhook_secret: str
     # Where the stack keeps its state across restarts; None: in memory, lost at Ctrl-C.
     state_dir: str | None = None
+    # The second sandbox carrier (``sandbox-b``), behind the same ``*`` route (DESIGN §8).
+    sandbox_b_url: str = ""
 
     def ready_line(self) -> str:
         return f"{READY_MARKER} {json.dumps(asdict(self))}"

@@ -26,7 +26,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lisoloo.errors import DomainError
+from lisoloo.routing import CarrierType
 from lisoloo_admin.operations import Admin
+from lisoloo_admin.routing_admin import RoutingAdmin, carrier_config
 from lisoloo_admin.target import AdminError, resolve_target
 from lisoloo_admin.two_way import TwoWayAdmin
 
@@ -36,7 +38,7 @@ JSON_HELP = "print JSON instead of text (before or after the command)"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lisoloo-admin",
-        description="Organizations, app-keys and their settings, in AWS or on the local stack.",
+        description="Organizations, app-keys, carriers and routes, in AWS or on the local stack.",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", help="CloudFormation stack name (its outputs name the table and usage plan)")
@@ -116,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     words.add_argument("--stop-reply", help="sent back after an opt-out (none by default)")
     words.add_argument("--start-reply", help="sent back after an opt-in (none by default)")
     words.add_argument("--help-reply", help="sent back to HELP (none by default)")
+    _routing_commands(commands)
 
     replay = commands.add_parser(
         "replay-dlq", help="move a dead-letter queue's messages back to their queue (needs --stack)"
@@ -125,6 +128,72 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--dry-run", action="store_true", help="list them with their context; move nothing")
     _accept_json_after_commands(parser)
     return parser
+
+
+def _routing_commands(commands: Any) -> None:
+    """carriers add|list|disable|enable, routes set|list|delete, messages show (DESIGN §8)."""
+    carriers = commands.add_parser("carriers", help="carriers as data: add, list, disable, enable")
+    carrier_commands = carriers.add_subparsers(dest="carrier_command", required=True, metavar="ACTION")
+    add = carrier_commands.add_parser("add", help="a new carrier; its receipt token is shown once")
+    add.add_argument("name", help="lowercase letters, digits, - and _; it names the receipts path and secrets")
+    add.add_argument("--type", required=True, choices=[kind.value for kind in CarrierType])
+    add.add_argument("--url", default="", help="submit URL (Kannel sendsms, Jasmin /send, the sandbox's base URL)")
+    add.add_argument("--username", default="", help="Kannel sendsms-user or Jasmin user (password in the secrets)")
+    add.add_argument("--smsc", default="", help="Kannel: the smsc-id to route through")
+    add.add_argument("--auth-header", default="Authorization", help="http: the header carrying the credential")
+    add.add_argument("--mapping", default="", help="http: the field mapping as JSON (carriers/generic.py)")
+    add.add_argument("--tps", type=_whole_number, help="submissions per second at most, across all dispatchers")
+    carrier_commands.add_parser("list", help="every configured carrier")
+    for action in ("disable", "enable"):
+        toggle = carrier_commands.add_parser(action, help=f"{action} a carrier (receipts keep working)")
+        toggle.add_argument("name")
+
+    routes = commands.add_parser("routes", help="which carriers serve which destinations")
+    route_commands = routes.add_subparsers(dest="route_command", required=True, metavar="ACTION")
+    route_set = route_commands.add_parser("set", help="MATCH CARRIER[:WEIGHT] ... (first by weight, rest failover)")
+    route_set.add_argument("match", help="an E.164 prefix (+2547), an ISO country (KE) or *")
+    route_set.add_argument("carriers", nargs="+", metavar="CARRIER[:WEIGHT]")
+    route_set.add_argument("--org", help="for this organization only (wins over global routes)")
+    route_list = route_commands.add_parser("list", help="every route (with --org: global and that org's)")
+    route_list.add_argument("--org")
+    route_delete = route_commands.add_parser("delete", help="remove a route")
+    route_delete.add_argument("match")
+    route_delete.add_argument("--org")
+
+    messages = commands.add_parser("messages", help="operator views of a message")
+    message_commands = messages.add_subparsers(dest="message_command", required=True, metavar="ACTION")
+    show = message_commands.add_parser("show", help="each recipient's carrier, attempts and times")
+    show.add_argument("org_id")
+    show.add_argument("message_id")
+
+
+def _routing_command(options: argparse.Namespace, admin: RoutingAdmin) -> Any:
+    if options.command == "carriers":
+        action = options.carrier_command
+        if action == "add":
+            return admin.add_carrier(
+                carrier_config(
+                    options.name,
+                    options.type,
+                    url=options.url,
+                    username=options.username,
+                    smsc=options.smsc,
+                    auth_header=options.auth_header,
+                    mapping=options.mapping,
+                    tps=options.tps,
+                )
+            )
+        if action == "list":
+            return admin.list_carriers()
+        return admin.set_carrier_enabled(options.name, action == "enable")
+    if options.command == "routes":
+        action = options.route_command
+        if action == "set":
+            return admin.set_route(options.match, options.carriers, options.org)
+        if action == "list":
+            return admin.list_routes(options.org)
+        return admin.delete_route(options.match, options.org)
+    return admin.show_message(options.org_id, options.message_id)
 
 
 def _whole_number(text: str) -> int:
@@ -193,6 +262,8 @@ def _execute(options: argparse.Namespace, environ: Mapping[str, str]) -> Any:
             help_words=options.help_words,
             replies={"stop": options.stop_reply, "start": options.start_reply, "help": options.help_reply},
         )
+    if command in ("carriers", "routes", "messages"):
+        return _routing_command(options, RoutingAdmin(admin.repository, admin.now))
     if command == "replay-dlq":
         return admin.replay_dead_letters(options.queue, options.max, options.dry_run)
     raise AdminError(f"unknown command {command}")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lisoloo.dependencies import carrier_connector, repository
+from lisoloo.dependencies import repository, routing, usable_carrier
 from lisoloo.dispatching import dispatch_chunk
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.queue_records import DispatchJobRecord
@@ -15,6 +15,7 @@ from lisoloo.settings import get_settings
 
 settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.SQS, model=DispatchJobRecord)
+carrier_connector = usable_carrier  # the carrier lookup dispatch submits through (tests swap it)
 
 
 @tracer.capture_method
@@ -22,7 +23,7 @@ def handle_job(record: DispatchJobRecord) -> None:
     summary = dispatch_chunk(
         record.body,
         repository=repository(),
-        carrier=carrier_connector(settings.carriers.carrier),
+        routing=routing(carrier_connector),
         settings=settings,
         now=datetime.now(UTC),
     )

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import boto3
 import pytest
 
 from local.stack_process import local_stack_process
-from tests.carriers.kannel import PASSWORD, USERNAME, RunningKannel, free_port, missing_kannel
+from tests.carriers.kannel import PASSWORD, SECOND_SMSC, USERNAME, RunningKannel, free_port, missing_kannel
 
 STARTUP_TIMEOUT_SECONDS = 90
 SECRETS_PREFIX = "lisoloo/test/carriers"
@@ -102,15 +103,34 @@ def kannel_stack(kannel: RunningKannel) -> Iterator[KannelStack]:
 def _provision_kannel(stack: KannelStack) -> None:
     """What an operator does once: issue the carrier's receipt token (only its hash is
     stored) and put it, with the sendsms password, in the carrier's secrets document."""
+    from lisoloo.routing import CarrierConfig, CarrierType, Route, RouteTarget
     from lisoloo.storage import SmsRepository
     from lisoloo_admin.provisioning import register_carrier
 
     dynamodb = stack.aws("dynamodb")
     [table] = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]
-    token = register_carrier(SmsRepository(table, client=dynamodb), "kannel")
+    repository = SmsRepository(table, client=dynamodb)
+    token = register_carrier(repository, "kannel")
     stack.aws("ssm").put_parameter(
         Name=f"/{SECRETS_PREFIX}/kannel",
         Value=json.dumps({"password": PASSWORD, "receipt_token": token}),
+        Type="SecureString",
+        Overwrite=True,
+    )
+    # The second SMSC link as a carrier of its own (DESIGN §8), serving +25473 by prefix;
+    # everything else keeps the implicit route (Carrier=kannel). Set before anything is
+    # dispatched: a dispatcher keeps the routes it read for 30 s.
+    now = datetime.now(UTC)
+    repository.carriers.add(
+        CarrierConfig(
+            "kannel-b", CarrierType.KANNEL, url=stack.kannel.sendsms_url, username=USERNAME, smsc=SECOND_SMSC
+        ),
+        now,
+    )
+    repository.routes.put(Route("+25473", (RouteTarget("kannel-b"),)), now)
+    stack.aws("ssm").put_parameter(
+        Name=f"/{SECRETS_PREFIX}/kannel-b",
+        Value=json.dumps({"password": PASSWORD, "receipt_token": register_carrier(repository, "kannel-b")}),
         Type="SecureString",
         Overwrite=True,
     )

@@ -23,6 +23,7 @@ FAKESMSC_PATHS = ("/usr/lib/kannel/test/fakesmsc", "/usr/local/lib/kannel/test/f
 USERNAME = "lisoloo"
 PASSWORD = "kannel-test-pw"
 ADMIN_PASSWORD = "kannel-admin-pw"
+SECOND_SMSC = "fake-b"
 
 
 def bearerbox_path() -> str | None:
@@ -57,6 +58,9 @@ class RunningKannel:
     admin_port: int = field(default_factory=free_port)
     box_port: int = field(default_factory=free_port)
     smsc_port: int = field(default_factory=free_port)
+    # A second SMSC link (smsc-id fake-b), taking only messages routed to it by name: two
+    # real links for the routing test (DESIGN §8).
+    smsc_b_port: int = field(default_factory=free_port)
     sendsms_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     # Inbound (MO): fakesmsc sends these ("<from> <to> text <words>"), one a second, and
@@ -86,7 +90,16 @@ dlr-storage = internal
 group = smsc
 smsc = fake
 smsc-id = fake
+denied-smsc-id = {SECOND_SMSC}
 port = {self.smsc_port}
+our-host = 127.0.0.1
+connect-allow-ip = 127.0.0.1
+
+group = smsc
+smsc = fake
+smsc-id = {SECOND_SMSC}
+allowed-smsc-id = {SECOND_SMSC}
+port = {self.smsc_b_port}
 our-host = 127.0.0.1
 connect-allow-ip = 127.0.0.1
 
@@ -128,7 +141,8 @@ get-url = "{self.mo_get_url}"
         assert bearerbox and fakesmsc and smsbox
         self._spawn([bearerbox, str(conf)], "bearerbox.out")
         self._wait_for_port(self.box_port, "bearerbox")
-        # -m 0: send no MO messages, just stay connected and print what arrives; or the MO asked for.
+        # The first link sends the MO asked for ("<from> <to> text <words>", one a second), or with
+        # -m 0 none: it just stays connected and prints what arrives. The second link only listens.
         messages = self.mo_messages or ("1 2 text x",)
         self._spawn(
             [
@@ -145,9 +159,13 @@ get-url = "{self.mo_get_url}"
             ],
             "fakesmsc.out",
         )
+        self._spawn(
+            [fakesmsc, "-H", "127.0.0.1", "-r", str(self.smsc_b_port), "-i", "1", "-m", "0", "1 2 text x"],
+            "fakesmsc-b.out",
+        )
         self._spawn([smsbox, str(conf)], "smsbox.out")
         self._wait_for_port(self.sendsms_port, "smsbox")
-        self._wait_until(lambda: "online" in self.status(), "the fake SMSC to come online")
+        self._wait_until(lambda: self.status().count("(online") >= 2, "both fake SMSCs to come online")
         return self
 
     def status(self) -> str:
@@ -160,14 +178,15 @@ get-url = "{self.mo_get_url}"
         except (OSError, urllib.error.URLError):
             return ""
 
-    def fakesmsc_lines(self) -> list[str]:
-        """What fakesmsc received: ``<from> <to> <text|udh …|ucs-2 …>`` per part."""
-        text = (self.directory / "fakesmsc.out").read_text(errors="replace")
+    def fakesmsc_lines(self, output: str = "fakesmsc.out") -> list[str]:
+        """What fakesmsc received (``fakesmsc-b.out``: the second link's): ``<from> <to>
+        <text|udh …|ucs-2 …>`` per part."""
+        text = (self.directory / output).read_text(errors="replace")
         return [line.split(": <", 1)[1].rstrip(">") for line in text.splitlines() if "Got message" in line]
 
     def logs(self, limit: int = 3000) -> str:
         parts = []
-        for name in ("bearerbox.log", "smsbox.log", "fakesmsc.out", "bearerbox.out", "smsbox.out"):
+        for name in ("bearerbox.log", "smsbox.log", "fakesmsc.out", "fakesmsc-b.out", "bearerbox.out", "smsbox.out"):
             path = self.directory / name
             if path.exists():
                 parts.append(f"--- {name}\n{path.read_text(errors='replace')[-limit:]}")

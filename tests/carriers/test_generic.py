@@ -197,7 +197,8 @@ def test_what_the_time_budget_leaves_is_not_sent_and_retried_later() -> None:
     assert len(aggregator.server.seen) < 5
 
 
-def test_a_timeout_is_transient() -> None:
+def test_a_timeout_is_uncertain() -> None:
+    # The request went: the aggregator may have taken it, so only it may be asked again (DESIGN §8)
     with FakeAggregator(delay=1.0) as aggregator:
         [result] = carrier(aggregator.url, timeout_seconds=0.2).submit([submission()])
-    assert result.outcome is SubmitOutcome.TRANSIENT
+    assert result.outcome is SubmitOutcome.UNCERTAIN

@@ -102,10 +102,11 @@ def test_smsbox_answers_are_classified(reply: Reply, outcome: str) -> None:
         assert result.error_message == reply.body
 
 
-def test_a_silent_smsbox_is_transient() -> None:
+def test_a_silent_smsbox_is_uncertain() -> None:
+    # It may have queued the message: only Kannel may be asked again, with the same reference (DESIGN §8)
     with LoopbackServer(lambda seen: Reply(202, "0: Accepted for delivery", delay=1.0)) as smsbox:
         [result] = connector(smsbox.url, timeout_seconds=0.2).submit([submission()])
-    assert result.outcome is SubmitOutcome.TRANSIENT
+    assert result.outcome is SubmitOutcome.UNCERTAIN
 
 
 def test_a_receipt_url_never_holds_a_percent_sign_kannel_would_read_as_an_escape() -> None:
@@ -191,6 +192,47 @@ def test_a_message_sent_through_the_local_stack_comes_back_delivered_by_kannel(k
         assert {recipient["status"] for recipient in status["recipients"]} == {"delivered"}
         assert (status["delivered"], status["failed"], status["pending"]) == (status["total_recipients"], 0, 0)
     assert len([line for line in kannel_stack.kannel.fakesmsc_lines() if "+254712345679 udh" in line]) == 2
+
+
+def test_two_real_kannel_links_each_take_the_numbers_their_route_gives_them(kannel_stack: KannelStack) -> None:
+    """Routing over two real SMSC links (DESIGN §8): +25473 goes to ``kannel-b`` (smsc-id
+    fake-b) by prefix, the rest to ``kannel`` by the implicit route; each link's receipts
+    come back on its own name and token, and each recipient records the carrier that took it."""
+    from lisoloo.storage import SmsRepository
+
+    # When one send holds a number of each
+    sent = requests.post(
+        f"{kannel_stack.base_url}/send",
+        json={"to": ["+254733000021", "+254712345621"], "message": "Two links"},
+        headers={"app-key": kannel_stack.app_key},
+        timeout=10,
+    )
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["message_id"]
+    status = _wait_for_final(kannel_stack, message_id)
+    # Then both are delivered, each through its own link
+    assert (status["status"], status["delivered"]) == ("delivered", 2), (status, kannel_stack.logs())
+    first = [line for line in kannel_stack.kannel.fakesmsc_lines() if "Two links" in line]
+    second = [line for line in kannel_stack.kannel.fakesmsc_lines("fakesmsc-b.out") if "Two links" in line]
+    assert (len(first), len(second)) == (1, 1)
+    assert "+254712345621" in first[0] and "+254733000021" in second[0]
+    # And the operator sees which carrier took each
+    dynamodb = kannel_stack.aws("dynamodb")
+    [table] = [name for name in dynamodb.list_tables()["TableNames"] if "SmsTable" in name]
+    org_id = _org_of(kannel_stack, table, message_id)
+    numbers, rows = SmsRepository(table, client=dynamodb).recipients.read_all(org_id, message_id)
+    assert {numbers[index]: row.carrier for index, row in rows.items()} == {
+        "+254733000021": "kannel-b",
+        "+254712345621": "kannel",
+    }
+
+
+def _org_of(stack: KannelStack, table: str, message_id: str) -> str:
+    """The demo organization's id, from the message's partition key (status does not show it)."""
+    items = stack.aws("dynamodb").scan(
+        TableName=table, FilterExpression="contains(PK, :id)", ExpressionAttributeValues={":id": {"S": message_id}}
+    )["Items"]
+    return str(items[0]["PK"]["S"].split("#")[1])
 
 
 def _wait_for_final(stack: KannelStack, message_id: str, timeout: float = 60.0) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from local.infrastructure import DEFAULT_STACK_NAME
 from local.moto_server import aws_environment
@@ -48,6 +49,19 @@ def admin(stack: LocalStack, *arguments: str) -> Any:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def sandbox_submissions(stack: LocalStack, message_id: str = "") -> dict[str, list[dict[str, Any]]]:
+    """What each sandbox carrier received (``GET /submissions``), by carrier name."""
+    query = f"?message_id={message_id}" if message_id else ""
+    urls = {"sandbox": stack.sandbox_url, "sandbox-b": stack.sandbox_b_url}
+    return {name: requests.get(f"{url}/submissions{query}", timeout=10).json() for name, url in urls.items()}
+
+
+def sandbox_control(stack: LocalStack, carrier: str, mode: str) -> None:
+    url = stack.sandbox_url if carrier == "sandbox" else stack.sandbox_b_url
+    answer = requests.post(f"{url}/control", json={"mode": mode}, timeout=10)
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, sandbox_submissions
 
 pytestmark = pytest.mark.e2e
 
@@ -144,7 +144,7 @@ def test_a_message_goes_through_every_local_piece(local_stack: LocalStack) -> No
     assert (data["delivered"], data["failed"], data["pending"]) == (1, 0, 0)
 
     # And the carrier received it, and no reference to that number was ever submitted twice
-    submissions = requests.get(f"{local_stack.sandbox_url}/submissions", timeout=10).json()
+    submissions = [entry for received in sandbox_submissions(local_stack, message_id).values() for entry in received]
     to_number = [submission for submission in submissions if submission["to"] == "+254712345678"]
     assert to_number, "the sandbox carrier never received the message"
     assert all(submission["attempt"] == 1 for submission in to_number)

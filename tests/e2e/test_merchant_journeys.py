@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, sandbox_submissions
 from tests.reliability import polite
 
 pytestmark = pytest.mark.e2e
@@ -86,10 +86,13 @@ def test_one_number_per_sandbox_outcome_ends_in_its_state(local_stack: LocalStac
     states = {recipient["to"]: (recipient["status"], recipient["error_code"]) for recipient in data["recipients"]}
     assert states == SANDBOX_OUTCOMES
     assert (data["status"], data["delivered"], data["failed"], data["pending"]) == ("delivered", 3, 8, 0)
-    # And the sandbox carrier never got the same recipient twice for one attempt
-    submissions = requests.get(f"{local_stack.sandbox_url}/submissions", timeout=10).json()
-    attempts = [(entry["reference"], entry["attempt"]) for entry in submissions]
-    assert len(attempts) == len(set(attempts))
+    # And no sandbox carrier got the same recipient twice for one attempt, nor did both take one
+    received = sandbox_submissions(local_stack, reply.json()["data"]["message_id"])
+    for submissions in received.values():
+        attempts = [(entry["reference"], entry["attempt"]) for entry in submissions if entry["attempt"] is not None]
+        assert len(attempts) == len(set(attempts))
+    taken = [{e["reference"] for e in entries if e["outcome"] == "accepted"} for entries in received.values()]
+    assert not set.intersection(*taken)
 
 
 def test_unknown_malformed_and_other_tenant_ids_are_the_same_404(local_stack: LocalStack) -> None:

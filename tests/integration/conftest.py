@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -259,6 +260,15 @@ class Harness:
     def apply_queued_receipts(self) -> Any:
         return apply_queued_receipts()
 
+    def route_all_to(self, carrier: str) -> None:
+        """Every destination through ``carrier`` (a global ``*`` route), served by the fake."""
+        from lisoloo import dependencies
+        from lisoloo.routing import Route, RouteTarget
+
+        self.carrier.name = carrier
+        self.repository().routes.put(Route("*", (RouteTarget(carrier),)), datetime.now(UTC))
+        dependencies.route_book.cache_clear()
+
     def wipe_table(self) -> None:
         """For tests that move time forward: other tests' items must not come due in them."""
         client = boto3.client("dynamodb")
@@ -293,14 +303,22 @@ def apply_queued_receipts() -> Any:
 
 
 @pytest.fixture
-def harness(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> Harness:
+def harness(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    from lisoloo import dependencies
     from lisoloo.storage import SmsRepository
     from lisoloo_admin.provisioning import register_carrier
 
+    # A fresh container's view of carriers, routes and breakers: none of it leaks between tests.
+    for kept in (dependencies.carrier_directory, dependencies.route_book, dependencies.circuit_breakers):
+        kept.cache_clear()
     carrier = FakeCarrier()
     monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: carrier)
     token = register_carrier(SmsRepository(stack.physical_id("SmsTable")), "sandbox")
     harness = Harness(stack=stack, carrier=carrier, carrier_token=token)
     harness.queued_jobs()  # nothing left over from an earlier test
     harness.apply_queued_receipts()  # nor receipts
-    return harness
+    yield harness
+    repository = harness.repository()
+    for route in repository.routes.all():  # routes are global: none outlives its test
+        repository.routes.delete(route.org_id, route.match)
+    dependencies.route_book.cache_clear()

@@ -114,7 +114,7 @@ def smpp_receipt(stat: str) -> str:
 
 
 def test_kannel_dlrs_move_a_recipient_to_sent_then_delivered(harness: Harness, carriers: Carriers) -> None:
-    harness.carrier.name = "kannel"
+    harness.route_all_to("kannel")
     merchant, message_id = send_and_dispatch(harness)
     ref = reference(merchant, message_id)
 
@@ -139,7 +139,7 @@ def test_kannel_dlrs_move_a_recipient_to_sent_then_delivered(harness: Harness, c
     ],
 )
 def test_kannel_failures(harness: Harness, carriers: Carriers, code: str, answer: str, state: tuple[str, int]) -> None:
-    harness.carrier.name = "kannel"
+    harness.route_all_to("kannel")
     merchant, message_id = send_and_dispatch(harness)
     assert (
         kannel_dlr(carriers.tokens["kannel"], reference(merchant, message_id), code, answer=answer)["statusCode"] == 200
@@ -164,7 +164,7 @@ def test_kannel_failures(harness: Harness, carriers: Carriers, code: str, answer
 def test_unreadable_or_unknown_kannel_dlrs_answer_200_and_change_nothing(
     harness: Harness, carriers: Carriers, query: dict[str, str]
 ) -> None:
-    harness.carrier.name = "kannel"
+    harness.route_all_to("kannel")
     merchant, message_id = send_and_dispatch(harness)
     ref = reference(merchant, message_id)
     values = {name: value.replace("REF", ref) for name, value in query.items()}
@@ -184,7 +184,7 @@ def test_a_kannel_dlr_for_a_recipient_another_carrier_handled_changes_nothing(
 def test_a_kannel_dlr_with_a_wrong_token_is_401_and_an_unknown_carrier_404(
     harness: Harness, carriers: Carriers
 ) -> None:
-    harness.carrier.name = "kannel"
+    harness.route_all_to("kannel")
     merchant, message_id = send_and_dispatch(harness)
     ref = reference(merchant, message_id)
     assert kannel_dlr(carriers.tokens["jasmin"], ref, "1")["statusCode"] == 401
@@ -193,7 +193,7 @@ def test_a_kannel_dlr_with_a_wrong_token_is_401_and_an_unknown_carrier_404(
 
 
 def test_a_split_message_is_settled_by_kannels_one_final_dlr(harness: Harness, carriers: Carriers) -> None:
-    harness.carrier.name = "kannel"
+    harness.route_all_to("kannel")
     merchant, message_id = send_and_dispatch(harness, LONG_TEXT)
     assert status_of(harness, merchant, message_id)["status"] == "sent"
     kannel_dlr(carriers.tokens["kannel"], reference(merchant, message_id), "1", foreign_id="first-part-id")
@@ -217,7 +217,7 @@ JASMIN_ID = "16fd2706-8baf-433b-82eb-8c7fada847da"
 
 
 def test_jasmin_dlrs_are_acknowledged_the_way_jasmin_needs(harness: Harness, carriers: Carriers) -> None:
-    harness.carrier.name = "jasmin"
+    harness.route_all_to("jasmin")
     merchant, message_id = send_and_dispatch(harness)
     ref = reference(merchant, message_id)
     token = carriers.tokens["jasmin"]
@@ -245,7 +245,7 @@ def test_jasmin_dlrs_are_acknowledged_the_way_jasmin_needs(harness: Harness, car
 
 
 def test_an_smsc_refusal_reported_by_jasmin_rejects(harness: Harness, carriers: Carriers) -> None:
-    harness.carrier.name = "jasmin"
+    harness.route_all_to("jasmin")
     merchant, message_id = send_and_dispatch(harness)
     response = jasmin_dlr(
         carriers.tokens["jasmin"],
@@ -291,6 +291,7 @@ def aggregator(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> AggregatorC
     """Dispatch submits through the aggregator; receipts are read by the generic connector
     with per-part receipts (each part has its own id)."""
     carrier = AggregatorCarrier()
+    harness.route_all_to(carrier.name)
     monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: carrier)
     mapping = HttpCarrierMapping.model_validate({"receipt": {"per_part": True, "error": "err"}})
     connector = GenericHttpCarrier(

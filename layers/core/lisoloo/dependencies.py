@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -15,8 +16,12 @@ from lisoloo.storage import SmsRepository
 if TYPE_CHECKING:
     # Imported where used: only the dispatch, receipts and sweep functions need carriers, and
     # only the sweep the sweeper; the other functions' cold starts do not pay for them.
+    from lisoloo.breaker import CircuitBreakers
     from lisoloo.carrier_tokens import CarrierTokens
     from lisoloo.carriers import Carrier
+    from lisoloo.directory import CarrierDirectory, RouteBook
+    from lisoloo.pacing import Pacer
+    from lisoloo.submitting import Routing
     from lisoloo.sweeping import Sweeper
 
 
@@ -31,10 +36,71 @@ def dispatch_queue() -> JobQueue:
 
 
 @cache
-def carrier_connector(name: str) -> Carrier:
-    from lisoloo.carriers import carrier_named
+def carrier_directory() -> CarrierDirectory:
+    from lisoloo.directory import CarrierDirectory
 
-    return carrier_named(name, get_settings().carriers)
+    carriers = get_settings().carriers
+    return CarrierDirectory(repository().carriers, carriers, carriers.carrier_config_cache_seconds)
+
+
+def carrier_connector(name: str) -> Carrier:
+    """Any known carrier's connector, enabled or not (receipts); CarrierNotFoundError if none."""
+    from lisoloo.errors import CarrierNotFoundError
+
+    connector = carrier_directory().connector(name)
+    if connector is None:
+        raise CarrierNotFoundError()
+    return connector
+
+
+def usable_carrier(name: str) -> Carrier | None:
+    """An enabled carrier's connector, for submitting; None for an unknown or disabled one."""
+    return carrier_directory().usable(name)
+
+
+@cache
+def route_book() -> RouteBook:
+    from lisoloo.directory import RouteBook
+
+    return RouteBook(repository().routes, get_settings().carriers.carrier_config_cache_seconds)
+
+
+@cache
+def circuit_breakers() -> CircuitBreakers:
+    from lisoloo.breaker import CircuitBreakers
+
+    carriers = get_settings().carriers
+    return CircuitBreakers(carriers.carrier_breaker_failures, carriers.carrier_breaker_cooldown_seconds)
+
+
+@cache
+def pacer() -> Pacer:
+    from lisoloo.pacing import Pacer
+    from lisoloo.storage.pacing import PaceCounters
+
+    return Pacer(PaceCounters(repository().table))
+
+
+def routing(carrier_for: Callable[[str], Carrier | None] | None = None) -> Routing:
+    """Routes, carriers, breakers and pacing as this container keeps them; ``carrier_for``
+    replaces the carrier lookup (tests hand in fakes)."""
+    from lisoloo.routing import implicit_default_carrier
+    from lisoloo.submitting import Routing
+
+    directory = carrier_directory()
+
+    def tps_of(name: str) -> int | None:
+        config = directory.config(name)
+        return config.tps if config is not None else None
+
+    return Routing(
+        routes=route_book().current,
+        carrier_for=carrier_for or usable_carrier,
+        default_carrier=implicit_default_carrier(get_settings().carriers.carrier),
+        breakers=circuit_breakers(),
+        tps_of=tps_of,
+        acquire=pacer().acquire,
+    )
 
 
 @cache
@@ -44,7 +110,8 @@ def sweeper() -> Sweeper:
     return Sweeper(
         repository=repository(),
         queue=dispatch_queue(),
-        carrier_for=carrier_connector,
+        carrier_for=usable_carrier,
+        routing=routing(),
         settings=get_settings(),
         receipts_waiting=receipts_queue().holds_jobs,
     )

@@ -8,21 +8,23 @@ run already submitted, and picks up what a crashed run claimed but never recorde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lisoloo.analytics import apply_and_count, count_submissions
-from lisoloo.carriers import Carrier, Submission, SubmitOutcome
-from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientKey, Transition
+from lisoloo.carriers import Submission, SubmitOutcome, SubmitResult
+from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientKey, RecipientRecord, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
 from lisoloo.phone import is_valid_number
+from lisoloo.routing import plan_routes
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
+from lisoloo.submitting import Routing
 
 # Longer than a dispatch run (function timeout 30 s) and shorter than the queue's visibility
 # timeout, so only a redelivery after a crash can take over an unrecorded claim.
@@ -36,10 +38,11 @@ class DispatchSummary:
     failed: int = 0
     retrying: int = 0
     skipped: int = 0
+    failed_over: int = 0
 
 
 def dispatch_chunk(
-    job: DispatchJob, *, repository: SmsRepository, carrier: Carrier, settings: Settings, now: datetime
+    job: DispatchJob, *, repository: SmsRepository, routing: Routing, settings: Settings, now: datetime
 ) -> DispatchSummary:
     summary = DispatchSummary()
     message = repository.messages.get(job.org_id, job.message_id)
@@ -52,27 +55,57 @@ def dispatch_chunk(
     past_us = work.past_us()
     suppressed = suppressed_in_chunk(repository, work) if not is_consent_reply(message) else set()
     failures: list[Transition] = []
-    claimed: list[Submission] = []
+    candidates: dict[str, tuple[RecipientKey, str]] = {}
     for index in work.indexes:
         number = work.number_of(index)
         if index in past_us:
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
-        listing = NumberListing(number, message.created_at)
         if index not in work.rows and number in suppressed:
-            failures.append(opted_out(key, now, create=True, listing=listing))
+            failures.append(opted_out(key, now, create=True, listing=NumberListing(number, message.created_at)))
         elif index not in work.rows and not is_valid_number(number):
             failures.append(
                 Transition(
-                    key, SmsStatus.FAILED, now, error_code=ErrorCode.INVALID_NUMBER, create=True, listed_as=listing
+                    key,
+                    SmsStatus.FAILED,
+                    now,
+                    error_code=ErrorCode.INVALID_NUMBER,
+                    create=True,
+                    listed_as=NumberListing(number, message.created_at),
                 )
             )
-        elif repository.recipients.claim(key, carrier.name, now, CLAIM_STALE_AFTER, listing):
+        else:
+            candidates[key.reference] = (key, number)
+
+    plan = plan_routes(
+        [(reference, number) for reference, (_, number) in candidates.items()],
+        routing.routes(),
+        job.org_id,
+        routing.default_carrier,
+    )
+    claimed: list[tuple[Submission, tuple[str, ...]]] = []
+    pinned: set[str] = set()
+    for reference, (key, number) in candidates.items():
+        listing = NumberListing(number, message.created_at)
+        order = plan.orders.get(reference)
+        crashed = work.rows.get(key.index)
+        if crashed is not None and crashed.carrier:
+            # A crashed run's claim: it may have reached its carrier, so only that one may see it again.
+            order = (crashed.carrier,)
+            pinned.add(reference)
+        elif order is None:
+            failures.append(
+                Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.NO_ROUTE, create=True, listed_as=listing)
+            )
+            continue
+        else:
+            order = routing.usable_first(order)
+        if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing):
             if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
                 failures.append(opted_out(key, now, create=False))
             else:
-                claimed.append(submission_for(key, number, message))
+                claimed.append((submission_for(key, number, message), order))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
@@ -81,11 +114,12 @@ def dispatch_chunk(
     if claimed:
         deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
-        outcome = submit_and_record(repository, carrier, claimed, now, settings, attempt=1)
-        count_submissions(repository, message, [submission.to for submission in claimed])
+        outcome = submit_routed(repository, routing, claimed, now, settings, attempt=1, pinned=pinned)
+        count_submissions(repository, message, [submission.to for submission, _ in claimed])
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
         summary.retrying = outcome.retrying
+        summary.failed_over = outcome.failed_over
         failures.extend(outcome.failures)
         recorded = outcome.handed_off
     if failures:
@@ -131,12 +165,13 @@ def retry_recipient(
     key: RecipientKey,
     *,
     repository: SmsRepository,
-    carrier_for: Callable[[str], Carrier],
+    routing: Routing,
     settings: Settings,
     now: datetime,
 ) -> RetryOutcome:
     """The sweep's carrier retry of one recipient waiting for its next attempt, through the
-    same submit-and-record path as dispatch."""
+    same submit-and-record path as dispatch: over its route again, or, after an uncertain
+    outcome, to that carrier only."""
     row = repository.recipients.get(key)
     if row is None or row.status is not SmsStatus.PROCESSING or row.carrier_ref or row.carrier is None:
         return RetryOutcome.NOT_WAITING
@@ -147,12 +182,10 @@ def retry_recipient(
     number = work.number_of(key.index)
     if not is_consent_reply(message) and repository.suppressions.suppressed(key.org_id, [number]):
         # The number opted out between attempts: no further attempt.
-        outcome = SubmissionOutcome(handed_off=set(), failures=[opted_out(key, now, create=False)], retrying=0)
+        outcome = SubmissionOutcome(failures=[opted_out(key, now, create=False)])
     else:
         submission = submission_for(key, number, message)
-        outcome = submit_and_record(
-            repository, carrier_for(row.carrier), [submission], now, settings, attempt=row.attempts
-        )
+        outcome = _retry_over_route(repository, routing, key, submission, row, row.carrier, now, settings)
     if outcome.failures:
         apply_and_count(repository, outcome.failures)
     if outcome.handed_off or outcome.failures:
@@ -162,6 +195,31 @@ def retry_recipient(
         if fresh.handed_off(set()):
             repository.messages.mark_chunk_handed_off(key.org_id, key.message_id, key.chunk, now)
     return RetryOutcome.RETRIED
+
+
+def _retry_over_route(
+    repository: SmsRepository,
+    routing: Routing,
+    key: RecipientKey,
+    submission: Submission,
+    row: RecipientRecord,
+    carrier: str,
+    now: datetime,
+    settings: Settings,
+) -> SubmissionOutcome:
+    """Over the route again, or, after an uncertain outcome, to that carrier only (``carrier``
+    is the one the row has now)."""
+    pinned: set[str] = set()
+    if row.retry_carrier:
+        order: tuple[str, ...] = (row.retry_carrier,)
+        pinned.add(key.reference)
+    else:
+        plan = plan_routes([(key.reference, submission.to)], routing.routes(), key.org_id, routing.default_carrier)
+        # A route removed since the first attempt: the carrier it had keeps the recipient.
+        order = routing.usable_first(plan.orders.get(key.reference, (carrier,)))
+        if order[0] != carrier:
+            repository.recipients.reassign(key, order[0], now)
+    return submit_routed(repository, routing, [(submission, order)], now, settings, attempt=row.attempts, pinned=pinned)
 
 
 def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Submission:
@@ -176,49 +234,97 @@ def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Su
 
 @dataclass(slots=True)
 class SubmissionOutcome:
-    handed_off: set[int]
+    handed_off: set[int] = field(default_factory=set)
     # Terminal moves for the caller to apply (with any others it has, in one transaction).
-    failures: list[Transition]
-    retrying: int
+    failures: list[Transition] = field(default_factory=list)
+    retrying: int = 0
+    # Recipients sent on to the next carrier of their route after a definite refusal.
+    failed_over: int = 0
 
 
-def submit_and_record(
+def submit_routed(
     repository: SmsRepository,
-    carrier: Carrier,
-    submissions: Sequence[Submission],
+    routing: Routing,
+    work: Sequence[tuple[Submission, tuple[str, ...]]],
     now: datetime,
     settings: Settings,
     *,
     attempt: int,
+    pinned: set[str] | None = None,
 ) -> SubmissionOutcome:
-    """Submit to the carrier and record each result: accepted recipients are handed off;
-    rejected ones, and transient failures on the last attempt, come back as terminal
-    transitions for the caller to apply; other transient failures wait in the due index
-    for their next attempt.
+    """Submit each recipient to the carriers of its route, in order, grouped per carrier, and
+    record each result (DESIGN §8):
 
-    A carrier whose receipts name its own ids (``lookup_refs``) gets lookup items first, so a
-    receipt arriving right after the hand-off finds the recipient; one that outruns even
-    this is parked by the receipts function (DESIGN §2)."""
-    outcome = SubmissionOutcome(handed_off=set(), failures=[], retrying=0)
-    delays = settings.time.carrier_retry_delays
-    for result in carrier.submit(submissions):
-        key = RecipientKey.from_reference(result.reference)
-        if key is None:
-            continue
-        if result.outcome is SubmitOutcome.ACCEPTED:
-            if result.lookup_refs:
-                lookup_expires = now + timedelta(seconds=settings.time.delivery_timeout_seconds) + timedelta(days=1)
-                for carrier_ref in result.lookup_refs:
-                    repository.carrier_refs.link(carrier.name, carrier_ref, key, lookup_expires)
-            # Applied or not (a receipt may have got there first), the recipient is past us.
-            repository.recipients.record_handoff(key, result.carrier_ref or result.reference, now)
-            outcome.handed_off.add(key.index)
-        elif result.outcome is SubmitOutcome.REJECTED:
-            outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
-        elif attempt < len(delays):
-            retry_at = now + timedelta(seconds=delays[attempt] - delays[attempt - 1])
-            repository.recipients.schedule_retry(key, attempt + 1, retry_at)
-            outcome.retrying += 1
-        else:
-            outcome.failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.CARRIER_UNAVAILABLE))
+    * accepted: handed off, with the carrier that took it;
+    * rejected (the message itself refused): terminal, for the caller to apply;
+    * definitely not taken (``TRANSIENT``; or the carrier is disabled, unknown, or its breaker
+      open, and is not asked at all): on to the next carrier of the route, in this attempt;
+    * uncertain (sent, no answer): the next attempt goes to this carrier only, with the same
+      reference, and so does every later one (``pinned``: references whose order is that one
+      carrier), so no recipient can ever be taken by two carriers;
+    * refused by every carrier of its route: the retry schedule (``CARRIER_RETRY_DELAYS``),
+      or 1502 after the last attempt.
+    """
+    outcome = SubmissionOutcome()
+    orders = {submission.reference: order for submission, order in work}
+    tried: dict[str, int] = {}  # how far along its order each recipient is
+    waiting: dict[str, list[Submission]] = {}
+    for submission, order in work:
+        tried[submission.reference] = 0
+        waiting.setdefault(order[0], []).append(submission)
+    while waiting:
+        carrier_name = next(iter(waiting))
+        batch = waiting.pop(carrier_name)
+        for submission, result in zip(batch, routing.submit(carrier_name, batch), strict=True):
+            key = RecipientKey.from_reference(submission.reference)
+            if key is None:
+                continue
+            if result.outcome is SubmitOutcome.ACCEPTED:
+                _record_acceptance(repository, carrier_name, key, result, now, settings)
+                outcome.handed_off.add(key.index)
+            elif result.outcome is SubmitOutcome.REJECTED:
+                outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
+            elif result.outcome.may_fail_over and tried[submission.reference] + 1 < len(orders[submission.reference]):
+                tried[submission.reference] += 1
+                following = orders[submission.reference][tried[submission.reference]]
+                # Before the submit, so the new carrier's receipts are accepted for it.
+                if repository.recipients.reassign(key, following, now):
+                    waiting.setdefault(following, []).append(submission)
+                    outcome.failed_over += 1
+            else:
+                uncertain = result.outcome is SubmitOutcome.UNCERTAIN or submission.reference in (pinned or ())
+                pin = carrier_name if uncertain else None
+                _retry_or_fail(repository, key, attempt, pin, now, settings, outcome)
     return outcome
+
+
+def _record_acceptance(
+    repository: SmsRepository, carrier: str, key: RecipientKey, result: SubmitResult, now: datetime, settings: Settings
+) -> None:
+    """A carrier whose receipts name its own ids (``lookup_refs``) gets lookup items first, so
+    a receipt arriving right after the hand-off finds the recipient; one that outruns even
+    this is parked by the receipts function (DESIGN §2)."""
+    if result.lookup_refs:
+        lookup_expires = now + timedelta(seconds=settings.time.delivery_timeout_seconds) + timedelta(days=1)
+        for carrier_ref in result.lookup_refs:
+            repository.carrier_refs.link(carrier, carrier_ref, key, lookup_expires)
+    # Applied or not (a receipt may have got there first), the recipient is past us.
+    repository.recipients.record_handoff(key, result.carrier_ref or result.reference, now, carrier)
+
+
+def _retry_or_fail(
+    repository: SmsRepository,
+    key: RecipientKey,
+    attempt: int,
+    pin: str | None,
+    now: datetime,
+    settings: Settings,
+    outcome: SubmissionOutcome,
+) -> None:
+    delays = settings.time.carrier_retry_delays
+    if attempt < len(delays):
+        retry_at = now + timedelta(seconds=delays[attempt] - delays[attempt - 1])
+        repository.recipients.schedule_retry(key, attempt + 1, retry_at, only_carrier=pin)
+        outcome.retrying += 1
+    else:
+        outcome.failures.append(Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.CARRIER_UNAVAILABLE))

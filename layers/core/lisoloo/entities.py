@@ -227,6 +227,8 @@ class RecipientRecord:
     # When the carrier accepted it (the last attempt's time), and when its next attempt is due.
     handed_off_at: datetime | None = None
     retry_due_at: datetime | None = None
+    # Set when the last attempt's outcome was uncertain: the next may go to this carrier only.
+    retry_carrier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ class ErrorCode(IntEnum):
     PARTIALLY_DELIVERED = 1404
     DELIVERY_UNKNOWN = 1405
     OPTED_OUT = 1406  # the organization's suppression list holds the number: never submitted
+    NO_ROUTE = 1407  # no route serves the destination: never submitted
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500

@@ -116,6 +116,13 @@ class CarrierSettings(_Group):
     http_carrier_url: str = ""
     http_carrier_auth_header: str = "Authorization"
     http_carrier_mapping: str = ""
+    # How long a container keeps a carrier's configuration and the route table before reading
+    # them again: a `carriers disable` or `routes set` reaches every dispatcher within this.
+    carrier_config_cache_seconds: float = Field(default=30.0, ge=0)
+    # A carrier's circuit breaker opens after this many submissions (batches) in a row in which
+    # it took nothing, and lets one through again this long after (per container: breaker.py).
+    carrier_breaker_failures: int = Field(default=5, gt=0)
+    carrier_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
 
 
 _GROUPS: dict[str, type[_Group]] = {

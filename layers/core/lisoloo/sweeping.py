@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.analytics import apply_and_count
+from lisoloo.breaker import CircuitBreakers
 from lisoloo.carriers import Carrier
 from lisoloo.deadlines import recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
@@ -23,11 +24,13 @@ from lisoloo.models import dispatch_jobs
 from lisoloo.observability import metrics
 from lisoloo.queues import JobQueue
 from lisoloo.receipts import ParkedOutcome, retry_parked_receipt
+from lisoloo.routing import implicit_default_carrier
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.keys import DUE_SHARDS
+from lisoloo.submitting import Routing
 
 # Items one Query asks for; a shard with more due work is read again until it is done.
 DUE_PAGE = 50
@@ -55,10 +58,12 @@ class SweepSummary:
 class Sweeper:
     repository: SmsRepository
     queue: JobQueue
-    carrier_for: Callable[[str], Carrier]
+    carrier_for: Callable[[str], Carrier | None]
     settings: Settings
     # Whether carrier receipts are still queued, not yet applied (asked at most once a sweep).
     receipts_waiting: Callable[[], bool]
+    # Routes, breakers and pacing for retries; None: the template's carrier as the only route.
+    routing: Routing | None = None
     _receipts_queued: bool | None = field(default=None, init=False)
 
     def sweep(self, now: datetime, seconds_left: Callable[[], float]) -> SweepSummary:
@@ -190,10 +195,20 @@ class Sweeper:
         return self._receipts_queued
 
     def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        if self.routing is None:
+            # Built once: its breakers must outlive one retry to mean anything.
+            carriers = self.settings.carriers
+            self.routing = Routing(
+                routes=tuple,
+                carrier_for=self.carrier_for,
+                default_carrier=implicit_default_carrier(carriers.carrier),
+                breakers=CircuitBreakers(carriers.carrier_breaker_failures, carriers.carrier_breaker_cooldown_seconds),
+            )
+        routing = self.routing
         outcome = retry_recipient(
             item.recipient,
             repository=self.repository,
-            carrier_for=self.carrier_for,
+            routing=routing,
             settings=self.settings,
             now=now,
         )

@@ -14,7 +14,16 @@ from lisoloo.status import SmsStatus
 class SubmitOutcome(StrEnum):
     ACCEPTED = "accepted"  # handed to the carrier; a receipt will follow
     REJECTED = "rejected"  # permanent: invalid sender, content, destination
-    TRANSIENT = "transient"  # try again later (carrier down, throttled, timed out)
+    # Not taken, provably (refused connection, 5xx/429 before acceptance, throttled, no
+    # credit, not sent at all): another carrier of the route may take it now.
+    TRANSIENT = "transient"
+    # Sent, but no answer (timed out, connection lost after the request went): the carrier may
+    # have taken it, so only the same carrier, with the same reference, may be asked again.
+    UNCERTAIN = "uncertain"
+
+    @property
+    def may_fail_over(self) -> bool:
+        return self is SubmitOutcome.TRANSIENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,8 @@ class Carrier(Protocol):
 
     def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
         """One result per submission, same order. Never raises for carrier-side trouble:
-        that is a TRANSIENT result, so dispatch can retry it."""
+        that is a TRANSIENT result (or UNCERTAIN when the request may have been taken), so
+        dispatch can fail over or retry it."""
         ...
 
     def parse_receipts(self, request: ReceiptRequest) -> list[CarrierReceipt]:

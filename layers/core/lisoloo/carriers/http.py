@@ -4,6 +4,7 @@ a batch one request per recipient within a time budget, and our receipts URL."""
 from __future__ import annotations
 
 import http.client
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -22,7 +23,24 @@ _MAX_REPLY_BYTES = 64 * 1024
 
 
 class CarrierUnreachableError(Exception):
-    """No HTTP answer at all: refused, reset, timed out, bad URL. Always transient."""
+    """No HTTP answer at all: refused, reset, timed out, bad URL. ``sent`` says whether the
+    request may have reached the carrier (a timeout, a connection lost mid-way): then it is
+    uncertain, otherwise (refused, no such host, bad URL) definitely not taken."""
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+# Failures that prove the request never reached the carrier's application.
+_NOT_SENT = (ConnectionRefusedError, socket.gaierror, ValueError)
+
+
+def was_sent(error: BaseException) -> bool:
+    """Whether a failed request may have been taken: anything but a refused connection, an
+    unknown host or a bad URL (urllib wraps those in URLError.reason)."""
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    return not isinstance(reason, _NOT_SENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +70,7 @@ def http_call(
 ) -> HttpReply:
     """One request; any HTTP status is an answer, anything else raises CarrierUnreachableError."""
     if not url.startswith(("http://", "https://")):
-        raise CarrierUnreachableError(f"not an http(s) URL: {url[:40]!r}")
+        raise CarrierUnreachableError(f"not an http(s) URL: {url[:40]!r}", sent=False)
     request = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:
@@ -61,7 +79,7 @@ def http_call(
         with error:
             return HttpReply(error.code, error.read(_MAX_REPLY_BYTES).decode("utf-8", "replace"))
     except (OSError, http.client.HTTPException, ValueError) as error:
-        raise CarrierUnreachableError(f"{type(error).__name__}: {error}") from error
+        raise CarrierUnreachableError(f"{type(error).__name__}: {error}", sent=was_sent(error)) from error
 
 
 def outcome_for_status(status: int) -> SubmitOutcome:
@@ -81,8 +99,8 @@ def outcome_for_status(status: int) -> SubmitOutcome:
     return SubmitOutcome.TRANSIENT
 
 
-def transient(submission: Submission, reason: str) -> SubmitResult:
-    return SubmitResult(submission.reference, SubmitOutcome.TRANSIENT, error_message=reason[:200])
+def transient(submission: Submission, reason: str, *, outcome: SubmitOutcome = SubmitOutcome.TRANSIENT) -> SubmitResult:
+    return SubmitResult(submission.reference, outcome, error_message=reason[:200])
 
 
 def submit_each(
@@ -116,10 +134,13 @@ def submit_each(
             return submit_one(submission, credentials)
         except CarrierUnreachableError as error:
             logger.warning("carrier unreachable", extra={"reference": submission.reference, "error": str(error)})
-            return transient(submission, str(error))
+            return transient(
+                submission, str(error), outcome=SubmitOutcome.UNCERTAIN if error.sent else SubmitOutcome.TRANSIENT
+            )
         except Exception as error:  # a connector must never fail the whole batch
+            # A bug of ours may have struck after the request went: not provably untaken.
             logger.exception("carrier submission failed", extra={"reference": submission.reference})
-            return transient(submission, f"{type(error).__name__}")
+            return transient(submission, f"{type(error).__name__}", outcome=SubmitOutcome.UNCERTAIN)
 
     if len(submissions) <= 1 or concurrency <= 1:
         return [guarded(submission) for submission in submissions]
@@ -159,9 +180,11 @@ class HttpCarrier(Generic[ConfigT]):
     name: str
     receipt_acknowledgement: str | None = None
 
-    def __init__(self, config: ConfigT, secrets: SecretsLoader) -> None:
+    def __init__(self, config: ConfigT, secrets: SecretsLoader, *, name: str | None = None) -> None:
         self.config = config
         self._secrets = secrets
+        if name:
+            self.name = name  # two links of one connector type are two carriers
 
     def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
         return submit_each(

@@ -22,6 +22,7 @@ from lisoloo.carriers.base import (
     SubmitOutcome,
     SubmitResult,
 )
+from lisoloo.carriers.http import was_sent
 from lisoloo.carriers.mo import sandbox_inbound
 from lisoloo.observability import logger
 from lisoloo.status import SmsStatus
@@ -53,9 +54,11 @@ class SandboxCarrier:
     name = "sandbox"
     receipt_acknowledgement: str | None = None
 
-    def __init__(self, base_url: str, timeout_seconds: float) -> None:
+    def __init__(self, base_url: str, timeout_seconds: float, *, name: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
+        if name:
+            self.name = name
 
     def submit(self, submissions: Sequence[Submission]) -> list[SubmitResult]:
         payload = {
@@ -72,14 +75,21 @@ class SandboxCarrier:
         }
         try:
             reply = _SandboxSubmitReply.model_validate_json(self._post("/submit", payload))
-        except (OSError, ValidationError) as error:
-            # Unreachable, timed out, 5xx or garbled: nothing is known to be sent, so retry all.
-            logger.warning("sandbox submit failed", extra={"error": str(error)})
+        except urllib.error.HTTPError as error:
+            # An answer, and not a 2xx: the batch was refused (busy, throttled, down).
+            logger.warning("sandbox refused the submit", extra={"status": error.code})
             return [SubmitResult(submission.reference, SubmitOutcome.TRANSIENT) for submission in submissions]
+        except (OSError, ValidationError) as error:
+            # Refused before sending: not taken. Timed out, cut off or garbled: maybe taken, so
+            # only the same carrier may see these references again.
+            outcome = SubmitOutcome.UNCERTAIN if was_sent(error) else SubmitOutcome.TRANSIENT
+            logger.warning("sandbox submit failed", extra={"error": str(error), "outcome": outcome})
+            return [SubmitResult(submission.reference, outcome) for submission in submissions]
         by_reference = {result.reference: result for result in reply.results}
         return [
             SubmitResult(**found.model_dump())
             if (found := by_reference.get(submission.reference))
+            # Answered without it: the carrier did not take it.
             else SubmitResult(submission.reference, SubmitOutcome.TRANSIENT)
             for submission in submissions
         ]

@@ -251,3 +251,30 @@ def analytics_value_of_sk(sort_key: str) -> str:
 
 def export_pk(org_id: str, export_id: str) -> str:
     return f"ORG#{org_id}#EXPORT#{export_id}"
+
+
+# --- Routing (DESIGN §8): carriers as data, routes, pacing -----------------------------------
+# Operator data, read whole and cached by every dispatcher: one small partition each, so a
+# listing is one Query. Organization routes sort under ``ORG#{org}#`` inside the routes
+# partition; they hold no merchant data, only which carriers serve the organization.
+
+CARRIERS_PK = "CARRIERS"
+ROUTES_PK = "ROUTES"
+
+
+def carrier_config_sk(carrier: str) -> str:
+    return f"CARRIER#{carrier}"
+
+
+def carrier_of_config_sk(sort_key: str) -> str:
+    return sort_key.removeprefix("CARRIER#")
+
+
+def route_sk(org_id: str | None, match: str) -> str:
+    return f"ORG#{org_id}#MATCH#{match}" if org_id else f"GLOBAL#MATCH#{match}"
+
+
+def pace_pk(carrier: str, second: int) -> str:
+    """A carrier's submissions in one epoch second, across every dispatcher (its own partition:
+    a new one each second)."""
+    return f"PACE#{carrier}#{second}"

@@ -88,6 +88,7 @@ def recipient_from_item(item: Item) -> RecipientRecord:
         attempts=wire_integer(item, "attempts") or 1,
         handed_off_at=_wire_timestamp(item, "handed_off_at"),
         retry_due_at=_wire_timestamp(item, "due_at") if wire_string(item, "due_kind") == DueKind.RETRY else None,
+        retry_carrier=wire_string(item, "retry_carrier"),
     )
 
 
@@ -288,15 +289,17 @@ class Recipients:
             return False
         return True
 
-    def record_handoff(self, key: RecipientKey, carrier_ref: str, now: datetime) -> bool:
-        """The carrier accepted the recipient: ``processing → sent`` with its reference. A
+    def record_handoff(self, key: RecipientKey, carrier_ref: str, now: datetime, carrier: str | None = None) -> bool:
+        """The carrier accepted the recipient: ``processing → sent`` with its reference, and
+        the carrier that took it (in the same write: routing costs no write of its own). A
         receipt may have outrun this write (SMPP race), so it only applies below tier 3."""
+        took = ", carrier = :carrier" if carrier is not None else ""
         try:
             self.table.update(
                 keys.message_pk(key.org_id, key.message_id),
                 keys.recipient_sk(key.index),
-                f"SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now, handed_off_at = :now "
-                f"REMOVE {DUE_ATTRIBUTES}",
+                "SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now, "
+                f"handed_off_at = :now{took} REMOVE {DUE_ATTRIBUTES}, retry_carrier",
                 "attribute_exists(PK) AND #tier < :tier",
                 names={"#status": "status", "#tier": "tier"},
                 values={
@@ -304,22 +307,27 @@ class Recipients:
                     ":tier": int(Tier.HANDED_OFF),
                     ":ref": carrier_ref,
                     ":now": timestamp(now),
+                    **({":carrier": carrier} if carrier is not None else {}),
                 },
             )
         except ConditionFailed:
             return False
         return True
 
-    def schedule_retry(self, key: RecipientKey, attempts: int, retry_at: datetime) -> None:
+    def schedule_retry(
+        self, key: RecipientKey, attempts: int, retry_at: datetime, *, only_carrier: str | None = None
+    ) -> None:
         """A transient carrier failure: the recipient stays ``processing`` (no event fires) and
-        waits in the due index for its next attempt."""
+        waits in the due index for its next attempt; ``only_carrier`` pins that attempt to the
+        carrier whose answer was uncertain (it may hold the message already)."""
         pk = keys.message_pk(key.org_id, key.message_id)
         due = due_values(pk, retry_at, DueKind.RETRY)
+        pin = "SET retry_carrier = :pin, carrier = :pin," if only_carrier else "REMOVE retry_carrier SET"
         with suppress(ConditionFailed):
             self.table.update(
                 pk,
                 keys.recipient_sk(key.index),
-                "SET attempts = :attempts, due_shard = :shard, due_at = :due, due_kind = :kind",
+                f"{pin} attempts = :attempts, due_shard = :shard, due_at = :due, due_kind = :kind",
                 # Only a recipient still ours: a receipt or the deadline may have finished it.
                 "#status = :processing AND attribute_not_exists(carrier_ref)",
                 names={"#status": "status"},
@@ -329,8 +337,27 @@ class Recipients:
                     ":due": due["due_at"],
                     ":kind": due["due_kind"],
                     ":processing": SmsStatus.PROCESSING.value,
+                    **({":pin": only_carrier} if only_carrier else {}),
                 },
             )
+
+    def reassign(self, key: RecipientKey, carrier: str, now: datetime) -> bool:
+        """Fail-over: the recipient is about to go to ``carrier`` after its previous carrier
+        provably did not take it. Written before the submit, so a receipt from the new carrier
+        that outruns the submit reply (SMPP race) finds its carrier on the row."""
+        try:
+            self.table.update(
+                keys.message_pk(key.org_id, key.message_id),
+                keys.recipient_sk(key.index),
+                "SET carrier = :carrier, updated_at = :now",
+                # Only while still ours to submit: not handed off, not finished.
+                "#status = :processing AND attribute_not_exists(carrier_ref)",
+                names={"#status": "status"},
+                values={":carrier": carrier, ":now": timestamp(now), ":processing": SmsStatus.PROCESSING.value},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     # --- moves with the message's counters -----------------------------------------------------
 
