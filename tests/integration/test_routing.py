@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lisoloo import dependencies
 from lisoloo.carriers import CarrierReceipt, ReceiptRequest, Submission, SubmitOutcome, SubmitResult
-from lisoloo.entities import RecipientKey
+from lisoloo.entities import NumberListing, RecipientKey
 from lisoloo.routing import CarrierConfig, CarrierType, Route, RouteTarget
 from lisoloo.settings import get_settings
 from lisoloo.submitting import Routing
@@ -214,7 +214,10 @@ def test_a_crashed_claim_is_sent_again_only_to_the_carrier_it_was_claimed_for(
     message_id = send(harness, merchant, numbers(1))
     key = RecipientKey(merchant.org_id, message_id, 0)
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
-    assert harness.repository().recipients.claim(key, "alpha", long_ago, timedelta(seconds=60))
+    message = harness.repository().messages.get(merchant.org_id, message_id)
+    assert message is not None
+    listing = NumberListing(numbers(1)[0], message.created_at)
+    assert harness.repository().recipients.claim(key, "alpha", long_ago, timedelta(seconds=60), listing)
     assert harness.repository().recipients.reassign(key, "beta", long_ago)
     # When the job is redelivered after the claim went stale
     assert harness.dispatch_queued() == {"batchItemFailures": []}
