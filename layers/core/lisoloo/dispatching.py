@@ -8,7 +8,7 @@ run already submitted, and picks up what a crashed run claimed but never recorde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,8 +19,10 @@ from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientK
 from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
+from lisoloo.personalising import render_stored
 from lisoloo.phone import is_valid_number
 from lisoloo.routing import plan_routes
+from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
@@ -101,11 +103,14 @@ def dispatch_chunk(
             continue
         else:
             order = routing.usable_first(order)
-        if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing):
+        submission = submission_for(key, number, message, work.variables_of(key.index))
+        # A personal text's parts go on its row: its receipts are counted against them.
+        parts = submission.segments if work.variables is not None else None
+        if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing, segments=parts):
             if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
                 failures.append(opted_out(key, now, create=False))
             else:
-                claimed.append((submission_for(key, number, message), order))
+                claimed.append((submission, order))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
@@ -184,7 +189,7 @@ def retry_recipient(
         # The number opted out between attempts: no further attempt.
         outcome = SubmissionOutcome(failures=[opted_out(key, now, create=False)])
     else:
-        submission = submission_for(key, number, message)
+        submission = submission_for(key, number, message, work.variables_of(key.index))
         outcome = _retry_over_route(repository, routing, key, submission, row, row.carrier, now, settings)
     if outcome.failures:
         apply_and_count(repository, outcome.failures)
@@ -222,14 +227,16 @@ def _retry_over_route(
     return submit_routed(repository, routing, [(submission, order)], now, settings, attempt=row.attempts, pinned=pinned)
 
 
-def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Submission:
-    return Submission(
-        reference=key.reference,
-        to=number,
-        text=message.text,
-        sender_id=message.sender_id,
-        segments=message.segments,
-    )
+def submission_for(
+    key: RecipientKey, number: str, message: MessageRecord, values: Mapping[str, str] | None = None
+) -> Submission:
+    """What the carrier gets: the recipient's own text (DESIGN §12) and its parts."""
+    if not values:
+        text, segments = message.text, message.segments
+    else:
+        text = render_stored(message.text, values)
+        segments = count_segments(text).segments
+    return Submission(reference=key.reference, to=number, text=text, sender_id=message.sender_id, segments=segments)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,6 +72,18 @@ class RecipientKey:
         if not (is_organization_id(org_id) and is_message_id(message_id) and _INDEX.fullmatch(index)):
             return None
         return cls(org_id, message_id, int(index))
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """A send's recipients as stored at send: their numbers and, for a personal text (DESIGN
+    §12), each one's ``{{name}}`` values (None: one text for all, nothing extra stored)."""
+
+    numbers: Sequence[str]
+    variables: Sequence[Mapping[str, str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +263,8 @@ class ChunkWork:
     numbers: list[str]
     first_index: int
     rows: dict[int, RecipientRecord]
+    # A personal text's values per recipient, in number order (DESIGN §12); None: one text.
+    variables: Sequence[Mapping[str, str]] | None = None
 
     @property
     def indexes(self) -> range:
@@ -258,6 +272,9 @@ class ChunkWork:
 
     def number_of(self, index: int) -> str:
         return self.numbers[index - self.first_index]
+
+    def variables_of(self, index: int) -> Mapping[str, str] | None:
+        return self.variables[index - self.first_index] if self.variables is not None else None
 
     def past_us(self) -> set[int]:
         """Recipients no longer waiting on us: handed to a carrier, or final."""
@@ -430,6 +447,12 @@ class PartProgress:
     failed: int
     failure: SmsStatus | None
     recorded: bool
+    # A personal text's own parts (its row's); None: the message's, the same for all.
+    segments: int | None = None
+
+    def complete(self, message_segments: int) -> bool:
+        """Whether every part of the recipient's text has reported."""
+        return self.reported >= (self.segments if self.segments is not None else message_segments)
 
     @property
     def reported(self) -> int:
