@@ -192,6 +192,7 @@ class SandboxCarrier:
                         "reference": str(m["reference"]),
                         "to": str(m["to"]),
                         "text": m.get("text"),
+                        "validity_period": m.get("validity_period"),
                         "attempt": None,
                         "outcome": self.mode,
                         "at": _utc_now(),
@@ -223,6 +224,8 @@ class SandboxCarrier:
                         "to": number,
                         # What the handset would show: a personal text rendered (DESIGN §12).
                         "text": message.get("text"),
+                        # Seconds of validity left, as the connector passed it (DESIGN §12).
+                        "validity_period": message.get("validity_period"),
                         "attempt": attempt,
                         "outcome": outcome.submit,
                         "at": _utc_now(),
@@ -258,6 +261,7 @@ class SandboxCarrier:
                     "reference": str(m["reference"]),
                     "to": str(m["to"]),
                     "text": m.get("text"),
+                    "validity_period": m.get("validity_period"),
                     "attempt": None,
                     "outcome": "refused",
                     "at": _utc_now(),

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -99,6 +99,8 @@ class MessageContent:
     segments: int
     total: int
     callback_url: str | None = None
+    # Seconds from release the text is worth sending (DESIGN §12); None: no limit of its own.
+    validity_period: int | None = None
 
     @classmethod
     def of(cls, source: NewMessage | NewSchedule | MessageRecord) -> MessageContent:
@@ -109,7 +111,17 @@ class MessageContent:
         return {name: getattr(self, name) for name in CONTENT_FIELDS}
 
 
-CONTENT_FIELDS = ("org_id", "text", "sender_id", "reference", "encoding", "segments", "total", "callback_url")
+CONTENT_FIELDS = (
+    "org_id",
+    "text",
+    "sender_id",
+    "reference",
+    "encoding",
+    "segments",
+    "total",
+    "callback_url",
+    "validity_period",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +143,7 @@ class NewMessage:
     schedule_id: str | None = None
     # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
     occurrence_number: int | None = None
+    validity_period: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +159,7 @@ class NewSchedule:
     recurring: str | None  # the recurrence as JSON (models.RecurringSchedule), or None
     created_at: datetime
     callback_url: str | None = None
+    validity_period: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +198,15 @@ class MessageRecord:
     callback_url: str | None = None
     # Failed recipients by error code (kept with the counters, in the same transactions).
     failures: Mapping[int, int] = field(default_factory=dict)
+    validity_period: int | None = None
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """When its text stops being worth sending (DESIGN §12): ``validity_period`` after its
+        release (its scheduled time, or its creation); None without one."""
+        if self.validity_period is None:
+            return None
+        return (self.scheduled_for or self.created_at) + timedelta(seconds=self.validity_period)
 
     @property
     def failure_code(self) -> int | None:

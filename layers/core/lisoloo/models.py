@@ -171,6 +171,11 @@ class Recipient(Model):
         return values
 
 
+# DESIGN §12: one minute to three days (SMPP's validity period reaches further; carriers' rarely do).
+MIN_VALIDITY_SECONDS = 60
+MAX_VALIDITY_SECONDS = 259_200
+
+
 class SendRequest(Model):
     """The body of ``POST /send``. Unknown fields are refused so a typo never passes silently."""
 
@@ -211,6 +216,16 @@ class SendRequest(Model):
     recurring_schedule: Annotated[
         RecurringSchedule | None,
         Field(description="Send on a cron, read in an IANA time zone; with `scheduled_dates`, as well as them."),
+    ] = None
+    validity_period: Annotated[
+        StrictInt | None,
+        Field(
+            ge=MIN_VALIDITY_SECONDS,
+            le=MAX_VALIDITY_SECONDS,
+            description="Seconds from release (creation, or the scheduled time) the text is worth sending: "
+            "passed to the carrier, and a recipient not yet handed to one when it ends is `expired` (1403), "
+            "never sent.",
+        ),
     ] = None
 
     @field_validator("sender_id")

@@ -103,6 +103,7 @@ def send_message(
         segments=texts.segments,
         total=len(numbers),
         callback_url=request.callback_url,
+        validity_period=request.validity_period,
     )
     audience = Audience(numbers, texts.variables)
     if request.scheduled_dates or request.recurring_schedule:
