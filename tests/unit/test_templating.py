@@ -166,6 +166,7 @@ def test_a_stray_brace_in_the_message_is_refused_with_its_position() -> None:
         {"name": "x" * 161},  # a value longer than 160 characters
         {"bad-name": "x"},  # a name that is not an identifier
         {"name": 5},  # values are strings
+        {"opt_out_url": "https://evil.example"},  # Lisoloo's own placeholder
     ],
 )
 def test_variables_past_their_limits_are_refused(values: dict[str, object]) -> None:

@@ -140,6 +140,8 @@ class RecurringSchedule(Model):
 MAX_VARS = 10
 MAX_VAR_VALUE_CHARACTERS = 160
 MAX_VARS_JSON_BYTES = 3_000
+# Placeholders Lisoloo fills itself (DESIGN §12's per-recipient opt-out link).
+RESERVED_VARS = frozenset({"opt_out_url"})
 
 
 class Recipient(Model):
@@ -164,6 +166,8 @@ class Recipient(Model):
         from lisoloo.templating import NAME, vars_json
 
         for name in values:
+            if name in RESERVED_VARS:
+                raise ValueError(f"{{{{{name}}}}} is filled in by Lisoloo, not by a request")
             if not NAME.fullmatch(name):
                 raise ValueError(f"variable name {name[:40]!r} is not 1-32 ASCII letters, digits or '_'")
         if len(vars_json(values).encode()) > MAX_VARS_JSON_BYTES:
