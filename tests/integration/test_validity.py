@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from lisoloo.dependencies import dispatch_queue, receipts_queue
+from lisoloo.entities import NumberListing, RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
 from tests.integration.conftest import Harness, Merchant
@@ -91,4 +92,43 @@ def test_a_message_whose_jobs_were_lost_expires_its_unsent_recipients(harness: H
     # When its deadline comes, Then the never-sent recipient is expired 1403, not a timeout
     sweeper.sweep(created + timedelta(seconds=get_settings().time.delivery_timeout_seconds + 1), lambda: 60.0)
     assert recipient(harness, merchant, message_id) == ("expired", 1403)
+    assert submissions_of(harness, message_id) == []
+
+
+def _dispatch_at(harness: Harness, merchant: Merchant, message_id: str, now: datetime) -> None:
+    from lisoloo.breaker import CircuitBreakers
+    from lisoloo.dispatching import dispatch_chunk
+    from lisoloo.models import DispatchJob
+    from lisoloo.submitting import Routing
+
+    settings = get_settings()
+    routing = Routing(
+        routes=tuple,
+        carrier_for=lambda name: harness.carrier,
+        default_carrier="sandbox",
+        breakers=CircuitBreakers(3, 60),
+    )
+    job = DispatchJob(org_id=merchant.org_id, message_id=message_id, chunk=0)
+    dispatch_chunk(job, repository=harness.repository(), routing=routing, settings=settings, now=now)
+
+
+def test_dispatch_after_the_validity_expires_instead_of_sending(harness: Harness) -> None:
+    # Given a one-minute validity whose dispatch runs late: one recipient never claimed, one
+    # claimed by a run that crashed before submitting
+    merchant = harness.new_merchant()
+    code, body = harness.send(
+        merchant, {"to": ["+254712345678", "+254733000001"], "message": "late", "validity_period": 60}
+    )
+    assert code == 200, body
+    harness.queued_jobs()
+    message_id = body["data"]["message_id"]
+    created = datetime.fromisoformat(body["data"]["created_at"].replace("Z", "+00:00"))
+    key = RecipientKey(merchant.org_id, message_id, 1)
+    listing = NumberListing("+254733000001", created)
+    assert harness.repository().recipients.claim(key, "sandbox", created, timedelta(seconds=60), listing)
+    # When dispatch runs after the validity ended
+    _dispatch_at(harness, merchant, message_id, created + timedelta(seconds=300))
+    # Then both are expired 1403 and nothing reached the carrier
+    data = harness.status(merchant, message_id)[1]["data"]
+    assert [(r["status"], r["error_code"]) for r in data["recipients"]] == [("expired", 1403)] * 2
     assert submissions_of(harness, message_id) == []

@@ -115,6 +115,8 @@ def dispatch_chunk(
         if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing, segments=parts):
             if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
                 failures.append(opted_out(key, now, create=False))
+            elif lapsed:  # likewise, its validity ended since: not worth sending any more
+                failures.append(expired(key, now, create=False))
             else:
                 claimed.append((submission, order))
         else:
