@@ -48,7 +48,7 @@ def _progress(message: str, started: float, results: dict[str, Any] | None = Non
 
 
 def run(big: int, *, local: bool = True) -> dict[str, Any]:
-    from bench import imports, local_stack, routing, scenarios
+    from bench import imports, local_stack, personal_texts, routing, scenarios
 
     started = time.perf_counter()
     results: dict[str, Any] = {"big": big}
@@ -76,6 +76,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("suppression reads", started, results)
             results["find"] = scenarios.find_messages(stack)
             _progress("find messages", started, results)
+            results["personal_texts"] = personal_texts.personal_texts(stack)
+            _progress("personal texts", started, results)
             results["routing"] = {"failover": routing.failover(stack), "pacing": routing.pacing(stack)}
             _progress("routing", started, results)
         finally:

@@ -231,6 +231,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
             )
         )
     out.extend(_find_rows(figures))
+    out.extend(_personal_text_rows(figures.get("personal_texts")))
     imports = figures["imports"]
     for name, entry in imports["functions"].items():
         snapstart = entry.get("snapstart", False)
@@ -472,3 +473,32 @@ def _find_rows(figures: dict[str, Any]) -> list[Row]:
             )
         )
     return out
+
+
+def _personal_text_rows(personal: dict[str, Any] | None) -> list[Row]:
+    """DESIGN §12: what ``{{name}}`` values cost per recipient; figures from before lack them."""
+    if not personal:
+        return []
+    plain, own = personal["plain"], personal["personal"]
+    return [
+        Row(
+            f"12. personal texts, {personal['recipients']:,} recipients: DynamoDB requests / write units "
+            "per recipient at send and dispatch (in-process)",
+            f"one text: send {plain['send_requests_per_recipient']:.3f} / "
+            f"{plain['send_write_units_per_recipient']:.2f}, "
+            f"dispatch {plain['dispatch_requests_per_recipient']:.3f} / "
+            f"{plain['dispatch_write_units_per_recipient']:.2f}; with vars: send "
+            f"{own['send_requests_per_recipient']:.3f} / {own['send_write_units_per_recipient']:.2f}, dispatch "
+            f"{own['dispatch_requests_per_recipient']:.3f} / {own['dispatch_write_units_per_recipient']:.2f}",
+            "no extra request per recipient",
+            personal["correct"]
+            and own["send_requests_per_recipient"] <= plain["send_requests_per_recipient"]
+            and own["dispatch_requests_per_recipient"] <= plain["dispatch_requests_per_recipient"],
+        ),
+        Row(
+            "12. chunk item of 100 recipients with the largest allowed vars",
+            f"{personal['largest_chunk_item_bytes']:,} bytes",
+            "< 400 KB (DynamoDB's item limit)",
+            personal["largest_chunk_item_bytes"] < 400 * 1024,
+        ),
+    ]

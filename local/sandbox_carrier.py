@@ -8,8 +8,8 @@ Protocol (the contract with the layer's SandboxCarrier connector):
 * Receipts: one JSON POST per message to the receipts endpoint, with ``x-carrier-token``,
   ``receipt_delay`` seconds after the submit (from a background thread), retried a few times
   with a short backoff on errors and non-2xx answers, as real carriers do.
-* ``GET /submissions``: every submit received, so tests can check nothing went twice
-  (``?message_id=`` for one message's).
+* ``GET /submissions``: every submit received, with its text, so tests can check nothing went
+  twice and what each handset would read (``?message_id=`` for one message's).
 * ``POST /mo`` ``{"from", "to", "text"}``: a handset's message to one of our numbers (DESIGN §9),
   posted to the inbound endpoint as a carrier would (with an ``id`` of the sandbox's, and the
   carrier token); answered with the gateway's own status and body.
@@ -191,6 +191,8 @@ class SandboxCarrier:
                     {
                         "reference": str(m["reference"]),
                         "to": str(m["to"]),
+                        "text": m.get("text"),
+                        "validity_period": m.get("validity_period"),
                         "attempt": None,
                         "outcome": self.mode,
                         "at": _utc_now(),
@@ -220,6 +222,10 @@ class SandboxCarrier:
                     {
                         "reference": reference,
                         "to": number,
+                        # What the handset would show: a personal text rendered (DESIGN §12).
+                        "text": message.get("text"),
+                        # Seconds of validity left, as the connector passed it (DESIGN §12).
+                        "validity_period": message.get("validity_period"),
                         "attempt": attempt,
                         "outcome": outcome.submit,
                         "at": _utc_now(),
@@ -254,6 +260,8 @@ class SandboxCarrier:
                 {
                     "reference": str(m["reference"]),
                     "to": str(m["to"]),
+                    "text": m.get("text"),
+                    "validity_period": m.get("validity_period"),
                     "attempt": None,
                     "outcome": "refused",
                     "at": _utc_now(),

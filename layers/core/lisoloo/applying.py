@@ -242,7 +242,7 @@ def _moves(
             except Skipped:
                 continue
             counts.parts += 1
-            if parts is None or parts.reported < size.segments:
+            if parts is None or not parts.complete(size.segments):
                 continue
             status = status_of_parts(parts.delivered, parts.failed, parts.failure)
         moves.append((entry, Transition(key, status, now, error_code=error_for_status(status), carrier=carrier)))

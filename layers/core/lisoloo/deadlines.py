@@ -49,3 +49,18 @@ def retry_timing_problem(timeout_seconds: int, delays: Sequence[int], sweep_peri
             "would have no time to be made and answered"
         )
     return None
+
+
+def receipt_deadline(started: datetime, timeout: timedelta, valid_until: datetime | None, grace: timedelta) -> datetime:
+    """A message's receipt deadline (DESIGN §12): ``timeout`` after its dispatch started or, with
+    a validity period, its end plus the carriers' grace, whichever comes first (so never later
+    than without one)."""
+    deadline = started + timeout
+    return deadline if valid_until is None else min(deadline, valid_until + grace)
+
+
+def capped(deadline: datetime | None, valid_until: datetime | None, grace: timedelta) -> datetime | None:
+    """A recipient's deadline (``recipient_deadline``) kept within its message's validity and grace."""
+    if deadline is None or valid_until is None:
+        return deadline
+    return min(deadline, valid_until + grace)

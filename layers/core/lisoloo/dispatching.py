@@ -8,19 +8,23 @@ run already submitted, and picks up what a crashed run claimed but never recorde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lisoloo.analytics import apply_and_count, count_submissions
 from lisoloo.carriers import Submission, SubmitOutcome, SubmitResult
+from lisoloo.deadlines import receipt_deadline
 from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientKey, RecipientRecord, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
+from lisoloo.personalising import render_stored
 from lisoloo.phone import is_valid_number
 from lisoloo.routing import plan_routes
+from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
@@ -53,6 +57,8 @@ def dispatch_chunk(
     work = repository.recipients.read_chunk(message, job.chunk)
 
     past_us = work.past_us()
+    valid_until = message.valid_until
+    lapsed = valid_until is not None and now >= valid_until
     suppressed = suppressed_in_chunk(repository, work) if not is_consent_reply(message) else set()
     failures: list[Transition] = []
     candidates: dict[str, tuple[RecipientKey, str]] = {}
@@ -62,7 +68,9 @@ def dispatch_chunk(
             summary.skipped += 1
             continue
         key = RecipientKey(job.org_id, job.message_id, index)
-        if index not in work.rows and number in suppressed:
+        if index not in work.rows and lapsed:
+            failures.append(expired(key, now, create=True, listing=NumberListing(number, message.created_at)))
+        elif index not in work.rows and number in suppressed:
             failures.append(opted_out(key, now, create=True, listing=NumberListing(number, message.created_at)))
         elif index not in work.rows and not is_valid_number(number):
             failures.append(
@@ -101,20 +109,33 @@ def dispatch_chunk(
             continue
         else:
             order = routing.usable_first(order)
-        if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing):
+        submission = submission_for(key, number, message, work.variables_of(key.index), now=now)
+        # A personal text's parts go on its row: its receipts are counted against them.
+        parts = submission.segments if work.variables is not None else None
+        if repository.recipients.claim(key, order[0], now, CLAIM_STALE_AFTER, listing, segments=parts):
             if number in suppressed:  # a crashed run's claim, taken over: ours to fail now
                 failures.append(opted_out(key, now, create=False))
+            elif lapsed:  # likewise, its validity ended since: not worth sending any more
+                failures.append(expired(key, now, create=False))
             else:
-                claimed.append((submission_for(key, number, message), order))
+                claimed.append((submission, order))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
             summary.skipped += 1
 
     recorded = set[int]()
     if claimed:
-        deadline = now + timedelta(seconds=settings.time.delivery_timeout_seconds)
+        time = settings.time
+        deadline = receipt_deadline(
+            now,
+            timedelta(seconds=time.delivery_timeout_seconds),
+            valid_until,
+            timedelta(seconds=time.validity_receipt_grace_seconds),
+        )
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
-        outcome = submit_routed(repository, routing, claimed, now, settings, attempt=1, pinned=pinned)
+        outcome = submit_routed(
+            repository, routing, claimed, now, settings, attempt=1, pinned=pinned, valid_until=valid_until
+        )
         count_submissions(repository, message, [submission.to for submission, _ in claimed])
         summary.submitted = len(claimed)
         summary.handed_off = len(outcome.handed_off)
@@ -155,6 +176,12 @@ def opted_out(key: RecipientKey, now: datetime, *, create: bool, listing: Number
     return Transition(key, SmsStatus.FAILED, now, error_code=ErrorCode.OPTED_OUT, create=create, listed_as=listing)
 
 
+def expired(key: RecipientKey, now: datetime, *, create: bool, listing: NumberListing | None = None) -> Transition:
+    """A recipient its message's validity period ran out on before a carrier took it: 1403,
+    never submitted (DESIGN §12)."""
+    return Transition(key, SmsStatus.EXPIRED, now, error_code=ErrorCode.EXPIRED, create=create, listed_as=listing)
+
+
 class RetryOutcome(StrEnum):
     RETRIED = "retried"
     NOT_WAITING = "not_waiting"  # a receipt or the deadline finished it: nothing is due any more
@@ -180,12 +207,16 @@ def retry_recipient(
         return RetryOutcome.MESSAGE_GONE
     work = repository.recipients.read_chunk(message, key.chunk)
     number = work.number_of(key.index)
-    if not is_consent_reply(message) and repository.suppressions.suppressed(key.org_id, [number]):
+    valid_until = message.valid_until
+    if valid_until is not None and now >= valid_until:
+        # Its validity ended while it waited for this attempt: not worth sending any more.
+        outcome = SubmissionOutcome(failures=[expired(key, now, create=False)])
+    elif not is_consent_reply(message) and repository.suppressions.suppressed(key.org_id, [number]):
         # The number opted out between attempts: no further attempt.
         outcome = SubmissionOutcome(failures=[opted_out(key, now, create=False)])
     else:
-        submission = submission_for(key, number, message)
-        outcome = _retry_over_route(repository, routing, key, submission, row, row.carrier, now, settings)
+        submission = submission_for(key, number, message, work.variables_of(key.index), now=now)
+        outcome = _retry_over_route(repository, routing, key, submission, row, row.carrier, now, settings, valid_until)
     if outcome.failures:
         apply_and_count(repository, outcome.failures)
     if outcome.handed_off or outcome.failures:
@@ -206,6 +237,7 @@ def _retry_over_route(
     carrier: str,
     now: datetime,
     settings: Settings,
+    valid_until: datetime | None,
 ) -> SubmissionOutcome:
     """Over the route again, or, after an uncertain outcome, to that carrier only (``carrier``
     is the one the row has now)."""
@@ -219,16 +251,44 @@ def _retry_over_route(
         order = routing.usable_first(plan.orders.get(key.reference, (carrier,)))
         if order[0] != carrier:
             repository.recipients.reassign(key, order[0], now)
-    return submit_routed(repository, routing, [(submission, order)], now, settings, attempt=row.attempts, pinned=pinned)
+    return submit_routed(
+        repository,
+        routing,
+        [(submission, order)],
+        now,
+        settings,
+        attempt=row.attempts,
+        pinned=pinned,
+        valid_until=valid_until,
+    )
 
 
-def submission_for(key: RecipientKey, number: str, message: MessageRecord) -> Submission:
+def submission_for(
+    key: RecipientKey,
+    number: str,
+    message: MessageRecord,
+    values: Mapping[str, str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Submission:
+    """What the carrier gets: the recipient's own text (DESIGN §12), its parts, and what is left
+    of its validity period at ``now``."""
+    valid_until = message.valid_until
+    validity = None
+    if valid_until is not None and now is not None:
+        validity = max(1, math.ceil((valid_until - now).total_seconds()))
+    if not values:
+        text, segments = message.text, message.segments
+    else:
+        text = render_stored(message.text, values)
+        segments = count_segments(text).segments
     return Submission(
         reference=key.reference,
         to=number,
-        text=message.text,
+        text=text,
         sender_id=message.sender_id,
-        segments=message.segments,
+        segments=segments,
+        validity_seconds=validity,
     )
 
 
@@ -251,6 +311,7 @@ def submit_routed(
     *,
     attempt: int,
     pinned: set[str] | None = None,
+    valid_until: datetime | None = None,
 ) -> SubmissionOutcome:
     """Submit each recipient to the carriers of its route, in order, grouped per carrier, and
     record each result (DESIGN §8):
@@ -294,7 +355,7 @@ def submit_routed(
             else:
                 uncertain = result.outcome is SubmitOutcome.UNCERTAIN or submission.reference in (pinned or ())
                 pin = carrier_name if uncertain else None
-                _retry_or_fail(repository, key, attempt, pin, now, settings, outcome)
+                _retry_or_fail(repository, key, attempt, pin, now, settings, outcome, valid_until)
     return outcome
 
 
@@ -320,10 +381,14 @@ def _retry_or_fail(
     now: datetime,
     settings: Settings,
     outcome: SubmissionOutcome,
+    valid_until: datetime | None,
 ) -> None:
     delays = settings.time.carrier_retry_delays
     if attempt < len(delays):
         retry_at = now + timedelta(seconds=delays[attempt] - delays[attempt - 1])
+        if valid_until is not None:
+            # Due no later than the validity's end, when the retry finds it expired (DESIGN §12).
+            retry_at = min(retry_at, max(valid_until, now))
         repository.recipients.schedule_retry(key, attempt + 1, retry_at, only_carrier=pin)
         outcome.retrying += 1
     else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -75,6 +75,18 @@ class RecipientKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Audience:
+    """A send's recipients as stored at send: their numbers and, for a personal text (DESIGN
+    §12), each one's ``{{name}}`` values (None: one text for all, nothing extra stored)."""
+
+    numbers: Sequence[str]
+    variables: Sequence[Mapping[str, str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageContent:
     """What a send says, from whom, to how many: a message's, and a schedule's, which each of
     its occurrences copies."""
@@ -87,6 +99,8 @@ class MessageContent:
     segments: int
     total: int
     callback_url: str | None = None
+    # Seconds from release the text is worth sending (DESIGN §12); None: no limit of its own.
+    validity_period: int | None = None
 
     @classmethod
     def of(cls, source: NewMessage | NewSchedule | MessageRecord) -> MessageContent:
@@ -97,7 +111,17 @@ class MessageContent:
         return {name: getattr(self, name) for name in CONTENT_FIELDS}
 
 
-CONTENT_FIELDS = ("org_id", "text", "sender_id", "reference", "encoding", "segments", "total", "callback_url")
+CONTENT_FIELDS = (
+    "org_id",
+    "text",
+    "sender_id",
+    "reference",
+    "encoding",
+    "segments",
+    "total",
+    "callback_url",
+    "validity_period",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +143,7 @@ class NewMessage:
     schedule_id: str | None = None
     # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
     occurrence_number: int | None = None
+    validity_period: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +159,7 @@ class NewSchedule:
     recurring: str | None  # the recurrence as JSON (models.RecurringSchedule), or None
     created_at: datetime
     callback_url: str | None = None
+    validity_period: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +198,15 @@ class MessageRecord:
     callback_url: str | None = None
     # Failed recipients by error code (kept with the counters, in the same transactions).
     failures: Mapping[int, int] = field(default_factory=dict)
+    validity_period: int | None = None
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """When its text stops being worth sending (DESIGN §12): ``validity_period`` after its
+        release (its scheduled time, or its creation); None without one."""
+        if self.validity_period is None:
+            return None
+        return (self.scheduled_for or self.created_at) + timedelta(seconds=self.validity_period)
 
     @property
     def failure_code(self) -> int | None:
@@ -251,6 +286,8 @@ class ChunkWork:
     numbers: list[str]
     first_index: int
     rows: dict[int, RecipientRecord]
+    # A personal text's values per recipient, in number order (DESIGN §12); None: one text.
+    variables: Sequence[Mapping[str, str]] | None = None
 
     @property
     def indexes(self) -> range:
@@ -258,6 +295,9 @@ class ChunkWork:
 
     def number_of(self, index: int) -> str:
         return self.numbers[index - self.first_index]
+
+    def variables_of(self, index: int) -> Mapping[str, str] | None:
+        return self.variables[index - self.first_index] if self.variables is not None else None
 
     def past_us(self) -> set[int]:
         """Recipients no longer waiting on us: handed to a carrier, or final."""
@@ -430,6 +470,12 @@ class PartProgress:
     failed: int
     failure: SmsStatus | None
     recorded: bool
+    # A personal text's own parts (its row's); None: the message's, the same for all.
+    segments: int | None = None
+
+    def complete(self, message_segments: int) -> bool:
+        """Whether every part of the recipient's text has reported."""
+        return self.reported >= (self.segments if self.segments is not None else message_segments)
 
     @property
     def reported(self) -> int:

@@ -97,6 +97,13 @@ class InvalidRecipientsError(DomainError):
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class InvalidTemplateError(DomainError):
+    """A message whose ``{{``/``}}`` are not all placeholders, or a recipient without a value
+    for one of them, or whose text once filled in is too long (DESIGN §12)."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 class InvalidSenderIdError(DomainError):
     """A sender_id the organization has not registered (when it has registered some)."""
 

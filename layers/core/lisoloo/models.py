@@ -22,6 +22,7 @@ from pydantic import (
     StrictStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from lisoloo.entities import chunk_count
@@ -133,12 +134,66 @@ class RecurringSchedule(Model):
         return value
 
 
+# Per-recipient variables (DESIGN §12). The byte budget keeps a chunk item (100 recipients'
+# variables, stored as compact JSON) under DynamoDB's 400 KB item limit: 100 x 3,000 bytes is
+# 300 KB, leaving room for the numbers, keys and attributes (``storage.recipients``).
+MAX_VARS = 10
+MAX_VAR_VALUE_CHARACTERS = 160
+MAX_VARS_JSON_BYTES = 3_000
+# Placeholders Lisoloo fills itself (DESIGN §12's per-recipient opt-out link).
+RESERVED_VARS = frozenset({"opt_out_url"})
+
+
+class Recipient(Model):
+    """One ``to`` entry with its own ``{{name}}`` values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: StrictStr
+    vars: Annotated[
+        dict[StrictStr, Annotated[StrictStr, Field(max_length=MAX_VAR_VALUE_CHARACTERS)]],
+        Field(
+            max_length=MAX_VARS,
+            description=f"Values for the message's `{{{{name}}}}` placeholders: at most {MAX_VARS}, names of "
+            f"1-32 ASCII letters, digits or '_' (not starting with a digit), values of at most "
+            f"{MAX_VAR_VALUE_CHARACTERS} characters, {MAX_VARS_JSON_BYTES:,} bytes as compact JSON in all.",
+        ),
+    ] = Field(default_factory=dict)
+
+    @field_validator("vars")
+    @classmethod
+    def _vars_shape(cls, values: dict[str, str]) -> dict[str, str]:
+        from lisoloo.templating import NAME, vars_json
+
+        for name in values:
+            if name in RESERVED_VARS:
+                raise ValueError(f"{{{{{name}}}}} is filled in by Lisoloo, not by a request")
+            if not NAME.fullmatch(name):
+                raise ValueError(f"variable name {name[:40]!r} is not 1-32 ASCII letters, digits or '_'")
+        if len(vars_json(values).encode()) > MAX_VARS_JSON_BYTES:
+            raise ValueError(f"vars take more than {MAX_VARS_JSON_BYTES:,} bytes as JSON")
+        return values
+
+
+# DESIGN §12: one minute to three days (SMPP's validity period reaches further; carriers' rarely do).
+MIN_VALIDITY_SECONDS = 60
+MAX_VALIDITY_SECONDS = 259_200
+
+
 class SendRequest(Model):
     """The body of ``POST /send``. Unknown fields are refused so a typo never passes silently."""
 
     model_config = ConfigDict(extra="forbid")
 
-    to: Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    to: Annotated[
+        list[StrictStr | Recipient],
+        Field(
+            min_length=1,
+            max_length=MAX_RECIPIENTS,
+            description='Numbers, or objects `{"to": number, "vars": {...}}` giving that recipient '
+            "values for the message's `{{name}}` placeholders; the two forms may be mixed.",
+        ),
+    ]
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARACTERS)]
     sender_id: Annotated[
         StrictStr | None,
@@ -165,6 +220,16 @@ class SendRequest(Model):
     recurring_schedule: Annotated[
         RecurringSchedule | None,
         Field(description="Send on a cron, read in an IANA time zone; with `scheduled_dates`, as well as them."),
+    ] = None
+    validity_period: Annotated[
+        StrictInt | None,
+        Field(
+            ge=MIN_VALIDITY_SECONDS,
+            le=MAX_VALIDITY_SECONDS,
+            description="Seconds from release (creation, or the scheduled time) the text is worth sending: "
+            "passed to the carrier, and a recipient not yet handed to one when it ends is `expired` (1403), "
+            "never sent.",
+        ),
     ] = None
 
     @field_validator("sender_id")
@@ -231,12 +296,24 @@ class SendAccepted(Model):
     message_id: str
     status: SmsStatus
     total_recipients: int
-    encoding: Literal["GSM-7", "UCS-2"]
-    segments: int
+    encoding: Annotated[
+        Literal["GSM-7", "UCS-2"], Field(description="UCS-2 if any recipient's text needs it, else GSM-7.")
+    ]
+    segments: Annotated[int, Field(description="The parts of the longest recipient's text.")]
+    segments_total: Annotated[int, Field(description="The parts of every recipient's text, added up.")]
     created_at: Timestamp
     reference: str | None = None
     schedule_id: str | None = None
     occurrences: list[Occurrence] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_segments_total(cls, values: Any) -> Any:
+        """A reply an Idempotency-Key stored before ``segments_total`` existed: every recipient
+        then had the same text."""
+        if isinstance(values, dict) and "segments_total" not in values and "segments" in values:
+            return {**values, "segments_total": values["segments"] * values.get("total_recipients", 0)}
+        return values
 
 
 class ScheduleCancelled(Model):

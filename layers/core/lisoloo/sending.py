@@ -8,19 +8,26 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lisoloo.entities import MessageContent, NewMessage
+from lisoloo.entities import Audience, MessageContent, NewMessage
 from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageError
 from lisoloo.identifiers import new_message_id
-from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispatch_jobs
+from lisoloo.models import Caller, Occurrence, Recipient, SendAccepted, SendRequest, dispatch_jobs
 from lisoloo.observability import logger, metrics
+from lisoloo.personalising import personalise
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
 from lisoloo.scheduling import check_schedule, new_schedule, plan_occurrences
-from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
 from lisoloo.webhooks.addresses import check_webhook_url
+
+
+def split_recipients(entries: list[str | Recipient]) -> tuple[list[str], list[dict[str, str]]]:
+    """The ``to`` entries as numbers and, per number, its variables (empty for a plain string)."""
+    numbers = [entry if isinstance(entry, str) else entry.to for entry in entries]
+    values = [{} if isinstance(entry, str) else entry.vars for entry in entries]
+    return numbers, values
 
 
 def normalise_recipients(raw_numbers: list[str], default_country: str) -> list[str]:
@@ -81,23 +88,26 @@ def send_message(
     settings: Settings,
     now: datetime,
 ) -> SendAccepted:
-    numbers = normalise_recipients(request.to, caller.default_country)
+    raw_numbers, values = split_recipients(request.to)
+    numbers = normalise_recipients(raw_numbers, caller.default_country)
+    texts = personalise(request.message, values)
     sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
         check_webhook_url(request.callback_url, allow_loopback=settings.webhooks.webhook_allow_loopback)
-    segments = count_segments(request.message)
     content = MessageContent(
         org_id=caller.org_id,
         text=request.message,
         sender_id=sender_id,
         reference=request.reference,
-        encoding=segments.encoding,
-        segments=segments.segments,
+        encoding=texts.encoding,
+        segments=texts.segments,
         total=len(numbers),
         callback_url=request.callback_url,
+        validity_period=request.validity_period,
     )
+    audience = Audience(numbers, texts.variables)
     if request.scheduled_dates or request.recurring_schedule:
-        return _schedule(request, content, numbers, repository, settings, now)
+        return _schedule(request, content, audience, texts.segments_total, repository, settings, now)
     message_id = new_message_id(now.timestamp())
     repository.messages.create(
         NewMessage(
@@ -107,7 +117,7 @@ def send_message(
             expires_at=now + settings.time.message_lifetime,
             due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
         ),
-        numbers,
+        audience,
     )
     try:
         queue.enqueue(dispatch_jobs(caller.org_id, message_id, len(numbers)))
@@ -117,11 +127,16 @@ def send_message(
         # it again, and both would go out.
         logger.warning("dispatch jobs not queued; the sweep will", extra={"message_id": message_id})
         metrics.add_metric(name="DispatchJobsDeferred", unit=MetricUnit.Count, value=1)
-    return _accepted(content, message_id, SmsStatus.PENDING, now)
+    return _accepted(content, texts.segments_total, message_id, SmsStatus.PENDING, now)
 
 
 def _accepted(
-    content: MessageContent, message_id: str, status: SmsStatus, now: datetime, **schedule: Any
+    content: MessageContent,
+    segments_total: int,
+    message_id: str,
+    status: SmsStatus,
+    now: datetime,
+    **schedule: Any,
 ) -> SendAccepted:
     return SendAccepted(
         message_id=message_id,
@@ -129,6 +144,7 @@ def _accepted(
         total_recipients=content.total,
         encoding=content.encoding,
         segments=content.segments,
+        segments_total=segments_total,
         created_at=now,
         reference=content.reference,
         **schedule,
@@ -138,7 +154,8 @@ def _accepted(
 def _schedule(
     request: SendRequest,
     content: MessageContent,
-    numbers: list[str],
+    audience: Audience,
+    segments_total: int,
     repository: SmsRepository,
     settings: Settings,
     now: datetime,
@@ -163,9 +180,10 @@ def _schedule(
                 }
             ]
         )
-    repository.schedules.create(schedule, numbers, occurrences, expires_at=occurrences[-1].expires_at)
+    repository.schedules.create(schedule, audience, occurrences, expires_at=occurrences[-1].expires_at)
     return _accepted(
         content,
+        segments_total,
         occurrences[0].message_id,
         SmsStatus.SCHEDULED,
         now,

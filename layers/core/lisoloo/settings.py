@@ -69,6 +69,9 @@ class TimeSettings(_Group):
     # A deadline waits at most this long for receipts still in the receipts queue: its redrive
     # (5 receives x 360 s visibility), after which each was applied or dead-lettered.
     deadline_receipts_wait_seconds: int = Field(default=1_800, ge=0)
+    # A message with a validity period (DESIGN §12) waits this long past its end for receipts:
+    # carriers report an expiry some time after the SMSC gives up. Never past the delivery timeout.
+    validity_receipt_grace_seconds: int = Field(default=600, ge=0)
 
     @model_validator(mode="after")
     def _retries_fit_the_deadline(self) -> TimeSettings:

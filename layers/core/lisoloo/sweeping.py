@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from lisoloo.analytics import apply_and_count
 from lisoloo.breaker import CircuitBreakers
 from lisoloo.carriers import Carrier
-from lisoloo.deadlines import recipient_deadline
+from lisoloo.deadlines import capped, receipt_deadline, recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
 from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
@@ -142,13 +142,18 @@ class Sweeper:
             return
         time = self.settings.time
         timeout = timedelta(seconds=time.delivery_timeout_seconds)
-        message_deadline = (message.started_at or message.created_at) + timeout
         numbers, rows = self.repository.recipients.read_all(item.org_id, item.message_id)
         open_recipients = [
             index for index in range(len(numbers)) if index not in rows or not rows[index].status.is_terminal
         ]
+        valid_until, grace = message.valid_until, timedelta(seconds=time.validity_receipt_grace_seconds)
+        message_deadline = receipt_deadline(message.started_at or message.created_at, timeout, valid_until, grace)
         deadlines = {
-            index: recipient_deadline(rows.get(index), message_deadline, timeout, time.carrier_retry_delays)
+            index: capped(
+                recipient_deadline(rows.get(index), message_deadline, timeout, time.carrier_retry_delays),
+                valid_until,
+                grace,
+            )
             for index in open_recipients
         }
         receipts_wait = timedelta(seconds=time.deadline_receipts_wait_seconds)
@@ -168,12 +173,14 @@ class Sweeper:
             else:
                 next_looks.append(deadline or rows[index].retry_due_at or now)
         if due:
+            # Never handed to a carrier and past its validity: expired unsent (DESIGN §12), not a timeout.
+            lapsed = valid_until is not None and now >= valid_until
             timeouts = [
                 Transition(
                     key=_recipient(item, index),
-                    status=SmsStatus.FAILED,
+                    status=SmsStatus.EXPIRED if lapsed and index not in rows else SmsStatus.FAILED,
                     at=now,
-                    error_code=ErrorCode.SMS_TIMEOUT,
+                    error_code=ErrorCode.EXPIRED if lapsed and index not in rows else ErrorCode.SMS_TIMEOUT,
                     create=index not in rows,
                     listed_as=NumberListing(numbers[index], message.created_at),
                 )

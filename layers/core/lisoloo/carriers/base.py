@@ -33,6 +33,13 @@ class Submission:
     text: str
     sender_id: str | None
     segments: int
+    # Seconds the text stays worth delivering from now (DESIGN §12); None: the carrier's default.
+    validity_seconds: int | None = None
+
+    @property
+    def validity_minutes(self) -> int | None:
+        """The validity in whole minutes, rounded up (Kannel's and Jasmin's unit)."""
+        return None if self.validity_seconds is None else max(1, -(-self.validity_seconds // 60))
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ class SubmitMapping(BaseModel):
     sender: str | None = "from"
     reference: str | None = "reference"
     callback_url: str | None = None
+    # Where the validity period goes, in seconds (DESIGN §12); None: the aggregator takes none.
+    validity: str | None = None
     static: dict[str, Any] = Field(default_factory=dict)
     id: str = "id"
     success: str | None = None
@@ -275,6 +277,8 @@ class GenericHttpCarrier(HttpCarrier[GenericHttpConfig]):
         if mapping.callback_url:
             url = receipts_url(self.config.receipts_base_url, self.name, secrets.receipt_token, submission.reference)
             set_path(body, mapping.callback_url, url)
+        if mapping.validity and submission.validity_seconds is not None:
+            set_path(body, mapping.validity, submission.validity_seconds)
         return body
 
     def _submit_one(self, submission: Submission, secrets: CarrierSecrets) -> SubmitResult:

@@ -72,6 +72,8 @@ class JasminCarrier(HttpCarrier[JasminConfig]):
         sender = submission.sender_id or self.config.default_sender
         if sender:
             form["from"] = sender
+        if submission.validity_minutes is not None:
+            form["validity-period"] = str(submission.validity_minutes)  # Jasmin's HTTP API: minutes
         return form
 
     def _submit_one(self, submission: Submission, secrets: CarrierSecrets) -> SubmitResult:

@@ -79,6 +79,8 @@ class KannelCarrier(HttpCarrier[KannelConfig]):
             query["coding"] = "2"  # UCS-2
         if self.config.smsc:
             query["smsc"] = self.config.smsc
+        if submission.validity_minutes is not None:
+            query["validity"] = str(submission.validity_minutes)  # sendsms takes minutes
         return query
 
     def _submit_one(self, submission: Submission, secrets: CarrierSecrets) -> SubmitResult:

@@ -69,6 +69,7 @@ class SandboxCarrier:
                     "text": submission.text,
                     "sender_id": submission.sender_id,
                     "segments": submission.segments,
+                    "validity_period": submission.validity_seconds,
                 }
                 for submission in submissions
             ]

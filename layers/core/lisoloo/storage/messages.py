@@ -16,6 +16,7 @@ from typing import Any
 from lisoloo.entities import (
     CONTENT_FIELDS,
     RECIPIENTS_PER_CHUNK,
+    Audience,
     DueKind,
     MessageChange,
     MessageContent,
@@ -111,7 +112,7 @@ class Messages:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def create(self, message: NewMessage, numbers: Sequence[str]) -> None:
+    def create(self, message: NewMessage, numbers: Sequence[str] | Audience) -> None:
         """Chunks first, the message last: until the message item exists nothing can see or
         dispatch the chunks, so a crash in between leaves only unreachable rows for TTL."""
         pk = keys.message_pk(message.org_id, message.message_id)

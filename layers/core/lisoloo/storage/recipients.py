@@ -9,14 +9,16 @@ the counters can then never drift from the rows).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from lisoloo.entities import (
     RECIPIENTS_PER_CHUNK,
+    Audience,
     ChunkWork,
     DueKind,
     MessageRecord,
@@ -44,6 +46,7 @@ from lisoloo.storage.table import (
     wire_integer,
     wire_string,
 )
+from lisoloo.templating import vars_json
 
 # The message item's count of failed recipients with one error code: ``failed_1400``...
 FAILED_PREFIX = "failed_"
@@ -53,18 +56,49 @@ RECIPIENTS_PER_TRANSACTION = 99
 CHUNK_SEPARATOR = " "
 
 
-def chunk_items(pk: str, numbers: Sequence[str], expires_at: datetime) -> Iterator[dict[str, Any]]:
+def chunk_items(pk: str, recipients: Sequence[str] | Audience, expires_at: datetime) -> Iterator[dict[str, Any]]:
     """A partition's numbers (a message's, or a schedule's until release), RECIPIENTS_PER_CHUNK
-    an item."""
+    an item; with a personal text, each number's variables beside them."""
+    audience = recipients if isinstance(recipients, Audience) else Audience(recipients)
+    numbers = audience.numbers
     for chunk, start in enumerate(range(0, len(numbers), RECIPIENTS_PER_CHUNK)):
-        yield {
+        end = start + RECIPIENTS_PER_CHUNK
+        item = {
             "PK": pk,
             "SK": keys.chunk_sk(chunk),
             # One string, not a list: a list of 100 strings costs botocore validation and
             # serialization per element, which made POST /send of 10,000 numbers slow.
-            "numbers": CHUNK_SEPARATOR.join(numbers[start : start + RECIPIENTS_PER_CHUNK]),
+            "numbers": CHUNK_SEPARATOR.join(numbers[start:end]),
             "expires_at": epoch_seconds(expires_at),
         }
+        if audience.variables is not None:
+            # One JSON string for the same reason. Each recipient's is at most
+            # MAX_VARS_JSON_BYTES (3,000): 100 of them stay under the 400 KB item limit.
+            item["vars"] = "[" + ",".join(vars_json(values) for values in audience.variables[start:end]) + "]"
+        yield item
+
+
+def chunk_variables(item: Item) -> list[dict[str, str]] | None:
+    """A chunk item's per-recipient variables, in number order; None for one text for all."""
+    value = item.get("vars")
+    if value is None:
+        return None
+    loaded: list[dict[str, str]] = json.loads(value["S"])
+    return loaded
+
+
+def chunk_audience(items: Iterable[Item]) -> Audience:
+    """The numbers and variables of a partition's chunk items (read in key order)."""
+    numbers: list[str] = []
+    variables: list[Mapping[str, str]] = []
+    personal = False
+    for item in items:
+        chunk = chunk_numbers(item)
+        numbers += chunk
+        values = chunk_variables(item)
+        personal = personal or values is not None
+        variables += values if values is not None else [{}] * len(chunk)
+    return Audience(numbers, variables if personal else None)
 
 
 def chunk_numbers(item: Item) -> list[str]:
@@ -113,9 +147,14 @@ def numbers_and_rows(items: Iterable[Item]) -> tuple[dict[int, str], dict[int, R
     return numbers, rows
 
 
-def claimed_row(key: RecipientKey, carrier: str, now: datetime, listing: NumberListing) -> dict[str, Any]:
-    """A recipient row as dispatch creates it: claimed, ``processing``, filed under its number."""
+def claimed_row(
+    key: RecipientKey, carrier: str, now: datetime, listing: NumberListing, segments: int | None = None
+) -> dict[str, Any]:
+    """A recipient row as dispatch creates it: claimed, ``processing``, filed under its number;
+    with a personal text, the parts of its own text (what its part receipts are counted to)."""
+    parts = {"segments": segments} if segments is not None else {}
     return {
+        **parts,
         **_number_attributes(key, listing),
         "PK": keys.message_pk(key.org_id, key.message_id),
         "SK": keys.recipient_sk(key.index),
@@ -221,6 +260,7 @@ def part_progress(row: dict[str, Any], *, recorded: bool) -> PartProgress:
         failed=row.get("parts_failed", 0),
         failure=SmsStatus(failure) if failure else None,
         recorded=recorded,
+        segments=row.get("segments"),
     )
 
 
@@ -238,12 +278,16 @@ class Recipients:
         """What dispatch needs for one chunk of ``message``: its numbers and any rows already
         claimed, in one Query (rows sort under their chunk)."""
         pk = keys.message_pk(message.org_id, message.message_id)
-        numbers, rows = numbers_and_rows(
-            self.table.query_between(pk, keys.chunk_sk(chunk), keys.chunk_rows_high(chunk))
-        )
+        items = list(self.table.query_between(pk, keys.chunk_sk(chunk), keys.chunk_rows_high(chunk)))
+        numbers, rows = numbers_and_rows(items)
         first = chunk * RECIPIENTS_PER_CHUNK
+        variables = next((chunk_variables(item) for item in items if not keys.is_recipient_sk(item["SK"]["S"])), None)
         return ChunkWork(
-            message=message, numbers=[numbers[index] for index in sorted(numbers)], first_index=first, rows=rows
+            message=message,
+            numbers=[numbers[index] for index in sorted(numbers)],
+            first_index=first,
+            rows=rows,
+            variables=variables,
         )
 
     def numbers_of(self, recipients: Iterable[RecipientKey]) -> dict[RecipientKey, str]:
@@ -272,14 +316,21 @@ class Recipients:
     # --- dispatch -----------------------------------------------------------------------------
 
     def claim(
-        self, key: RecipientKey, carrier: str, now: datetime, stale_after: timedelta, listing: NumberListing
+        self,
+        key: RecipientKey,
+        carrier: str,
+        now: datetime,
+        stale_after: timedelta,
+        listing: NumberListing,
+        *,
+        segments: int | None = None,
     ) -> bool:
         """Create the recipient row in ``processing``: creation and claim in one write. A
         redelivered job can only take over a claim that was never recorded as submitted and
         is older than ``stale_after`` (longer than a dispatch run), so no two runs submit it."""
         try:
             self.table.put(
-                claimed_row(key, carrier, now, listing),
+                claimed_row(key, carrier, now, listing, segments),
                 "attribute_not_exists(PK) OR (#status = :processing AND attribute_not_exists(carrier_ref)"
                 " AND attribute_not_exists(due_at) AND claimed_at < :stale)",
                 names={"#status": "status"},

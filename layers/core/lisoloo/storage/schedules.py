@@ -13,11 +13,11 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
+from lisoloo.entities import Audience, MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
 from lisoloo.errors import ScheduleNotFoundError
 from lisoloo.storage import keys
 from lisoloo.storage.messages import content_fields, message_item
-from lisoloo.storage.recipients import chunk_items, chunk_numbers
+from lisoloo.storage.recipients import chunk_audience, chunk_items
 from lisoloo.storage.table import (
     ConditionFailed,
     Table,
@@ -64,7 +64,7 @@ class Schedules:
     def create(
         self,
         schedule: NewSchedule,
-        numbers: Sequence[str],
+        numbers: Sequence[str] | Audience,
         occurrences: Sequence[NewMessage],
         expires_at: datetime,
     ) -> None:
@@ -93,10 +93,9 @@ class Schedules:
         if message.numbers_in_schedule and message.schedule_id:
             schedule_pk = keys.schedule_pk(message.org_id, message.schedule_id)
             items = self.table.query_between(schedule_pk, keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
-            numbers = [number for item in items for number in chunk_numbers(item)]
-            # Its own chunks, so it no longer depends on its schedule.
+            # Its own chunks (with any personal values), so it no longer depends on its schedule.
             pk = keys.message_pk(message.org_id, message.message_id)
-            self.table.batch_put(chunk_items(pk, numbers, numbers_expire_at))
+            self.table.batch_put(chunk_items(pk, chunk_audience(items), numbers_expire_at))
         if following is not None:
             self._create_following(following)
         with suppress(ConditionFailed):
