@@ -22,6 +22,7 @@ from lisoloo.storage.inbound import Inbound, stored_inbound
 from lisoloo.storage.inbound_numbers import InboundNumbers
 from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
+from lisoloo.storage.opt_outs import OptOuts, used_link
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
 from lisoloo.storage.routes import Routes
@@ -29,7 +30,7 @@ from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
 from lisoloo.storage.table import Table
 
-__all__ = ["SmsRepository", "message_change", "stored_inbound"]
+__all__ = ["SmsRepository", "message_change", "stored_inbound", "used_link"]
 
 
 class SmsRepository:
@@ -53,6 +54,7 @@ class SmsRepository:
         self.analytics = DeliveryAnalytics(self.table)
         self.exports = Exports(self.table)
         self.routes = Routes(self.table)
+        self.opt_outs = OptOuts(self.table)
 
     @property
     def table_name(self) -> str:

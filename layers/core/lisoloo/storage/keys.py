@@ -278,3 +278,15 @@ def pace_pk(carrier: str, second: int) -> str:
     """A carrier's submissions in one epoch second, across every dispatcher (its own partition:
     a new one each second)."""
     return f"PACE#{carrier}#{second}"
+
+
+# --- Opt-out links (DESIGN §12) -------------------------------------------------------------
+# One item per link, keyed by its token alone: the public page's request carries nothing else
+# (no app-key, no organization), as a carrier's receipt carries only its own id. Not scoped
+# under ``ORG#``: the item names its organization, and the 72-bit token is the capability.
+
+OPT_OUT_SK = "LINK"
+
+
+def opt_out_pk(token: str) -> str:
+    return f"OPTOUT#{token}"
