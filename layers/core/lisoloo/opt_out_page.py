@@ -39,7 +39,7 @@ _STYLE: Final = (
     "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:1.5rem 1rem;"
     "color:#1b1b1b;background:#fff;line-height:1.4}main{max-width:30rem;margin:0 auto}"
     "h1{font-size:1.35rem;margin:0 0 .75rem}p{margin:0 0 1rem}"
-    "button{font-size:1.1rem;padding:.8rem 1.2rem;width:100%;border:0;border-radius:.4rem;"
+    "button{font:inherit;font-size:1.1rem;padding:.8rem 1.2rem;width:100%;border:0;border-radius:.4rem;"
     "background:#b3261e;color:#fff}small{color:#555}"
 )
 
