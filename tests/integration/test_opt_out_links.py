@@ -170,3 +170,19 @@ def test_unknown_and_malformed_links_get_the_same_404_page(harness: Harness, tok
         assert "<script>" not in html
         assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert json.dumps(html)  # a string body, not JSON's {"detail": ...}
+
+
+def test_a_stack_without_a_base_url_refuses_the_placeholder_saying_why(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack with neither OptOutBaseUrl nor ReceiptsBaseUrl set
+    send = load_function("send")
+    carriers = send.settings.carriers.model_copy(update={"opt_out_base_url": "", "receipts_base_url": ""})
+    monkeypatch.setattr(send, "settings", send.settings.model_copy(update={"carriers": carriers}))
+    merchant = harness.new_merchant()
+    # When a send uses {{opt_out_url}}
+    code, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Stop: {{opt_out_url}}"})
+    # Then it is a 422 naming the setting, and a text without the placeholder still goes
+    assert code == 422, body
+    assert body["detail"][0]["type"] == "opt_out_url" and "OptOutBaseUrl" in body["detail"][0]["msg"]
+    assert harness.send(merchant, {"to": ["+254712345678"], "message": "No link"})[0] == 200
