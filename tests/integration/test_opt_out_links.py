@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
+from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.opting_out import TOKEN_LENGTH
+from lisoloo.settings import get_settings
+from lisoloo.sweeping import Sweeper
 from tests.conftest import api_event, lambda_context
 from tests.integration.conftest import Harness, Merchant, load_function
 from tests.integration.test_webhooks import configure, deliver_queued, drain_webhook_queue, fan_out
@@ -186,3 +190,59 @@ def test_a_stack_without_a_base_url_refuses_the_placeholder_saying_why(
     assert code == 422, body
     assert body["detail"][0]["type"] == "opt_out_url" and "OptOutBaseUrl" in body["detail"][0]["msg"]
     assert harness.send(merchant, {"to": ["+254712345678"], "message": "No link"})[0] == 200
+
+
+def sweeper_of(harness: Harness) -> Sweeper:
+    return Sweeper(
+        repository=harness.repository(),
+        queue=dispatch_queue(),
+        carrier_for=lambda name: harness.carrier,
+        settings=get_settings(),
+        receipts_waiting=receipts_queue().holds_jobs,
+    )
+
+
+def test_every_carrier_attempt_sends_the_same_link(harness: Harness) -> None:
+    # Given a recipient the carrier refuses twice (…0005)
+    merchant = harness.new_merchant()
+    _, body = harness.send(merchant, {"to": ["+254712340005"], "message": "Stop: {{opt_out_url}}"})
+    started = datetime.now(UTC)
+    harness.dispatch_queued()
+    # When the sweep retries it until it is taken
+    sweeper = sweeper_of(harness)
+    for hours in (2, 6):  # the retries are due 1 h, then 3 h more, after the first attempt
+        sweeper.sweep(started + timedelta(hours=hours), lambda: 60.0)
+    # Then all three attempts carried one link, and that link works
+    texts = {submission.text for submission in harness.carrier.submissions if submission.to == "+254712340005"}
+    attempts = [submission for submission in harness.carrier.submissions if submission.to == "+254712340005"]
+    assert len(attempts) == 3 and len(texts) == 1
+    assert harness.status(merchant, body["data"]["message_id"])[1]["data"]["status"] == "sent"
+    assert "Stop messages from" in page("GET", sent_token(harness, "+254712340005"))[1]
+
+
+def test_a_schedules_occurrences_share_a_link_that_stays_used(harness: Harness) -> None:
+    # Given a send on two days with a link, its first occurrence dispatched and the link used
+    merchant = harness.new_merchant()
+    first = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    code, body = harness.send(
+        merchant,
+        {
+            "to": ["+254712345630"],
+            "message": "Daily deal. Stop: {{opt_out_url}}",
+            "scheduled_dates": [first.isoformat(), (first + timedelta(days=1)).isoformat()],
+        },
+    )
+    assert code == 200, body
+    sweeper = sweeper_of(harness)
+    assert sweeper.sweep(first + timedelta(seconds=30), lambda: 60.0).released == 1
+    harness.dispatch_queued()
+    token = sent_token(harness, "+254712345630")
+    assert "Done" in page("POST", token)[1]
+    # When the second occurrence is released and dispatched (it writes the same link again)
+    harness.repository().suppressions.remove(merchant.org_id, "+254712345630")  # lifted by the merchant
+    assert sweeper.sweep(first + timedelta(days=1, seconds=30), lambda: 60.0).released == 1
+    harness.dispatch_queued()
+    # Then it carried the same link, which is still used: no second opt-out, no second event
+    assert sent_token(harness, "+254712345630") == token
+    assert "Already done" in page("POST", token)[1]
+    assert harness.repository().suppressions.get(merchant.org_id, "+254712345630") is None
