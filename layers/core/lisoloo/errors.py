@@ -137,3 +137,10 @@ class StorageError(Exception):
 
 class StorageBusyError(StorageError):
     """DynamoDB throttled or a transaction kept conflicting; the caller retries later."""
+
+
+class InsufficientBalanceError(DomainError):
+    """The available balance (balance + credit limit) cannot cover a send's estimate."""
+
+    http_status = HTTPStatus.PAYMENT_REQUIRED
+    detail = "Insufficient balance"
