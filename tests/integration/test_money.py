@@ -75,3 +75,79 @@ def test_top_ups_and_adjustments_apply_once_per_reference(harness: Harness) -> N
 def test_an_unknown_organization_has_no_account(harness: Harness) -> None:
     with pytest.raises(AdminError, match="no organization"):
         admin(harness, "balance", "top-up", "org_nope", "5", "--reference", "INV-9")
+
+
+def test_a_send_quotes_reserves_and_refuses_what_the_balance_cannot_cover(harness: Harness) -> None:
+    # Given Kenya priced at 0.80 a segment and a merchant with 2.00
+    admin(harness, "prices", "set", "KE", "0.80")
+    merchant = harness.new_merchant()
+    admin(harness, "balance", "top-up", merchant.org_id, "2.00", "--reference", "INV-1")
+    # When it sends one segment to two numbers
+    status, body = harness.send(merchant, {"to": ["+254712345678", "+254733345678"], "message": "Hi"})
+    # Then the reply carries the estimate, and it is reserved
+    assert status == 200, body
+    assert body["data"]["cost"] == {"currency": "KES", "estimate": "1.60"}
+    shown = admin(harness, "balance", "show", merchant.org_id)
+    assert (shown["balance"], shown["reserved"]) == ("0.40", "1.60")
+    ledger_holds(harness, merchant.org_id)
+    # When a send costs more than is left
+    assert len(harness.queued_jobs()) == 1  # the first send's (reading drains the queue)
+    status, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Hi"})
+    # Then it is refused with 402, and nothing is reserved or queued
+    assert (status, body) == (402, {"detail": "Insufficient balance"})
+    assert admin(harness, "balance", "show", merchant.org_id)["reserved"] == "1.60"
+    assert harness.queued_jobs() == []
+
+
+def test_a_send_to_unpriced_destinations_needs_no_account(harness: Harness) -> None:
+    # Given no prices at all (an operator who does not sell by the message)
+    merchant = harness.new_merchant()
+    # When a merchant with no account sends
+    status, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Hi"})
+    # Then it goes, at no cost, and nothing is reserved
+    assert status == 200, body
+    assert body["data"]["cost"] == {"currency": "KES", "estimate": "0.00"}
+    assert admin(harness, "balance", "ledger", merchant.org_id) == []
+
+
+def test_a_dry_run_quotes_per_country_and_creates_nothing(harness: Harness) -> None:
+    # Given prices for Kenya and everywhere else
+    admin(harness, "prices", "set", "KE", "0.80")
+    admin(harness, "prices", "set", "*", "1.5")
+    merchant = harness.new_merchant()
+    # When a two-segment text is quoted for two Kenyan numbers and one Tanzanian
+    text = "x" * 200
+    status, body = harness.send(
+        merchant,
+        {"to": ["+254712345678", "+254733345678", "+255712345678"], "message": text, "dry_run": True},
+    )
+    # Then the quote is per country, exact, and with an empty balance it is still only a quote
+    assert status == 200, body
+    assert body["data"] == {
+        "dry_run": True,
+        "total_recipients": 3,
+        "encoding": "GSM-7",
+        "segments": 2,
+        "cost": {"currency": "KES", "estimate": "6.20"},
+        "countries": [
+            {"country": "KE", "recipients": 2, "segments": 4, "estimate": "3.20"},
+            {"country": "TZ", "recipients": 1, "segments": 2, "estimate": "3.00"},
+        ],
+    }
+    assert harness.queued_jobs() == []
+    assert admin(harness, "balance", "ledger", merchant.org_id) == []
+
+
+def test_each_organization_reads_only_its_own_balance(harness: Harness) -> None:
+    # Given two merchants, one topped up
+    rich, other = harness.new_merchant(), harness.new_merchant()
+    admin(harness, "balance", "top-up", rich.org_id, "500.00", "--reference", "INV-7")
+    # When each asks GET /balance
+    status, body, _ = harness.api("balance", "balance-get", rich)
+    other_status, other_body, _ = harness.api("balance", "balance-get", other)
+    # Then each sees its own account, and one with none sees zeros
+    assert (status, body["data"]) == (
+        200,
+        {"currency": "KES", "balance": "500.00", "reserved": "0.00", "credit_limit": "0.00", "available": "500.00"},
+    )
+    assert (other_status, other_body["data"]["balance"], other_body["data"]["available"]) == (200, "0.00", "0.00")

@@ -38,7 +38,14 @@ CARRIER_SECRETS_SM = ("SECRETS:${CarrierSecretsPrefix}/*", {"secretsmanager:GetS
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"SmsTable": TABLE_READ},
     "SendFunction": {
-        "SmsTable": {"dynamodb:PutItem", "dynamodb:BatchWriteItem"},
+        # Money: the prices, the account, and its reservation in the message's transaction.
+        "SmsTable": {
+            "dynamodb:PutItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+        },
         "IdempotencyTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "DispatchQueue": {"sqs:SendMessage*"},
     },
@@ -119,6 +126,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "DispatchQueue": {"sqs:SendMessage*"},
     },
     "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
+    "BalanceFunction": {"SmsTable": {"dynamodb:GetItem"}},
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -164,6 +172,7 @@ API_ROUTES = {
     },
     "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
     "InboundMessagesFunction": {("get", f"{API}/inbound")},
+    "BalanceFunction": {("get", f"{API}/balance")},
 }
 # Carriers are not merchants: no app-key, no usage plan.
 UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction"}

@@ -8,10 +8,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lisoloo.accounting import dry_run_quote, estimate, reservation, send_cost
 from lisoloo.entities import MessageContent, NewMessage
 from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageError
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispatch_jobs
+from lisoloo.money_models import SendQuote
 from lisoloo.observability import logger, metrics
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
@@ -72,15 +74,8 @@ def choose_sender_id(requested: str | None, allowed: tuple[str, ...]) -> str | N
     return requested
 
 
-def send_message(
-    request: SendRequest,
-    caller: Caller,
-    *,
-    repository: SmsRepository,
-    queue: JobQueue,
-    settings: Settings,
-    now: datetime,
-) -> SendAccepted:
+def _content(request: SendRequest, caller: Caller, settings: Settings) -> tuple[list[str], MessageContent]:
+    """The request checked: its numbers normalised, and the message's content."""
     numbers = normalise_recipients(request.to, caller.default_country)
     sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
@@ -96,8 +91,37 @@ def send_message(
         total=len(numbers),
         callback_url=request.callback_url,
     )
+    return numbers, content
+
+
+def quote_message(
+    request: SendRequest, caller: Caller, *, repository: SmsRepository, settings: Settings, now: datetime
+) -> SendQuote:
+    """A dry run: the request checked as a send would be, and its cost per country; nothing
+    is stored, queued or reserved."""
+    numbers, content = _content(request, caller, settings)
     if request.scheduled_dates or request.recurring_schedule:
-        return _schedule(request, content, numbers, repository, settings, now)
+        check_schedule(request.scheduled_dates or [], request.recurring_schedule, now)
+    prices = repository.prices.all()
+    return dry_run_quote(prices, numbers, content.segments, content.encoding, settings.money.currency)
+
+
+def send_message(
+    request: SendRequest,
+    caller: Caller,
+    *,
+    repository: SmsRepository,
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
+) -> SendAccepted:
+    numbers, content = _content(request, caller, settings)
+    prices = repository.prices.all()
+    currency = settings.money.currency
+    cost = estimate(prices, numbers, content.segments)
+    if request.scheduled_dates or request.recurring_schedule:
+        scheduled = _schedule(request, content, numbers, repository, settings, now)
+        return scheduled.model_copy(update={"cost": send_cost(currency, cost)})
     message_id = new_message_id(now.timestamp())
     repository.messages.create(
         NewMessage(
@@ -108,6 +132,9 @@ def send_message(
             due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
         ),
         numbers,
+        estimate=cost,
+        # In the message's own transaction: concurrent sends cannot reserve the same money.
+        with_items=reservation(repository, caller.org_id, message_id, cost, now),
     )
     try:
         queue.enqueue(dispatch_jobs(caller.org_id, message_id, len(numbers)))
@@ -117,7 +144,7 @@ def send_message(
         # it again, and both would go out.
         logger.warning("dispatch jobs not queued; the sweep will", extra={"message_id": message_id})
         metrics.add_metric(name="DispatchJobsDeferred", unit=MetricUnit.Count, value=1)
-    return _accepted(content, message_id, SmsStatus.PENDING, now)
+    return _accepted(content, message_id, SmsStatus.PENDING, now, cost=send_cost(currency, cost))
 
 
 def _accepted(
