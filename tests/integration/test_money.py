@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from lisoloo.entities import RecipientKey
 from lisoloo_admin.cli import run
 from lisoloo_admin.target import AdminError
 from tests.integration.conftest import Harness
+from tests.integration.test_webhooks import fan_out
 
 
 def admin(harness: Harness, *arguments: str) -> Any:
@@ -151,3 +153,33 @@ def test_each_organization_reads_only_its_own_balance(harness: Harness) -> None:
         {"currency": "KES", "balance": "500.00", "reserved": "0.00", "credit_limit": "0.00", "available": "500.00"},
     )
     assert (other_status, other_body["data"]["balance"], other_body["data"]["available"]) == (200, "0.00", "0.00")
+
+
+def test_a_final_message_is_charged_for_what_carriers_took_and_settled_once(harness: Harness) -> None:
+    # Given Kenya at 0.80 and a merchant with 10.00
+    admin(harness, "prices", "set", "KE", "0.80")
+    merchant = harness.new_merchant()
+    admin(harness, "balance", "top-up", merchant.org_id, "10", "--reference", "INV-1")
+    # When it sends to one good number, one the carrier rejects at submit, and one that is no number
+    numbers = ["+254712345678", "+254712340002", "+254000000000"]
+    code, body = harness.send(merchant, {"to": numbers, "message": "Settle"})
+    message_id = body["data"]["message_id"]
+    assert code == 200, body
+    assert body["data"]["cost"]["estimate"] == "2.40"
+    assert harness.dispatch_queued() == {"batchItemFailures": []}
+    # Then until the message is final nothing is charged
+    assert harness.status(merchant, message_id)[1]["data"]["cost"] == {"currency": "KES", "charged": None}
+    # When the carrier reports the taken one delivered and the stream carries the change
+    harness.receipt(RecipientKey(merchant.org_id, message_id, 0).reference, "delivered")
+    fan_out(harness, message_id)
+    # Then only the recipient a carrier took is charged, and the rest of the reservation is back
+    shown = admin(harness, "balance", "show", merchant.org_id)
+    assert (shown["balance"], shown["reserved"], shown["charged"]) == ("9.20", "0.00", "0.80")
+    assert harness.status(merchant, message_id)[1]["data"]["cost"] == {"currency": "KES", "charged": "0.80"}
+    ledger_holds(harness, merchant.org_id)
+    # When the stream delivers the same records again
+    fan_out(harness, message_id)
+    # Then nothing moves twice
+    assert admin(harness, "balance", "show", merchant.org_id) == shown
+    kinds = [row["kind"] for row in admin(harness, "balance", "ledger", merchant.org_id)]
+    assert sorted(kinds) == ["charge", "release", "reserve", "top_up"]

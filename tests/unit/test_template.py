@@ -102,7 +102,8 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "ReceiptsQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhooksFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        # And settling a final message's money: the ledger, the account, the message's charge.
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
         # SAM's own grant for the stream source's OnFailure destination.
         "WebhookFanoutDeadLetterQueue": {"sqs:SendMessage"},

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -172,6 +173,8 @@ class MessageRecord:
     callback_url: str | None = None
     # Failed recipients by error code (kept with the counters, in the same transactions).
     failures: Mapping[int, int] = field(default_factory=dict)
+    # What the message was charged (DESIGN §10), once it is final and settled; None before.
+    cost_charged: Decimal | None = None
 
     @property
     def failure_code(self) -> int | None:

@@ -241,7 +241,10 @@ class StatusCost(Model):
     """What a message has cost so far: its recipients a carrier took (DESIGN §10)."""
 
     currency: str
-    charged: Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])]
+    charged: Annotated[
+        Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])] | None,
+        Field(description="Null until the message is final: its charge is settled then, once."),
+    ]
 
 
 class SendAccepted(Model):
@@ -294,6 +297,7 @@ class MessageStatus(Model):
             "share, else the most frequent one, the lowest on a tie. Null once any is delivered."
         ),
     ] = None
+    cost: StatusCost | None = None
 
 
 class DispatchJob(Model):

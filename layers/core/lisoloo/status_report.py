@@ -5,7 +5,8 @@ from __future__ import annotations
 from lisoloo.entities import MessageRecord, RecipientRecord
 from lisoloo.errors import InvalidCursorError, MessageNotFoundError
 from lisoloo.identifiers import is_message_id
-from lisoloo.models import MessageStatus, RecipientState
+from lisoloo.models import MessageStatus, RecipientState, StatusCost
+from lisoloo.pricing import amount_text
 from lisoloo.status import aggregate_status, unclaimed_status
 from lisoloo.storage import SmsRepository
 
@@ -23,7 +24,7 @@ def parse_cursor(cursor: str | None) -> int:
 
 
 def read_message_status(
-    repository: SmsRepository, org_id: str, message_id: str, *, limit: int, cursor: str | None
+    repository: SmsRepository, org_id: str, message_id: str, *, limit: int, cursor: str | None, currency: str
 ) -> MessageStatus:
     # Malformed, unknown and other-tenant ids all end here with the same error and bytes.
     if not is_message_id(message_id):
@@ -49,6 +50,10 @@ def read_message_status(
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
         error_code=message.failure_code,
+        cost=StatusCost(
+            currency=currency,
+            charged=amount_text(message.cost_charged) if message.cost_charged is not None else None,
+        ),
     )
 
 

@@ -180,6 +180,69 @@ class Accounts:
             raise
         return True
 
+    def reserved_for(self, org_id: str, message_id: str) -> Decimal | None:
+        """What a message reserved at send or release; None when it reserved nothing."""
+        item = self.table.get(keys.account_pk(org_id), keys.ledger_sk(f"reserve#{message_id}"), consistent=True)
+        return Decimal(item["amount"]["N"]) if item else None
+
+    def settle(self, org_id: str, message_id: str, reserved: Decimal, charged: Decimal, now: datetime) -> bool:
+        """A final message's reservation becomes its charge, and the rest goes back to the
+        balance: two ledger entries, the account, and the charge on the message, in one
+        transaction. False when it was settled before (a redelivered stream record)."""
+        pk = keys.account_pk(org_id)
+        at = timestamp(now)
+        returned = reserved - charged
+        entries = [("charge", charged), ("release", returned)]
+        items: list[dict[str, Any]] = [
+            # Once per message, whatever redelivers the change that made it final.
+            self.table.put_item(
+                {
+                    "PK": pk,
+                    "SK": keys.ledger_sk(f"{kind}#{message_id}"),
+                    "kind": kind,
+                    "entry_id": f"{kind}#{message_id}",
+                    "amount": amount,
+                    "message_id": message_id,
+                    "created_at": at,
+                },
+                "attribute_not_exists(PK)",
+            )
+            for kind, amount in entries
+        ]
+        items.append(
+            self.table.update_item(
+                pk,
+                keys.ACCOUNT_SK,
+                "ADD reserved :out, charged :charged, balance :back, headroom :back SET updated_at = :now",
+                # Not guarded: money only moves from reserved to charged and back to the balance.
+                "",
+                values={":out": -reserved, ":charged": charged, ":back": returned, ":now": at},
+            )
+        )
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": self.table.key(keys.message_pk(org_id, message_id), keys.META),
+                    "UpdateExpression": "SET cost_charged = :charged",
+                    # A message TTL already removed is not brought back as a stub.
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":charged": {"N": str(charged)}},
+                }
+            }
+        )
+        try:
+            self.table.transact(items)
+        except TransactionCancelled as error:
+            if error.failed_condition(0):
+                return False
+            if error.failed_condition(3):
+                # Gone: the account is settled all the same, without the message's copy.
+                self.table.transact(items[:3])
+                return True
+            raise
+        return True
+
     def set_credit_limit(self, org_id: str, limit: Decimal, now: datetime) -> Account:
         """Moves the credit limit to ``limit``; refused (InsufficientBalanceError) when the
         balance is already below the new limit's floor."""

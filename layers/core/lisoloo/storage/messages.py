@@ -92,6 +92,8 @@ def message_from_item(item: Item) -> MessageRecord:
             for name, count in values.items()
             if name.startswith(FAILED_PREFIX) and name.removeprefix(FAILED_PREFIX).isdigit()
         },
+        # From the wire form: ``from_item`` makes numbers integers, and an amount is not one.
+        cost_charged=Decimal(item["cost_charged"]["N"]) if "cost_charged" in item else None,
     )
 
 
