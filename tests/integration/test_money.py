@@ -3,15 +3,22 @@ operator sets them, the ledger, and what a merchant's send reserves."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import RecipientKey
+from lisoloo.settings import get_settings
+from lisoloo.sweeping import Sweeper
 from lisoloo_admin.cli import run
+from lisoloo_admin.provisioning import register_carrier
 from lisoloo_admin.target import AdminError
 from tests.integration.conftest import Harness
+from tests.integration.test_events import events_page
 from tests.integration.test_webhooks import fan_out
 
 
@@ -183,3 +190,50 @@ def test_a_final_message_is_charged_for_what_carriers_took_and_settled_once(harn
     assert admin(harness, "balance", "show", merchant.org_id) == shown
     kinds = [row["kind"] for row in admin(harness, "balance", "ledger", merchant.org_id)]
     assert sorted(kinds) == ["charge", "release", "reserve", "top_up"]
+
+
+def test_scheduled_occurrences_reserve_when_released_and_fail_1420_when_they_cannot(harness: Harness) -> None:
+    # Given Kenya at 1.00, a merchant with 1.50, and two occurrences of a one-number send
+    harness.wipe_table()  # the sweep below must see only this test's due items
+    harness.carrier_token = register_carrier(harness.repository(), "sandbox")
+    admin(harness, "prices", "set", "KE", "1.00")
+    merchant = harness.new_merchant()
+    admin(harness, "balance", "top-up", merchant.org_id, "1.50", "--reference", "INV-1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    first, second = now + timedelta(hours=1), now + timedelta(hours=2)
+    code, body = harness.send(
+        merchant,
+        {"to": ["+254712345678"], "message": "later", "scheduled_dates": [first.isoformat(), second.isoformat()]},
+    )
+    assert code == 200, body
+    # Then the reply quotes each occurrence, and nothing is reserved yet
+    assert body["data"]["cost"] == {"currency": "KES", "estimate": "1.00"}
+    assert admin(harness, "balance", "show", merchant.org_id)["reserved"] == "0.00"
+    first_id, second_id = (occurrence["message_id"] for occurrence in body["data"]["occurrences"])
+    sweeper = Sweeper(
+        repository=harness.repository(),
+        queue=dispatch_queue(),
+        carrier_for=lambda name: harness.carrier,
+        settings=get_settings(),
+        receipts_waiting=receipts_queue().holds_jobs,
+    )
+    # When the first comes due it reserves and goes
+    assert sweeper.sweep(first + timedelta(seconds=30), lambda: 900.0).released == 1
+    shown = admin(harness, "balance", "show", merchant.org_id)
+    assert (shown["balance"], shown["reserved"]) == ("0.50", "1.00")
+    assert harness.dispatch_queued() == {"batchItemFailures": []}
+    # When the second comes due the balance cannot cover it
+    sweeper.sweep(second + timedelta(seconds=30), lambda: 900.0)
+    # Then it is failed with 1420, never queued, and nothing more is reserved
+    data = harness.status(merchant, second_id)[1]["data"]
+    assert (data["status"], data["failed"], data["error_code"]) == ("failed", 1, 1420)
+    assert data["recipients"][0]["status"] == "failed"
+    assert data["recipients"][0]["error_message"] == "INSUFFICIENT_BALANCE"
+    assert [job for job in harness.queued_jobs() if second_id in job["Body"]] == []
+    assert admin(harness, "balance", "show", merchant.org_id)["reserved"] == "1.00"
+    ledger_holds(harness, merchant.org_id)
+    # And its failure is an event like any other (the stream carries it to the webhooks)
+    assert first_id != second_id
+    fan_out(harness, second_id)
+    _, page = events_page(harness, merchant)
+    assert [event["type"] for event in page["data"]["events"] if second_id in json.dumps(event)][-1] == "sms.failed"

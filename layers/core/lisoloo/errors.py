@@ -20,6 +20,8 @@ class ErrorCode(IntEnum):
     DELIVERY_UNKNOWN = 1405
     OPTED_OUT = 1406  # the organization's suppression list holds the number: never submitted
     NO_ROUTE = 1407  # no route serves the destination: never submitted
+    # A scheduled occurrence the balance could not cover when it came due: never submitted.
+    INSUFFICIENT_BALANCE = 1420
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from lisoloo.entities import MessageRecord, RecipientRecord
-from lisoloo.errors import InvalidCursorError, MessageNotFoundError
+from lisoloo.errors import ErrorCode, InvalidCursorError, MessageNotFoundError
 from lisoloo.identifiers import is_message_id
 from lisoloo.models import MessageStatus, RecipientState, StatusCost
 from lisoloo.pricing import amount_text
-from lisoloo.status import aggregate_status, unclaimed_status
+from lisoloo.status import SmsStatus, aggregate_status, unclaimed_status
 from lisoloo.storage import SmsRepository
 
 
@@ -60,6 +60,16 @@ def read_message_status(
 def recipient_state(number: str, row: RecipientRecord | None, message: MessageRecord) -> RecipientState:
     """A recipient as the merchant sees it: its row once dispatch has claimed it, before that
     ``pending`` (or ``scheduled``) since the message's creation."""
+    if row is None and message.progress.all_terminal:
+        # Failed whole without a row: a scheduled occurrence refused at release (1420).
+        code = message.failure_code
+        return RecipientState(
+            to=number,
+            status=SmsStatus.FAILED,
+            error_code=code,
+            error_message=ErrorCode(code).name if code is not None and code in set(ErrorCode) else None,
+            updated_at=message.updated_at,
+        )
     if row is None:
         return RecipientState(to=number, status=unclaimed_status(message.released), updated_at=message.created_at)
     return RecipientState(
