@@ -183,6 +183,8 @@ def test_a_final_message_is_charged_for_what_carriers_took_and_settled_once(harn
     shown = admin(harness, "balance", "show", merchant.org_id)
     assert (shown["balance"], shown["reserved"], shown["charged"]) == ("9.20", "0.00", "0.80")
     assert harness.status(merchant, message_id)[1]["data"]["cost"] == {"currency": "KES", "charged": "0.80"}
+    listed = harness.api("messages", "messages-list", merchant)[1]["data"]["messages"]
+    assert [item["cost"] for item in listed] == [{"currency": "KES", "charged": "0.80"}]
     ledger_holds(harness, merchant.org_id)
     # When the stream delivers the same records again
     fan_out(harness, message_id)

@@ -41,15 +41,17 @@ def was_taken(row: RecipientRecord) -> bool:
     return row.handed_off_at is not None or row.status in CARRIER_STATES
 
 
+def recipient_cost(prices: Sequence[Price], number: str, row: RecipientRecord | None, segments: int) -> Decimal:
+    """What one recipient costs: segments times its price if a carrier took it, else nothing."""
+    return price_for(prices, number, row.carrier) * segments if row is not None and was_taken(row) else ZERO
+
+
 def charge_for(
     prices: Sequence[Price], numbers: Sequence[str], rows: Mapping[int, RecipientRecord], segments: int
 ) -> Decimal:
     """What the recipients a carrier took cost: segments times the price of each, the taking
     carrier's own price where it has one. Pure."""
-    return sum(
-        (price_for(prices, numbers[index], row.carrier) * segments for index, row in rows.items() if was_taken(row)),
-        ZERO,
-    )
+    return sum((recipient_cost(prices, numbers[index], row, segments) for index, row in rows.items()), ZERO)
 
 
 def settle_if_final(change: MessageChange, repository: SmsRepository, now: datetime) -> Decimal | None:
