@@ -195,7 +195,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
         "errors": {
             "402": _error(
-                "The available balance (balance + credit limit) cannot cover the estimate.", "Insufficient balance"
+                "The available balance (balance + credit limit) cannot cover the estimate, or the organization's "
+                "daily spend cap cannot (`Daily spend limit reached`). Nothing was stored, queued or reserved.",
+                "Insufficient balance",
             ),
             "409": _error(
                 "A request with this Idempotency-Key is still in progress.",

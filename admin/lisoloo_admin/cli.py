@@ -193,6 +193,9 @@ def _money_commands(commands: Any) -> None:
     credit = balance_commands.add_parser("credit-limit", help="ORG LIMIT: how far below zero it may go")
     credit.add_argument("org_id")
     credit.add_argument("limit")
+    cap = balance_commands.add_parser("daily-cap", help="ORG AMOUNT|none: the most its sends reserve in a UTC day")
+    cap.add_argument("org_id")
+    cap.add_argument("cap")
     for action in ("show", "ledger"):
         balance_commands.add_parser(action, help=f"{action} an organization's account").add_argument("org_id")
 
@@ -212,6 +215,8 @@ def _money_command(options: argparse.Namespace, admin: MoneyAdmin) -> Any:
         return admin.adjust(options.org_id, options.amount, options.reference)
     if action == "credit-limit":
         return admin.set_credit_limit(options.org_id, options.limit)
+    if action == "daily-cap":
+        return admin.set_daily_cap(options.org_id, options.cap)
     if action == "show":
         return admin.show(options.org_id)
     return admin.ledger(options.org_id)

@@ -39,6 +39,7 @@ def account_row(account: Account, currency: str) -> dict[str, Any]:
         "charged": amount_text(account.charged),
         "topped_up": amount_text(account.topped_up),
         "adjusted": amount_text(account.adjusted),
+        "daily_cap": amount_text(account.daily_cap) if account.daily_cap is not None else None,
     }
 
 
@@ -113,6 +114,13 @@ class MoneyAdmin:
         except InsufficientBalanceError:
             raise AdminError("refused: the balance is already below the new limit") from None
         return account_row(account, self.currency)
+
+    def set_daily_cap(self, org_id: str, cap: str) -> dict[str, Any]:
+        """The most its sends may reserve in a UTC day (``none``: no cap); the day's count
+        starts again from the new cap."""
+        self._organization(org_id)
+        value = None if cap.lower() == "none" else _amount(cap)
+        return account_row(self.repository.accounts.set_daily_cap(org_id, value, self.now), self.currency)
 
     def show(self, org_id: str) -> dict[str, Any]:
         self._organization(org_id)

@@ -239,3 +239,22 @@ def test_scheduled_occurrences_reserve_when_released_and_fail_1420_when_they_can
     fan_out(harness, second_id)
     _, page = events_page(harness, merchant)
     assert [event["type"] for event in page["data"]["events"] if second_id in json.dumps(event)][-1] == "sms.failed"
+
+
+def test_a_daily_spend_cap_refuses_what_would_pass_it_today(harness: Harness) -> None:
+    # Given Kenya at 0.80, plenty of balance, and a daily cap of 2.00
+    admin(harness, "prices", "set", "KE", "0.80")
+    merchant = harness.new_merchant()
+    admin(harness, "balance", "top-up", merchant.org_id, "100", "--reference", "INV-1")
+    assert admin(harness, "balance", "daily-cap", merchant.org_id, "2.00")["daily_cap"] == "2.00"
+    # When it sends 1.60 today, then another 0.80
+    first = harness.send(merchant, {"to": ["+254712345678", "+254733345678"], "message": "Hi"})
+    second = harness.send(merchant, {"to": ["+254712345678"], "message": "Hi"})
+    # Then the first goes and the second would pass the cap: 402, nothing reserved
+    assert first[0] == 200, first
+    assert second == (402, {"detail": "Daily spend limit reached"})
+    assert admin(harness, "balance", "show", merchant.org_id)["reserved"] == "1.60"
+    # When the operator lifts the cap, the same send goes
+    admin(harness, "balance", "daily-cap", merchant.org_id, "none")
+    assert harness.send(merchant, {"to": ["+254712345678"], "message": "Hi"})[0] == 200
+    ledger_holds(harness, merchant.org_id)

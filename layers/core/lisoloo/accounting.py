@@ -9,11 +9,11 @@ needs an account whose available balance (balance + credit limit) covers the est
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from lisoloo.errors import InsufficientBalanceError
+from lisoloo.errors import DailySpendLimitError, InsufficientBalanceError
 from lisoloo.models import SendCost
 from lisoloo.money_models import Balance, CountryQuote, SendQuote
 from lisoloo.pricing import ZERO, Price, amount_text, quote_by_country, quote_recipients
@@ -53,16 +53,24 @@ def dry_run_quote(
 def reservation(
     repository: SmsRepository, org_id: str, message_id: str, amount: Decimal, now: datetime
 ) -> list[dict[str, Any]]:
-    """The transaction items that reserve ``amount`` for a message (none when it is free).
+    """The transaction items that reserve ``amount`` for a message (none when it is free), and
+    count it against the daily spend cap (UTC days) when the organization has one.
 
-    The account is read first so the common refusal costs no write and leaves nothing behind;
-    the reservation's own condition is what stops concurrent sends from overdrawing."""
+    The account is read first so the common refusals (InsufficientBalanceError,
+    DailySpendLimitError) cost no write and leave nothing behind; the reservation's own
+    condition is what stops concurrent sends from overdrawing."""
     if amount <= 0:
         return []
     account = repository.accounts.get(org_id)
     if account is None or account.available < amount:
         raise InsufficientBalanceError()
+    day = now.astimezone(UTC).date().isoformat()
+    left = account.left_today(day)
+    if left is not None and left < amount:
+        raise DailySpendLimitError()
     change = repository.accounts.change(org_id, "reserve", message_id, amount, now, message_id=message_id)
+    if account.daily_cap is not None:
+        change.within_daily_cap(day, account.daily_cap, counting=account.cap_day == day)
     return change.items()
 
 

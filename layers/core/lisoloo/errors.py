@@ -22,6 +22,8 @@ class ErrorCode(IntEnum):
     NO_ROUTE = 1407  # no route serves the destination: never submitted
     # A scheduled occurrence the balance could not cover when it came due: never submitted.
     INSUFFICIENT_BALANCE = 1420
+    # One that would pass the organization's daily spend cap that day: never submitted.
+    DAILY_SPEND_LIMIT = 1421
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500
@@ -146,3 +148,10 @@ class InsufficientBalanceError(DomainError):
 
     http_status = HTTPStatus.PAYMENT_REQUIRED
     detail = "Insufficient balance"
+
+
+class DailySpendLimitError(DomainError):
+    """The organization's daily spend cap cannot cover a send's estimate today (UTC)."""
+
+    http_status = HTTPStatus.PAYMENT_REQUIRED
+    detail = "Daily spend limit reached"

@@ -13,7 +13,13 @@ from typing import Any
 
 from lisoloo.accounting import estimate, reservation
 from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
-from lisoloo.errors import ErrorCode, InsufficientBalanceError, InvalidScheduleError, ScheduleNotFoundError
+from lisoloo.errors import (
+    DailySpendLimitError,
+    ErrorCode,
+    InsufficientBalanceError,
+    InvalidScheduleError,
+    ScheduleNotFoundError,
+)
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
 from lisoloo.models import RecurringSchedule, dispatch_jobs, format_timestamp
 from lisoloo.observability import logger
@@ -140,9 +146,11 @@ def release_occurrence(
         # An occurrence reserves when it is released, at that day's prices, with the release mark.
         items = reservation(repository, message.org_id, message.message_id, cost, now)
         repository.schedules.release(message, following, now, expire_at, with_items=items)
-    except InsufficientBalanceError:
-        # It does not vanish: it fails whole (1420), with its event, and is never submitted.
-        code = ErrorCode.INSUFFICIENT_BALANCE
+    except (InsufficientBalanceError, DailySpendLimitError) as refusal:
+        # It does not vanish: it fails whole (1420 or 1421), with its event, never submitted.
+        code = (
+            ErrorCode.DAILY_SPEND_LIMIT if isinstance(refusal, DailySpendLimitError) else ErrorCode.INSUFFICIENT_BALANCE
+        )
         repository.schedules.release(message, following, now, expire_at, refused_code=code)
         logger.info("occurrence refused at release: balance", extra={"message_id": message.message_id})
         return

@@ -10,7 +10,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.accounting import dry_run_quote, estimate, reservation, send_cost
 from lisoloo.entities import MessageContent, NewMessage
-from lisoloo.errors import InvalidRecipientsError, InvalidScheduleError, InvalidSenderIdError, StorageError
+from lisoloo.errors import (
+    InsufficientBalanceError,
+    InvalidRecipientsError,
+    InvalidScheduleError,
+    InvalidSenderIdError,
+    StorageError,
+)
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, Occurrence, SendAccepted, SendRequest, dispatch_jobs
 from lisoloo.money_models import SendQuote
@@ -123,19 +129,24 @@ def send_message(
         scheduled = _schedule(request, content, numbers, repository, settings, now)
         return scheduled.model_copy(update={"cost": send_cost(currency, cost)})
     message_id = new_message_id(now.timestamp())
-    repository.messages.create(
-        NewMessage(
-            **content.fields(),
-            message_id=message_id,
-            created_at=now,
-            expires_at=now + settings.time.message_lifetime,
-            due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
-        ),
-        numbers,
-        estimate=cost,
-        # In the message's own transaction: concurrent sends cannot reserve the same money.
-        with_items=reservation(repository, caller.org_id, message_id, cost, now),
+    message = NewMessage(
+        **content.fields(),
+        message_id=message_id,
+        created_at=now,
+        expires_at=now + settings.time.message_lifetime,
+        due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
     )
+    for attempt in (1, 2):
+        try:
+            # In the message's own transaction: concurrent sends cannot reserve the same money.
+            items = reservation(repository, caller.org_id, message_id, cost, now)
+            repository.messages.create(message, numbers, estimate=cost, with_items=items)
+            break
+        except InsufficientBalanceError:
+            # The account changed between its read and the write: another send took the money
+            # (the read again refuses), or started the day's count under the cap (it fits).
+            if attempt == 2:
+                raise
     try:
         queue.enqueue(dispatch_jobs(caller.org_id, message_id, len(numbers)))
     except StorageError:

@@ -41,6 +41,16 @@ class Account:
     topped_up: Decimal = ZERO
     adjusted: Decimal = ZERO
     credit_limit: Decimal = ZERO
+    # The daily spend cap (None: none), the UTC day it last counted, and what is left of it then.
+    daily_cap: Decimal | None = None
+    cap_day: str | None = None
+    cap_left: Decimal = ZERO
+
+    def left_today(self, day: str) -> Decimal | None:
+        """What the cap still allows on ``day``; None when there is no cap."""
+        if self.daily_cap is None:
+            return None
+        return self.cap_left if self.cap_day == day else self.daily_cap
 
     @property
     def available(self) -> Decimal:
@@ -65,7 +75,13 @@ def _values(item: Item) -> dict[str, Any]:
 
 def account_from_item(org_id: str, item: Item | None) -> Account:
     values = _values(item) if item else {}
-    return Account(org_id, **{name: Decimal(values.get(name, 0)) for name in _AMOUNTS})
+    return Account(
+        org_id,
+        **{name: Decimal(values.get(name, 0)) for name in _AMOUNTS},
+        daily_cap=Decimal(values["daily_cap"]) if "daily_cap" in values else None,
+        cap_day=values.get("cap_day"),
+        cap_left=Decimal(values.get("cap_left", 0)),
+    )
 
 
 class LedgerChange:
@@ -78,6 +94,16 @@ class LedgerChange:
         self.entry = entry
         self.adds = adds
         self.guard = guard
+        # (UTC day, the account's cap, whether that day is already counting) for a reservation
+        # under a daily cap; see :meth:`within_daily_cap`.
+        self.cap: tuple[str, Decimal, bool] | None = None
+
+    def within_daily_cap(self, day: str, cap: Decimal, counting: bool) -> LedgerChange:
+        """Also count the amount against the daily cap: on a day already counting, ``cap_left``
+        goes down, guarded; on a new day it starts again from the cap, guarded by the cap and
+        the day it saw (of two concurrent first sends of a day, one is refused and tries again)."""
+        self.cap = (day, cap, counting)
+        return self
 
     def items(self) -> list[dict[str, Any]]:
         pk = keys.account_pk(self.org_id)
@@ -93,13 +119,31 @@ class LedgerChange:
         }
         names = {f"#{name}": name for name in self.adds}
         values: dict[str, Any] = {f":{name}": amount for name, amount in self.adds.items()}
-        update = "ADD " + ", ".join(f"#{name} :{name}" for name in self.adds) + " SET updated_at = :now"
+        adds = dict(self.adds)
+        sets = "updated_at = :now"
         values[":now"] = self.entry.created_at
-        condition = ""
+        conditions = []
         if self.guard > 0:
             # Money out: the account exists and balance stays at or above -credit_limit.
-            condition = "headroom >= :guard"
+            conditions.append("headroom >= :guard")
             values[":guard"] = self.guard
+        if self.cap is not None:
+            day, cap, counting = self.cap
+            values[":day"] = day
+            if counting:
+                # Today's spending so far leaves room for this.
+                adds["cap_left"] = -self.entry.amount
+                names["#cap_left"] = "cap_left"
+                values[":cap_left"] = -self.entry.amount
+                conditions.append("cap_day = :day AND cap_left >= :guard")
+            else:
+                # The first of the day: under the cap it was read with, and nobody counted today yet.
+                sets += ", cap_day = :day, cap_left = :fresh"
+                values[":fresh"] = cap - self.entry.amount
+                values[":cap"] = cap
+                conditions.append("daily_cap = :cap AND (attribute_not_exists(cap_day) OR cap_day <> :day)")
+        update = "ADD " + ", ".join(f"#{name} :{name}" for name in adds) + " SET " + sets
+        condition = " AND ".join(conditions)
         return [
             # The entry's id is the change's idempotency key: it is written once.
             self.table.put_item(entry, "attribute_not_exists(PK)"),
@@ -242,6 +286,24 @@ class Accounts:
                 return True
             raise
         return True
+
+    def set_daily_cap(self, org_id: str, cap: Decimal | None, now: datetime) -> Account:
+        """Sets (None: removes) the daily spend cap; the day's count starts again from it."""
+        if cap is None:
+            self.table.update(
+                keys.account_pk(org_id),
+                keys.ACCOUNT_SK,
+                "SET updated_at = :now REMOVE daily_cap, cap_day, cap_left",
+                values={":now": timestamp(now)},
+            )
+        else:
+            self.table.update(
+                keys.account_pk(org_id),
+                keys.ACCOUNT_SK,
+                "SET daily_cap = :cap, updated_at = :now REMOVE cap_day, cap_left",
+                values={":cap": cap, ":now": timestamp(now)},
+            )
+        return self.get(org_id) or Account(org_id)
 
     def set_credit_limit(self, org_id: str, limit: Decimal, now: datetime) -> Account:
         """Moves the credit limit to ``limit``; refused (InsufficientBalanceError) when the
