@@ -13,8 +13,8 @@ from lisoloo.storage import SmsRepository
 from lisoloo.storage.accounts import Account
 from lisoloo_admin.target import AdminError
 
-# How long a price change takes to reach POST /send (its cache, PRICE_CACHE_SECONDS).
-PRICE_DELAY_NOTE = "sends pick this up within 30 seconds"
+# POST /send reads the prices on every send (one Query of a small partition): no delay.
+PRICE_DELAY_NOTE = "the next send uses it"
 
 
 def _amount(text: str, *, allow_negative: bool = False) -> Any:
