@@ -128,11 +128,18 @@ class CarrierSettings(_Group):
     carrier_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
 
 
+class MoneySettings(_Group):
+    """Prices and balances (DESIGN §10): one currency per deployment, an ISO 4217 code."""
+
+    currency: str = Field(default="KES", pattern=r"^[A-Z]{3}$")
+
+
 _GROUPS: dict[str, type[_Group]] = {
     "resources": ResourceSettings,
     "webhooks": WebhookSettings,
     "time": TimeSettings,
     "carriers": CarrierSettings,
+    "money": MoneySettings,
 }
 
 
@@ -146,6 +153,7 @@ class Settings(BaseModel):
     webhooks: WebhookSettings = WebhookSettings()
     time: TimeSettings = TimeSettings()
     carriers: CarrierSettings = CarrierSettings()
+    money: MoneySettings = MoneySettings()
 
     @model_validator(mode="before")
     @classmethod

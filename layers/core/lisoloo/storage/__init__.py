@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lisoloo.storage.accounts import Accounts
 from lisoloo.storage.analytics import DeliveryAnalytics
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
@@ -23,6 +24,7 @@ from lisoloo.storage.inbound_numbers import InboundNumbers
 from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
+from lisoloo.storage.prices import Prices
 from lisoloo.storage.recipients import Recipients
 from lisoloo.storage.routes import Routes
 from lisoloo.storage.schedules import Schedules
@@ -53,6 +55,8 @@ class SmsRepository:
         self.analytics = DeliveryAnalytics(self.table)
         self.exports = Exports(self.table)
         self.routes = Routes(self.table)
+        self.prices = Prices(self.table)
+        self.accounts = Accounts(self.table)
 
     @property
     def table_name(self) -> str:

@@ -278,3 +278,27 @@ def pace_pk(carrier: str, second: int) -> str:
     """A carrier's submissions in one epoch second, across every dispatcher (its own partition:
     a new one each second)."""
     return f"PACE#{carrier}#{second}"
+
+
+# --- Money (DESIGN §10): prices, accounts and their ledgers ----------------------------------
+# Prices are operator data, read whole and cached like routes: one small partition. An
+# organization's account item and its ledger entries share one partition, so an entry and the
+# balance change it makes are one transaction, and the ledger reads in order with one Query.
+
+PRICES_PK = "PRICES"
+
+
+def price_sk(carrier: str | None, match: str) -> str:
+    return f"CARRIER#{carrier}#MATCH#{match}" if carrier else f"ANY#MATCH#{match}"
+
+
+def account_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#ACCOUNT"
+
+
+ACCOUNT_SK = "META"
+LEDGER_PREFIX = "LEDGER#"
+
+
+def ledger_sk(entry_id: str) -> str:
+    return f"{LEDGER_PREFIX}{entry_id}"

@@ -123,6 +123,7 @@ def recipient_from_item(item: Item) -> RecipientRecord:
         handed_off_at=_wire_timestamp(item, "handed_off_at"),
         retry_due_at=_wire_timestamp(item, "due_at") if wire_string(item, "due_kind") == DueKind.RETRY else None,
         retry_carrier=wire_string(item, "retry_carrier"),
+        segments=wire_integer(item, "segments"),
     )
 
 
