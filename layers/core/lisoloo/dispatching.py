@@ -20,6 +20,7 @@ from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
 from lisoloo.phone import is_valid_number
+from lisoloo.route_quality import count_handoffs
 from lisoloo.routing import plan_routes
 from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
@@ -240,6 +241,8 @@ class SubmissionOutcome:
     retrying: int = 0
     # Recipients sent on to the next carrier of their route after a definite refusal.
     failed_over: int = 0
+    # (carrier, number) of each recipient a carrier took, for route quality.
+    taken: list[tuple[str, str]] = field(default_factory=list)
 
 
 def submit_routed(
@@ -282,6 +285,7 @@ def submit_routed(
             if result.outcome is SubmitOutcome.ACCEPTED:
                 _record_acceptance(repository, carrier_name, key, result, now, settings)
                 outcome.handed_off.add(key.index)
+                outcome.taken.append((carrier_name, submission.to))
             elif result.outcome is SubmitOutcome.REJECTED:
                 outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
             elif result.outcome.may_fail_over and tried[submission.reference] + 1 < len(orders[submission.reference]):
@@ -295,6 +299,7 @@ def submit_routed(
                 uncertain = result.outcome is SubmitOutcome.UNCERTAIN or submission.reference in (pinned or ())
                 pin = carrier_name if uncertain else None
                 _retry_or_fail(repository, key, attempt, pin, now, settings, outcome)
+    count_handoffs(repository, outcome.taken, now)
     return outcome
 
 

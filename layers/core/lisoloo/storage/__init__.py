@@ -24,6 +24,7 @@ from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.recipients import Recipients
+from lisoloo.storage.route_quality import RouteQuality
 from lisoloo.storage.routes import Routes
 from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
@@ -53,6 +54,7 @@ class SmsRepository:
         self.analytics = DeliveryAnalytics(self.table)
         self.exports = Exports(self.table)
         self.routes = Routes(self.table)
+        self.route_quality = RouteQuality(self.table)
 
     @property
     def table_name(self) -> str:

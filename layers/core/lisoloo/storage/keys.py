@@ -278,3 +278,22 @@ def pace_pk(carrier: str, second: int) -> str:
     """A carrier's submissions in one epoch second, across every dispatcher (its own partition:
     a new one each second)."""
     return f"PACE#{carrier}#{second}"
+
+
+# --- Route quality (DESIGN §8) ---------------------------------------------------------------
+# Per carrier, across organizations (operator data, no merchant's): one partition per carrier,
+# a bucket per time slot and country, so a window of one carrier is one Query.
+
+
+def route_quality_pk(carrier: str) -> str:
+    return f"ROUTEQ#{carrier}"
+
+
+def route_quality_sk(bucket: str, country: str) -> str:
+    return f"B#{bucket}#{country}"
+
+
+def route_quality_of_sk(sort_key: str) -> tuple[str, str]:
+    """(bucket, country) of a route-quality sort key."""
+    bucket, _, country = sort_key.removeprefix("B#").rpartition("#")
+    return bucket, country
