@@ -126,6 +126,7 @@ class RoutingAdmin:
                     "carrier": stats.carrier,
                     "country": stats.country,
                     "submitted": figures.submitted,
+                    "refused": figures.refused,
                     "delivered": figures.delivered,
                     "failed": figures.failed,
                     "no_final_receipt": figures.no_final,

@@ -31,9 +31,11 @@ FAST_RECEIPT_MS = 1_000
 class RouteFigures:
     """One carrier's figures for one country and bucket (or any sum of them).
 
-    ``failed`` counts final receipts that were not ``delivered``; ``no_final`` recipients the
-    carrier took and never reported on (the deadline's 1503); ``fast`` delivered receipts
-    under ``FAST_RECEIPT_MS`` after the hand-off; ``latency`` every receipt's latency."""
+    ``submitted`` counts recipients the carrier took, ``refused`` those it did not take when
+    asked (they went on to the next carrier, or waited for a retry); ``failed`` final receipts
+    that were not ``delivered``; ``no_final`` recipients the carrier took and never reported on
+    (the deadline's 1503); ``fast`` delivered receipts under ``FAST_RECEIPT_MS`` after the
+    hand-off; ``latency`` every receipt's latency."""
 
     submitted: int = 0
     delivered: int = 0
@@ -41,9 +43,12 @@ class RouteFigures:
     no_final: int = 0
     fast: int = 0
     latency: Counter[int] = field(default_factory=Counter)
+    # Not taken at submit (refused, unanswered, or skipped: breaker open, disabled, paced out).
+    refused: int = 0
 
     def __add__(self, other: RouteFigures) -> RouteFigures:
         return RouteFigures(
+            refused=self.refused + other.refused,
             submitted=self.submitted + other.submitted,
             delivered=self.delivered + other.delivered,
             failed=self.failed + other.failed,
@@ -72,6 +77,7 @@ class RouteFigures:
     def counters(self) -> dict[str, int]:
         """The non-zero counters, by the names storage keeps them under."""
         named = {
+            "refused": self.refused,
             "submitted": self.submitted,
             "delivered": self.delivered,
             "failed": self.failed,
@@ -84,6 +90,10 @@ class RouteFigures:
 
 def handed_off() -> RouteFigures:
     return RouteFigures(submitted=1)
+
+
+def refused_at_submit() -> RouteFigures:
+    return RouteFigures(refused=1)
 
 
 def receipt(*, delivered: bool, latency_ms: float | None) -> RouteFigures:

@@ -5,8 +5,9 @@ Counted where the facts are, never by scanning: a hand-off where dispatch record
 (``submit_routed``), a final receipt or the deadline's 1503 where the move is applied
 (``analytics.count_outcomes``, only the moves the transaction applied, so a redelivered batch
 adds nothing). Each batch writes once per distinct (carrier, bucket, country). The latency is
-per recipient, from its hand-off (``handed_off_at`` on its row, one batched read per 100 finals)
-to the receipt being applied, so a fast receipt is seen as fast however large its message.
+per recipient, from its hand-off (``handed_off_at`` on its row: the start of the dispatch run
+that submitted it; one batched read per 100 finals) to the receipt reaching our endpoint (not
+its application, after the queue), so a fast receipt reads as fast however large its message.
 
 The verdict lives on the carrier's configuration item (``demoted``), where dispatchers already
 read it, kept for ``CARRIER_CONFIG_CACHE_SECONDS``: a demotion reaches every dispatcher within
@@ -35,6 +36,7 @@ from lisoloo.quality_rules import (
     no_final_receipt,
     receipt,
     recent,
+    refused_at_submit,
 )
 from lisoloo.settings import QualitySettings, get_settings
 from lisoloo.storage import SmsRepository
@@ -58,11 +60,15 @@ def _add(
         repository.route_quality.add(groups, now + window + KEPT_PAST_WINDOW)
 
 
-def count_handoffs(repository: SmsRepository, taken: Sequence[tuple[str, str]], now: datetime) -> None:
-    """``(carrier, number)`` for each recipient a carrier has just taken."""
+def count_handoffs(
+    repository: SmsRepository, taken: Sequence[tuple[str, str]], refused: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """``(carrier, number)`` for each recipient a carrier has just taken, and just not taken."""
     quality = get_settings().quality
     bucket = bucket_start(now, quality.route_quality_bucket_seconds)
-    _add(repository, (((carrier, bucket, country_of(number)), handed_off()) for carrier, number in taken), now, quality)
+    counted = [((carrier, bucket, country_of(number)), handed_off()) for carrier, number in taken]
+    counted += [((carrier, bucket, country_of(number)), refused_at_submit()) for carrier, number in refused]
+    _add(repository, counted, now, quality)
 
 
 def count_finals(repository: SmsRepository, moves: Sequence[Transition], numbers: Mapping[RecipientKey, str]) -> None:
@@ -83,8 +89,10 @@ def count_finals(repository: SmsRepository, moves: Sequence[Transition], numbers
         bucket = bucket_start(move.at, quality.route_quality_bucket_seconds)
         country = country_of(numbers[move.key])
         if move.carrier is not None:
-            # A receipt that outran its hand-off's record has no hand-off time: no latency.
-            latency = (move.at - took[1]).total_seconds() * 1000 if took else None
+            # A receipt that outran the record of its hand-off (the row has no hand-off time)
+            # came faster than we could write down that the carrier took it: latency 0.
+            arrived = move.received_at or move.at  # when it reached us, not when it was applied
+            latency = (arrived - took[1]).total_seconds() * 1000 if took else 0.0
             figures = receipt(delivered=move.status.is_success, latency_ms=latency)
             counted.append(((move.carrier, bucket, country), figures))
         elif took is not None:  # only recipients a carrier took can lack its receipt

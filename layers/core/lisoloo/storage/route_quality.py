@@ -24,6 +24,7 @@ def _figures(values: Mapping[str, object]) -> RouteFigures:
         return int(value) if isinstance(value, int | float | str) else 0
 
     return RouteFigures(
+        refused=count("refused"),
         submitted=count("submitted"),
         delivered=count("delivered"),
         failed=count("failed"),
