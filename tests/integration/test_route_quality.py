@@ -11,7 +11,7 @@ import pytest
 from lisoloo import dependencies
 from lisoloo.entities import RecipientKey
 from lisoloo.quality_rules import RouteFigures, bucket_start
-from lisoloo.route_quality import RouteStats, route_stats
+from lisoloo.route_quality import RouteStats, review_carriers, route_stats
 from lisoloo.routing import CarrierConfig, CarrierType
 from lisoloo.settings import get_settings
 from lisoloo.submitting import SubmitOutcome
@@ -103,11 +103,12 @@ def test_a_carrier_with_fake_receipts_is_demoted_its_traffic_moves_and_it_recove
         receipts_waiting=lambda: False,
         routing=routing,
     )
-    # When the sweep judges them, twice (the second finds nothing to change)
+    # When the sweep judges them
     sweeper.sweep(now, plenty_of_time)
-    sweeper.sweep(now, plenty_of_time)
-    # Then alpha is demoted, beta not
+    # Then alpha is demoted, beta not, and judging again (another sweep at once) changes nothing
     assert {c.name: c.demoted for c in harness.repository().carriers.configs()} == {"alpha": True, "beta": False}
+    assert review_carriers(harness.repository(), now) == []
+    assert not harness.repository().carriers.set_demoted("alpha", True, "again", now)
     # When dispatchers learn it (their carrier cache renewed) and a send goes out
     dependencies.carrier_directory.cache_clear()
     merchant = harness.new_merchant()
