@@ -56,9 +56,10 @@ def test_a_carrier_sending_fake_receipts_is_demoted_and_its_traffic_moves(
     assert kenya["demoted"], json.dumps(kenya)
     assert "fast receipts" in kenya["demotion_reason"]
     assert kenya["fast_receipt_share"] > 0.5 and kenya["delivered"] >= 100
-    # while sandbox, answering in seconds, is not demoted and its receipts are not fast
+    # while sandbox, answering in seconds, is not demoted and its receipts are not fast (but for
+    # other tests' …0009 numbers, whose receipt outruns the record of the hand-off on purpose)
     honest = kenya_stats(local_stack, "sandbox")
-    assert not honest["demoted"] and honest["fast_receipt_share"] == 0 and honest["receipt_latency_ms"]["p50"] > 1_000
+    assert not honest["demoted"] and honest["fast_receipt_share"] < 0.05 and honest["receipt_latency_ms"]["p50"] > 1_000
     # When the next send goes out, once dispatchers have read the demotion (every 2 s here)
     time.sleep(3)
     message_id = send_message(local_stack, "+254714", 100)
