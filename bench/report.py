@@ -463,6 +463,15 @@ def _find_rows(figures: dict[str, Any]) -> list[Row]:
                 None,
             )
         )
+    if "route_quality_writes" in big:
+        out.append(
+            Row(
+                "8. route-quality write units per recipient (hand-offs and receipts)",
+                f"{_fmt(big['route_quality_writes'] / big['recipients'])} WU ({big['route_quality_writes']} writes)",
+                "—",
+                None,
+            )
+        )
     if "index_write_units" in big and "find" in figures:
         out.append(
             Row(

@@ -87,6 +87,10 @@ def lifecycle(stack: InProcessStack, count: int) -> dict[str, Any]:
         # transactional, two units each, two items an event).
         analytics_writes=_writes_to_partitions(tally, "#STATS"),
         event_log_writes=_writes_to_partitions(tally, "#EVENTS"),
+        # DESIGN §8's route quality: one write per carrier x bucket x country per batch.
+        route_quality_writes=sum(
+            count for (_, key), count in tally.item_writes.items() if key and key[0].startswith("ROUTEQ#")
+        ),
     )
     return figures
 

@@ -160,6 +160,12 @@ def _routing_commands(commands: Any) -> None:
     route_delete = route_commands.add_parser("delete", help="remove a route")
     route_delete.add_argument("match")
     route_delete.add_argument("--org")
+    route_stats = route_commands.add_parser(
+        "stats", help="route quality per carrier and country, and which carriers are demoted"
+    )
+    route_stats.add_argument("--carrier")
+    route_stats.add_argument("--country", help="an ISO country (KE)")
+    route_stats.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
 
     _money_commands(commands)
 
@@ -247,6 +253,8 @@ def _routing_command(options: argparse.Namespace, admin: RoutingAdmin) -> Any:
             return admin.set_route(options.match, options.carriers, options.org)
         if action == "list":
             return admin.list_routes(options.org)
+        if action == "stats":
+            return admin.route_stats(options.carrier, options.country, options.hours)
         return admin.delete_route(options.match, options.org)
     return admin.show_message(options.org_id, options.message_id)
 

@@ -328,6 +328,8 @@ class Transition:
     create: bool = False
     # With ``create``: the number and its message's creation, so the new row is found by number.
     listed_as: NumberListing | None = None
+    # For a carrier's receipt: when it reached our endpoint (queued since), for route quality.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

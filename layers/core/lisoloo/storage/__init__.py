@@ -26,6 +26,7 @@ from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.prices import Prices
 from lisoloo.storage.recipients import Recipients
+from lisoloo.storage.route_quality import RouteQuality
 from lisoloo.storage.routes import Routes
 from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
@@ -57,6 +58,7 @@ class SmsRepository:
         self.routes = Routes(self.table)
         self.prices = Prices(self.table)
         self.accounts = Accounts(self.table)
+        self.route_quality = RouteQuality(self.table)
 
     @property
     def table_name(self) -> str:

@@ -302,3 +302,22 @@ LEDGER_PREFIX = "LEDGER#"
 
 def ledger_sk(entry_id: str) -> str:
     return f"{LEDGER_PREFIX}{entry_id}"
+
+
+# --- Route quality (DESIGN §8) ---------------------------------------------------------------
+# Per carrier, across organizations (operator data, no merchant's): one partition per carrier,
+# a bucket per time slot and country, so a window of one carrier is one Query.
+
+
+def route_quality_pk(carrier: str) -> str:
+    return f"ROUTEQ#{carrier}"
+
+
+def route_quality_sk(bucket: str, country: str) -> str:
+    return f"B#{bucket}#{country}"
+
+
+def route_quality_of_sk(sort_key: str) -> tuple[str, str]:
+    """(bucket, country) of a route-quality sort key."""
+    bucket, _, country = sort_key.removeprefix("B#").rpartition("#")
+    return bucket, country
