@@ -165,7 +165,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "Returns one `message_id` to follow with `GET /status/{message_id}` or webhooks. Numbers in "
             "national format are read with the organization's default country. An `Idempotency-Key` header "
             "makes retries safe for 24 hours. `scheduled_dates` or `recurring_schedule` schedule the send; "
-            "each occurrence is a message of its own."
+            "each occurrence is a message of its own. `cost.estimate` (segments times price per recipient) is "
+            "reserved from the balance until the message is final; a send the available balance cannot "
+            'cover answers 402 and creates nothing. `"dry_run": true` answers the quote per country instead, '
+            "and creates nothing."
         ),
         "request_examples": {
             "one number": {"to": ["+254712345678"], "message": "Your code is 4821", "sender_id": "LISOLOO"},
@@ -187,13 +190,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "segments": 1,
                 "created_at": "2026-11-23T10:15:00Z",
                 "reference": None,
+                "cost": {"currency": "KES", "estimate": "0.80"},
             },
         },
         "errors": {
+            "402": _error(
+                "The available balance (balance + credit limit) cannot cover the estimate, or the organization's "
+                "daily spend cap cannot (`Daily spend limit reached`). Nothing was stored, queued or reserved.",
+                "Insufficient balance",
+            ),
             "409": _error(
                 "A request with this Idempotency-Key is still in progress.",
                 "A request with this Idempotency-Key is still in progress; retry shortly",
-            )
+            ),
         },
         "headers": [
             {
@@ -223,6 +232,23 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "data": {"schedule_id": "sch_3f9a1c2b7d4e5f60", "cancelled": ["6751f3a09c2e4b7d8a1f0c3e"]},
         },
         "errors": {"404": _error("No such schedule for this organization.", "Schedule not found")},
+    },
+    ("get", f"{_API}/balance"): {
+        "summary": "The organization's prepaid balance",
+        "description": (
+            "Amounts are decimal strings in the deployment's currency. `reserved` is held for messages not final "
+            "yet and already out of `balance`; `available` (`balance` + `credit_limit`) is what sends may reserve."
+        ),
+        "response_example": {
+            "status_code": 200,
+            "data": {
+                "currency": "KES",
+                "balance": "498.40",
+                "reserved": "1.60",
+                "credit_limit": "0.00",
+                "available": "498.40",
+            },
+        },
     },
     ("get", f"{_API}/messages"): {
         "summary": "The organization's messages, newest first, filtered",

@@ -6,8 +6,9 @@ Protocol (the contract with the layer's SandboxCarrier connector):
   ``{"results": [{"reference", "outcome", "carrier_ref", "error_code", "error_message"}]}``
   in the same order; ``carrier_ref`` echoes the reference when accepted.
 * Receipts: one JSON POST per message to the receipts endpoint, with ``x-carrier-token``,
-  ``receipt_delay`` seconds after the submit (from a background thread), retried a few times
-  with a short backoff on errors and non-2xx answers, as real carriers do.
+  seconds after the submit as a real network takes (``ReceiptDelays``: spread around a median,
+  bounded, drawn from a seeded generator), from a background thread, retried a few times with
+  a short backoff on errors and non-2xx answers, as real carriers do.
 * ``GET /submissions``: every submit received, with its text, so tests can check nothing went
   twice and what each handset would read (``?message_id=`` for one message's).
 * ``POST /mo`` ``{"from", "to", "text"}``: a handset's message to one of our numbers (DESIGN §9),
@@ -18,7 +19,8 @@ Protocol (the contract with the layer's SandboxCarrier connector):
   ``transient`` (refused, not taken); ``503`` and ``throttle`` (429) refuse the whole request;
   ``slow`` takes the messages but answers only after ``slow_seconds`` (default 12, past the
   connector's 10 s timeout: the uncertain case); ``fake_dlr`` takes them and reports every one
-  ``delivered`` at once, whatever the number.
+  ``delivered`` at once, whatever the number: the telling signature route quality looks for
+  (DESIGN §8), next to the honest receipts' seconds.
 
 The outcome table (DESIGN §5) is :func:`sandbox_outcome`, a pure function.
 """
@@ -29,6 +31,8 @@ import heapq
 import itertools
 import json
 import logging
+import math
+import random
 import threading
 import time
 import urllib.error
@@ -54,6 +58,33 @@ _RECEIPT_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 _RECEIPT_TIMEOUT_SECONDS = 10
 _TRANSIENT_ERROR = ("THROTTLED", "Carrier busy, retry later")
 _REJECTED_ERROR = ("REJECTD", "Sender or content rejected by the carrier")
+
+
+@dataclass(frozen=True)
+class ReceiptDelays:
+    """Seconds from a submit to its receipt: log-normal around ``median`` (a real handset takes
+    a few seconds, now and then much longer), clipped to ``[low, high]`` so a test's wait stays
+    bounded. Never under a second by default: a receipt faster than that reads as fake."""
+
+    low: float = 1.5
+    median: float = 3.0
+    high: float = 20.0
+
+    @classmethod
+    def parse(cls, text: str) -> ReceiptDelays:
+        """``SECONDS`` (always that) or ``LOW,MEDIAN,HIGH``; ValueError otherwise."""
+        parts = [float(part) for part in text.split(",")]
+        if len(parts) == 1:
+            return cls(parts[0], parts[0], parts[0])
+        if len(parts) != 3 or not 0 <= parts[0] <= parts[1] <= parts[2]:
+            raise ValueError(f"expected SECONDS or LOW,MEDIAN,HIGH with LOW <= MEDIAN <= HIGH, got {text!r}")
+        return cls(*parts)
+
+    def draw(self, rng: random.Random) -> float:
+        if self.low == self.high:
+            return self.low
+        spread = rng.lognormvariate(math.log(max(self.median, 1e-3)), 0.6)
+        return min(self.high, max(self.low, spread))
 
 
 @dataclass(frozen=True)
@@ -108,8 +139,13 @@ class _Receipt:
 
 
 class SandboxCarrier:
-    def __init__(self, *, receipt_delay: float = 0.3, senders: int = 4) -> None:
-        self.receipt_delay = receipt_delay
+    def __init__(
+        self, *, receipt_delay: float | ReceiptDelays = ReceiptDelays(), senders: int = 4, seed: int = 0
+    ) -> None:
+        self.receipt_delays = (
+            receipt_delay if isinstance(receipt_delay, ReceiptDelays) else ReceiptDelays.parse(str(receipt_delay))
+        )
+        self._random = random.Random(seed)  # noqa: S311 - seeded delays, nothing secret: a run repeats
         self._receipts_url: str | None = None
         self._inbound_url: str | None = None
         self._token: str | None = None
@@ -246,7 +282,8 @@ class SandboxCarrier:
                 if outcome.receipt_before_reply:
                     immediate.append(receipt)
                 else:
-                    self._schedule(receipt, 0.0 if mode == "fake_dlr" else self.receipt_delay)
+                    delay = 0.0 if mode == "fake_dlr" else self.receipt_delays.draw(self._random)
+                    self._schedule(receipt, delay)
         for receipt in immediate:
             self._post_receipt(receipt)
         if mode == "slow":

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local.sandbox_carrier import ReceiptDelays
+
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,8 +23,8 @@ class LocalSettings:
     port: int = 3000
     # How often Schedule events fire locally (the sweep), whatever rate the template says.
     schedule_seconds: float = 5.0
-    # How long the sandbox carrier waits before posting a receipt.
-    receipt_delay_seconds: float = 0.3
+    # How long the sandbox carriers wait before posting a receipt (LOW,MEDIAN,HIGH seconds).
+    receipt_delays: ReceiptDelays = field(default_factory=ReceiptDelays)
     # The template's DeliveryTimeoutSeconds; None keeps the template's default.
     delivery_timeout_seconds: int | None = None
     # The template's CarrierRetryDelays ("0,1,2": seconds after the first attempt); None keeps its default.
@@ -103,7 +105,7 @@ def read_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Loc
     return LocalSettings(
         port=options.port,
         schedule_seconds=float(environ.get("LISOLOO_LOCAL_SWEEP_SECONDS", "5")),
-        receipt_delay_seconds=float(environ.get("LISOLOO_SANDBOX_RECEIPT_DELAY", "0.3")),
+        receipt_delays=ReceiptDelays.parse(environ.get("LISOLOO_SANDBOX_RECEIPT_DELAY", "1.5,3,20")),
         delivery_timeout_seconds=int(timeout) if timeout else None,
         concurrency=max(1, int(environ.get("LISOLOO_LOCAL_CONCURRENCY", "1"))),
         carrier_retry_delays=environ.get("LISOLOO_CARRIER_RETRY_DELAYS") or None,

@@ -75,9 +75,9 @@ class LocalStack:
         # This process's own clients (the functions, the pollers) reach moto in-process.
         point_process_at()
 
-        self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
+        self._sandbox = SandboxCarrier(receipt_delay=self.settings.receipt_delays, seed=1)
         self._sandbox.start()
-        self._sandbox_b = SandboxCarrier(receipt_delay=self.settings.receipt_delay_seconds)
+        self._sandbox_b = SandboxCarrier(receipt_delay=self.settings.receipt_delays, seed=2)
         self._sandbox_b.start()
         self._inspector = self._start_inspector(saved)
 

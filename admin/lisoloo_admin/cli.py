@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from lisoloo.errors import DomainError
 from lisoloo.routing import CarrierType
+from lisoloo_admin.money_admin import MoneyAdmin
 from lisoloo_admin.operations import Admin
 from lisoloo_admin.routing_admin import RoutingAdmin, carrier_config
 from lisoloo_admin.target import AdminError, resolve_target
@@ -159,12 +160,72 @@ def _routing_commands(commands: Any) -> None:
     route_delete = route_commands.add_parser("delete", help="remove a route")
     route_delete.add_argument("match")
     route_delete.add_argument("--org")
+    route_stats = route_commands.add_parser(
+        "stats", help="route quality per carrier and country, and which carriers are demoted"
+    )
+    route_stats.add_argument("--carrier")
+    route_stats.add_argument("--country", help="an ISO country (KE)")
+    route_stats.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
+
+    _money_commands(commands)
 
     messages = commands.add_parser("messages", help="operator views of a message")
     message_commands = messages.add_subparsers(dest="message_command", required=True, metavar="ACTION")
     show = message_commands.add_parser("show", help="each recipient's carrier, attempts and times")
     show.add_argument("org_id")
     show.add_argument("message_id")
+
+
+def _money_commands(commands: Any) -> None:
+    prices = commands.add_parser("prices", help="the price per SMS segment of destinations (DESIGN §10)")
+    price_commands = prices.add_subparsers(dest="price_command", required=True, metavar="ACTION")
+    price_set = price_commands.add_parser("set", help="MATCH PRICE_PER_SEGMENT (MATCH as for routes)")
+    price_set.add_argument("match", help="an E.164 prefix (+2547), an ISO country (KE) or *")
+    price_set.add_argument("price", help="per segment, in the deployment's currency (0.80)")
+    price_set.add_argument("--carrier", help="only when this carrier takes the message")
+    price_commands.add_parser("list", help="every price")
+    price_delete = price_commands.add_parser("delete", help="remove a price")
+    price_delete.add_argument("match")
+    price_delete.add_argument("--carrier")
+
+    balance = commands.add_parser("balance", help="an organization's prepaid account and its ledger")
+    balance_commands = balance.add_subparsers(dest="balance_command", required=True, metavar="ACTION")
+    top_up = balance_commands.add_parser("top-up", help="ORG AMOUNT --reference REF (once per reference)")
+    adjust = balance_commands.add_parser("adjust", help="ORG AMOUNT --reference REF (negative takes money out)")
+    for command in (top_up, adjust):
+        command.add_argument("org_id")
+        command.add_argument("amount")
+        command.add_argument("--reference", required=True, help="its id: the same reference applies once")
+    credit = balance_commands.add_parser("credit-limit", help="ORG LIMIT: how far below zero it may go")
+    credit.add_argument("org_id")
+    credit.add_argument("limit")
+    cap = balance_commands.add_parser("daily-cap", help="ORG AMOUNT|none: the most its sends reserve in a UTC day")
+    cap.add_argument("org_id")
+    cap.add_argument("cap")
+    for action in ("show", "ledger"):
+        balance_commands.add_parser(action, help=f"{action} an organization's account").add_argument("org_id")
+
+
+def _money_command(options: argparse.Namespace, admin: MoneyAdmin) -> Any:
+    if options.command == "prices":
+        action = options.price_command
+        if action == "set":
+            return admin.set_price(options.match, options.price, options.carrier)
+        if action == "list":
+            return admin.list_prices()
+        return admin.delete_price(options.match, options.carrier)
+    action = options.balance_command
+    if action == "top-up":
+        return admin.top_up(options.org_id, options.amount, options.reference)
+    if action == "adjust":
+        return admin.adjust(options.org_id, options.amount, options.reference)
+    if action == "credit-limit":
+        return admin.set_credit_limit(options.org_id, options.limit)
+    if action == "daily-cap":
+        return admin.set_daily_cap(options.org_id, options.cap)
+    if action == "show":
+        return admin.show(options.org_id)
+    return admin.ledger(options.org_id)
 
 
 def _routing_command(options: argparse.Namespace, admin: RoutingAdmin) -> Any:
@@ -192,6 +253,8 @@ def _routing_command(options: argparse.Namespace, admin: RoutingAdmin) -> Any:
             return admin.set_route(options.match, options.carriers, options.org)
         if action == "list":
             return admin.list_routes(options.org)
+        if action == "stats":
+            return admin.route_stats(options.carrier, options.country, options.hours)
         return admin.delete_route(options.match, options.org)
     return admin.show_message(options.org_id, options.message_id)
 
@@ -264,6 +327,8 @@ def _execute(options: argparse.Namespace, environ: Mapping[str, str]) -> Any:
         )
     if command in ("carriers", "routes", "messages"):
         return _routing_command(options, RoutingAdmin(admin.repository, admin.now))
+    if command in ("prices", "balance"):
+        return _money_command(options, MoneyAdmin(admin.repository, admin.now, environ.get("CURRENCY", "KES")))
     if command == "replay-dlq":
         return admin.replay_dead_letters(options.queue, options.max, options.dry_run)
     raise AdminError(f"unknown command {command}")

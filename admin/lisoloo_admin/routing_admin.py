@@ -5,9 +5,10 @@ merchant API."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lisoloo.route_quality import route_stats
 from lisoloo.routing import (
     CarrierConfig,
     CarrierType,
@@ -34,6 +35,14 @@ def _carrier_row(config: CarrierConfig) -> dict[str, Any]:
     row = asdict(config)
     row["type"] = config.type.value
     return row
+
+
+def _share(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def _ms(value: float | None) -> int | None:
+    return round(value) if value is not None else None
 
 
 class RoutingAdmin:
@@ -98,6 +107,37 @@ class RoutingAdmin:
         if not self.repository.routes.delete(org_id, match):
             raise AdminError(f"no route {match}" + (f" for {org_id}" if org_id else ""))
         return {"match": match, "org_id": org_id, "deleted": True, "note": CHANGE_DELAY_NOTE}
+
+    def route_stats(self, carrier: str | None, country: str | None, hours: float) -> list[dict[str, Any]]:
+        """Route quality per carrier and country over the last ``hours`` (DESIGN §8), with each
+        carrier's demotion as the sweep last judged it."""
+        if hours <= 0:
+            raise AdminError("--hours must be above 0")
+        configs = {config.name: config for config in self.repository.carriers.configs()}
+        if carrier is not None and carrier not in configs:
+            raise AdminError(f"no carrier {carrier} (lisoloo-admin carriers list)")
+        names = [carrier] if carrier is not None else sorted(configs)
+        since = self.now - timedelta(hours=hours)
+        rows = []
+        for stats in route_stats(self.repository, names, since, country=country.upper() if country else None):
+            config, figures = configs[stats.carrier], stats.figures
+            rows.append(
+                {
+                    "carrier": stats.carrier,
+                    "country": stats.country,
+                    "submitted": figures.submitted,
+                    "refused": figures.refused,
+                    "delivered": figures.delivered,
+                    "failed": figures.failed,
+                    "no_final_receipt": figures.no_final,
+                    "delivery_rate": _share(figures.delivery_rate),
+                    "receipt_latency_ms": {"p50": _ms(figures.latency_ms(0.5)), "p95": _ms(figures.latency_ms(0.95))},
+                    "fast_receipt_share": _share(figures.fast_share),
+                    "demoted": config.demoted,
+                    "demotion_reason": config.demotion_reason or None,
+                }
+            )
+        return rows
 
     @staticmethod
     def _route_row(route: Route) -> dict[str, Any]:

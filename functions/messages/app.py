@@ -46,7 +46,13 @@ def messages(
         limit=limit,
     )
     page = search_messages(
-        repository(), caller.org_id, query, cursor, now=now, oldest=now - settings.time.message_lifetime
+        repository(),
+        caller.org_id,
+        query,
+        cursor,
+        now=now,
+        oldest=now - settings.time.message_lifetime,
+        currency=settings.money.currency,
     )
     return Envelope(data=page)
 

@@ -10,8 +10,9 @@ from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import dispatch_queue, repository
 from lisoloo.idempotency import register_lambda_context, send_once
 from lisoloo.models import Envelope, SendAccepted, SendRequest
+from lisoloo.money_models import SendQuote
 from lisoloo.observability import logger, metrics, tracer
-from lisoloo.sending import send_message
+from lisoloo.sending import quote_message, send_message
 from lisoloo.settings import get_settings
 
 settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
@@ -19,8 +20,12 @@ app = build_resolver()
 
 
 @app.post(f"{API_PREFIX}/send")
-def send(request: SendRequest) -> Envelope[SendAccepted]:
+def send(request: SendRequest) -> Envelope[SendAccepted] | Envelope[SendQuote]:
     caller = current_caller(app)
+    if request.dry_run:  # creates nothing, so there is nothing to do once
+        return Envelope(
+            data=quote_message(request, caller, repository=repository(), settings=settings, now=datetime.now(UTC))
+        )
     accepted = send_once(
         request,
         caller,

@@ -14,7 +14,7 @@ from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 from lisoloo.status_report import read_message_status
 
-get_settings()  # checked at cold start: a wrong setting fails the init, naming it
+settings = get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 app = build_resolver()
 
 
@@ -38,6 +38,7 @@ def status(
         message_id,
         limit=recipients_limit,
         cursor=recipients_cursor,
+        currency=settings.money.currency,
     )
     return Envelope(data=report)
 

@@ -1,5 +1,5 @@
 """DynamoDB Stream of message items (each aggregate transition) and of stored inbound messages:
-webhook delivery jobs."""
+webhook delivery jobs; and a final message's money settled (DESIGN §10)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
+from lisoloo.settling import settle_if_final
 from lisoloo.storage import message_change, stored_inbound, used_link
 from lisoloo.webhooks.fanout import delivery_jobs, inbound_delivery_jobs, opt_out_delivery_jobs
 
@@ -25,6 +26,7 @@ def handle_change(record: DynamoDBRecord) -> None:
     change = message_change(record.raw_event["dynamodb"])
     now = datetime.now(UTC)
     if change is not None:
+        settle_if_final(change, repository(), now)  # before the events: a failure retries both
         jobs = delivery_jobs(change, repository(), now)
     elif (inbound := stored_inbound(record.raw_event)) is not None:
         jobs = inbound_delivery_jobs(inbound, repository(), now)

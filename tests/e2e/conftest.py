@@ -23,12 +23,20 @@ STARTUP_TIMEOUT_SECONDS = 60
 
 # Short delays so whole lifecycles run in seconds; a variable already set in the
 # environment wins, so a developer can slow one down to watch it.
+# Receipts come 1.1 to 2 s after a submit: realistic (over the second under which a delivered
+# receipt reads as fake) and still quick. Route quality works in 5 s buckets over a minute, and
+# judges a carrier on 100 finals with a delivery-rate floor the sandboxes' failing numbers never
+# reach, so only fake_dlr demotes one (tests/e2e/test_route_quality.py), and a demoted sandbox
+# comes back a minute later; dispatchers read a carrier's state every 2 s, not 30.
 FAST_SETTINGS = {
-    "LISOLOO_SANDBOX_RECEIPT_DELAY": "0.05",
+    "LISOLOO_SANDBOX_RECEIPT_DELAY": "1.1,1.3,2",
     "LISOLOO_LOCAL_SWEEP_SECONDS": "1",
     "LISOLOO_DELIVERY_TIMEOUT_SECONDS": "6",
     "LISOLOO_CARRIER_RETRY_DELAYS": "0,1,2",
-    "LISOLOO_LOCAL_PARAMETERS": "WebhookFirstRetrySeconds=1 WebhookMaxAttempts=3",
+    "CARRIER_CONFIG_CACHE_SECONDS": "2",
+    "LISOLOO_LOCAL_PARAMETERS": "WebhookFirstRetrySeconds=1 WebhookMaxAttempts=3"
+    " RouteQualityBucketSeconds=5 RouteQualityWindowBuckets=12 RouteDemotionMinFinals=100"
+    " RouteDemotionDeliveryRate=0.2 RouteDemotionFastShare=0.5",
 }
 
 

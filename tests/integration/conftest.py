@@ -322,3 +322,5 @@ def harness(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[H
     for route in repository.routes.all():  # routes are global: none outlives its test
         repository.routes.delete(route.org_id, route.match)
     dependencies.route_book.cache_clear()
+    for price in repository.prices.all():  # prices are global too
+        repository.prices.delete(price.carrier, price.match)

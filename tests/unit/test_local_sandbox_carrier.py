@@ -198,3 +198,22 @@ def test_malformed_submit_is_a_400(carrier: SandboxCarrier) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 400
+
+
+def test_receipt_delays_are_seconds_spread_bounded_and_the_same_every_run() -> None:
+    import random
+
+    from local.sandbox_carrier import ReceiptDelays
+
+    delays = ReceiptDelays.parse("1.5,3,20")
+    drawn = [delays.draw(random.Random(7)) for _ in range(3)]
+    many = [delays.draw(rng) for rng in [random.Random(1)] for _ in range(2_000)]
+    # Then they stay inside the bounds, centre near the median, spread out, and repeat by seed
+    assert all(1.5 <= delay <= 20 for delay in many)
+    assert 2.5 < sorted(many)[len(many) // 2] < 3.5
+    assert max(many) > 6 and min(many) == 1.5
+    assert drawn == [drawn[0]] * 3
+    # and one number is a fixed delay; a bad spec is refused
+    assert ReceiptDelays.parse("0.05").draw(random.Random(1)) == 0.05
+    with pytest.raises(ValueError):
+        ReceiptDelays.parse("3,2,1")

@@ -38,7 +38,14 @@ CARRIER_SECRETS_SM = ("SECRETS:${CarrierSecretsPrefix}/*", {"secretsmanager:GetS
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"SmsTable": TABLE_READ},
     "SendFunction": {
-        "SmsTable": {"dynamodb:PutItem", "dynamodb:BatchWriteItem"},
+        # Money: the prices, the account, and its reservation in the message's transaction.
+        "SmsTable": {
+            "dynamodb:PutItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+        },
         "IdempotencyTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "DispatchQueue": {"sqs:SendMessage*"},
     },
@@ -95,7 +102,8 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "ReceiptsQueue": {"sqs:ChangeMessageVisibility"},
     },
     "WebhooksFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        # And settling a final message's money: the ledger, the account, the message's charge.
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
         # SAM's own grant for the stream source's OnFailure destination.
         "WebhookFanoutDeadLetterQueue": {"sqs:SendMessage"},
@@ -121,6 +129,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
     # A link read, then used: the link and the suppression updated in one transaction.
     "OptOutFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    "BalanceFunction": {"SmsTable": {"dynamodb:GetItem"}},
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -167,6 +176,7 @@ API_ROUTES = {
     "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
     "InboundMessagesFunction": {("get", f"{API}/inbound")},
     "OptOutFunction": {("get", f"{API}/u/{{token}}"), ("post", f"{API}/u/{{token}}")},
+    "BalanceFunction": {("get", f"{API}/balance")},
 }
 # Carriers and texts' recipients are not merchants: no app-key, no usage plan.
 UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction", "OptOutFunction"}

@@ -24,6 +24,7 @@ from lisoloo.entities import MessageRecord, RecipientKey, Transition, Transition
 from lisoloo.finding_models import DeliveryAnalytics, DeliveryGroup
 from lisoloo.histograms import GroupFigures, Outcome, tally
 from lisoloo.phone import country_of
+from lisoloo.route_quality import count_finals
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.analytics import GroupKey
 
@@ -72,6 +73,7 @@ def count_outcomes(repository: SmsRepository, applied: Sequence[Transition]) -> 
         messages = repository.messages.get_many(org_id, {move.key.message_id for move in moves})
         numbers = repository.recipients.numbers_of([move.key for move in moves if move.key.message_id in messages])
         repository.analytics.add(org_id, _outcome_groups(moves, messages, numbers))
+        count_finals(repository, moves, numbers)
 
 
 def _outcome_groups(

@@ -69,6 +69,8 @@ class Entry:
     job: str
     receipt: CarrierReceipt
     receives: int = 1
+    # When the receipt reached our endpoint (None: not known, e.g. a parked one).
+    received_at: datetime | None = None
 
 
 class Skipped(Exception):
@@ -245,7 +247,10 @@ def _moves(
             if parts is None or not parts.complete(size.segments):
                 continue
             status = status_of_parts(parts.delivered, parts.failed, parts.failure)
-        moves.append((entry, Transition(key, status, now, error_code=error_for_status(status), carrier=carrier)))
+        transition = Transition(
+            key, status, now, error_code=error_for_status(status), carrier=carrier, received_at=entry.received_at
+        )
+        moves.append((entry, transition))
     return moves
 
 

@@ -84,17 +84,25 @@ def pacer() -> Pacer:
 def routing(carrier_for: Callable[[str], Carrier | None] | None = None) -> Routing:
     """Routes, carriers, breakers and pacing as this container keeps them; ``carrier_for``
     replaces the carrier lookup (tests hand in fakes)."""
-    from lisoloo.routing import implicit_default_carrier
+    from lisoloo.routing import Route, demote, implicit_default_carrier
     from lisoloo.submitting import Routing
 
     directory = carrier_directory()
+
+    def demoted(name: str) -> bool:
+        config = directory.config(name)
+        return config is not None and config.demoted
+
+    def routes() -> list[Route]:
+        # Route quality's verdicts (route_quality.py), cached with the carriers' configuration.
+        return demote(route_book().current(), demoted)
 
     def tps_of(name: str) -> int | None:
         config = directory.config(name)
         return config.tps if config is not None else None
 
     return Routing(
-        routes=route_book().current,
+        routes=routes,
         carrier_for=carrier_for or usable_carrier,
         default_carrier=implicit_default_carrier(get_settings().carriers.carrier),
         breakers=circuit_breakers(),

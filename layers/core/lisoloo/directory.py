@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from lisoloo.carriers.base import Carrier
 from lisoloo.carriers.registry import connector_for, settings_config
@@ -54,7 +55,7 @@ class CarrierDirectory:
         if kept is not None and now - kept[2] < self._max_age:
             return kept
         config = self._carriers.config(name) or settings_config(name, self._settings)
-        if kept is not None and kept[0] == config:
+        if kept is not None and _connection(kept[0]) == _connection(config):
             connector = kept[1]  # unchanged: keep the connector (and its secrets cache)
         else:
             connector = connector_for(config, self._settings) if config is not None else None
@@ -62,6 +63,11 @@ class CarrierDirectory:
         with self._lock:
             self._kept[name] = entry
         return entry
+
+
+def _connection(config: CarrierConfig | None) -> CarrierConfig | None:
+    """What the connector is built from: a demotion changes where traffic goes, not how."""
+    return replace(config, demoted=False, demotion_reason="") if config is not None else None
 
 
 class RouteBook:

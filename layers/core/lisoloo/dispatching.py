@@ -24,6 +24,7 @@ from lisoloo.observability import logger
 from lisoloo.opting_out import OptOutLink, token_of
 from lisoloo.personalising import render_stored
 from lisoloo.phone import is_valid_number
+from lisoloo.route_quality import count_handoffs
 from lisoloo.routing import plan_routes
 from lisoloo.segments import count_segments
 from lisoloo.settings import Settings
@@ -320,6 +321,9 @@ class SubmissionOutcome:
     retrying: int = 0
     # Recipients sent on to the next carrier of their route after a definite refusal.
     failed_over: int = 0
+    # (carrier, number) of each recipient a carrier took, and did not take, for route quality.
+    taken: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def submit_routed(
@@ -363,9 +367,11 @@ def submit_routed(
             if result.outcome is SubmitOutcome.ACCEPTED:
                 _record_acceptance(repository, carrier_name, key, result, now, settings)
                 outcome.handed_off.add(key.index)
+                outcome.taken.append((carrier_name, submission.to))
             elif result.outcome is SubmitOutcome.REJECTED:
                 outcome.failures.append(Transition(key, SmsStatus.REJECTED, now, error_code=ErrorCode.CARRIER_REJECTED))
             elif result.outcome.may_fail_over and tried[submission.reference] + 1 < len(orders[submission.reference]):
+                outcome.refused.append((carrier_name, submission.to))
                 tried[submission.reference] += 1
                 following = orders[submission.reference][tried[submission.reference]]
                 # Before the submit, so the new carrier's receipts are accepted for it.
@@ -373,9 +379,11 @@ def submit_routed(
                     waiting.setdefault(following, []).append(submission)
                     outcome.failed_over += 1
             else:
+                outcome.refused.append((carrier_name, submission.to))
                 uncertain = result.outcome is SubmitOutcome.UNCERTAIN or submission.reference in (pinned or ())
                 pin = carrier_name if uncertain else None
                 _retry_or_fail(repository, key, attempt, pin, now, settings, outcome, valid_until)
+    count_handoffs(repository, outcome.taken, outcome.refused, now)
     return outcome
 
 

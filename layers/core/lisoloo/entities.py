@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -199,6 +200,8 @@ class MessageRecord:
     # Failed recipients by error code (kept with the counters, in the same transactions).
     failures: Mapping[int, int] = field(default_factory=dict)
     validity_period: int | None = None
+    # What the message was charged (DESIGN §10), once it is final and settled; None before.
+    cost_charged: Decimal | None = None
 
     @property
     def valid_until(self) -> datetime | None:
@@ -264,6 +267,8 @@ class RecipientRecord:
     retry_due_at: datetime | None = None
     # Set when the last attempt's outcome was uncertain: the next may go to this carrier only.
     retry_carrier: str | None = None
+    # A personal text's own parts (DESIGN §12); None: the message's.
+    segments: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +328,8 @@ class Transition:
     create: bool = False
     # With ``create``: the number and its message's creation, so the new row is found by number.
     listed_as: NumberListing | None = None
+    # For a carrier's receipt: when it reached our endpoint (queued since), for route quality.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,10 @@ class ErrorCode(IntEnum):
     DELIVERY_UNKNOWN = 1405
     OPTED_OUT = 1406  # the organization's suppression list holds the number: never submitted
     NO_ROUTE = 1407  # no route serves the destination: never submitted
+    # A scheduled occurrence the balance could not cover when it came due: never submitted.
+    INSUFFICIENT_BALANCE = 1420
+    # One that would pass the organization's daily spend cap that day: never submitted.
+    DAILY_SPEND_LIMIT = 1421
     CARRIER_UNAVAILABLE = 1502
     SMS_TIMEOUT = 1503
     INTERNAL_FAILURE = 1500
@@ -144,3 +148,17 @@ class StorageError(Exception):
 
 class StorageBusyError(StorageError):
     """DynamoDB throttled or a transaction kept conflicting; the caller retries later."""
+
+
+class InsufficientBalanceError(DomainError):
+    """The available balance (balance + credit limit) cannot cover a send's estimate."""
+
+    http_status = HTTPStatus.PAYMENT_REQUIRED
+    detail = "Insufficient balance"
+
+
+class DailySpendLimitError(DomainError):
+    """The organization's daily spend cap cannot cover a send's estimate today (UTC)."""
+
+    http_status = HTTPStatus.PAYMENT_REQUIRED
+    detail = "Daily spend limit reached"

@@ -14,7 +14,7 @@ import io
 import json
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -25,7 +25,9 @@ from lisoloo.export_files import ExportFiles
 from lisoloo.finding_entities import ExportRecord
 from lisoloo.finding_models import ExportAccepted, ExportJob, ExportRequest, ExportStatus
 from lisoloo.models import format_timestamp
+from lisoloo.pricing import Price, amount_text
 from lisoloo.queues import JobQueue
+from lisoloo.settling import recipient_cost
 from lisoloo.status import unclaimed_status
 from lisoloo.storage import SmsRepository, keys
 from lisoloo.storage.message_index import months_between
@@ -108,15 +110,18 @@ def export_rows(repository: SmsRepository, export: ExportRecord) -> Iterator[dic
     )
     high = timestamp(export.created_before)
     positions = (position for position in positions if position < high)
+    prices = repository.prices.all()
     while batch := list(islice(positions, 100)):
         message_ids = [keys.message_of_find_sk(position) for position in batch]
         messages = repository.messages.get_many(export.org_id, message_ids)
         for message_id in message_ids:
             if message_id in messages:
-                yield from _message_rows(repository, messages[message_id])
+                yield from _message_rows(repository, messages[message_id], prices)
 
 
-def _message_rows(repository: SmsRepository, message: MessageRecord) -> Iterator[dict[str, Any]]:
+def _message_rows(
+    repository: SmsRepository, message: MessageRecord, prices: Sequence[Price]
+) -> Iterator[dict[str, Any]]:
     numbers, rows = repository.recipients.read_all(message.org_id, message.message_id)
     for index, number in enumerate(numbers):
         row = rows.get(index)
@@ -127,7 +132,8 @@ def _message_rows(repository: SmsRepository, message: MessageRecord) -> Iterator
             "status": (row.status if row else unclaimed_status(message.released)).value,
             "error_code": row.error_code if row else None,
             "segments": message.segments,
-            "cost": None,  # prices arrive with issue 18 (DESIGN §10)
+            # What the recipient costs if a carrier took it, at today's prices (DESIGN §10).
+            "cost": amount_text(recipient_cost(prices, number, row, message.segments)),
             "created_at": format_timestamp(message.created_at),
             "updated_at": format_timestamp(row.updated_at if row else message.created_at),
         }

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
-from lisoloo.models import Model, Timestamp
+from lisoloo.models import Model, StatusCost, Timestamp
 from lisoloo.status import SmsStatus
 
 # --- Finding messages (DESIGN §11) -----------------------------------------------------------
@@ -16,7 +16,7 @@ from lisoloo.status import SmsStatus
 
 class MessageSummary(Model):
     """A message as GET /messages lists it: the status data without recipients, and what it was
-    sent with. (``cost`` joins it with prices, DESIGN §10.)"""
+    sent with, and what it cost (DESIGN §10: ``charged`` is null until it is final)."""
 
     message_id: str
     status: SmsStatus
@@ -29,6 +29,7 @@ class MessageSummary(Model):
     error_code: int | None = None
     reference: str | None = None
     sender_id: str | None = None
+    cost: StatusCost | None = None
 
 
 class MessagesPage(Model):

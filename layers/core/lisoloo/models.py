@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationInfo,
@@ -231,6 +232,10 @@ class SendRequest(Model):
             "never sent.",
         ),
     ] = None
+    dry_run: Annotated[
+        StrictBool,
+        Field(description="Only quote it: the cost per destination country; nothing is stored, sent or reserved."),
+    ] = False
 
     @field_validator("sender_id")
     @classmethod
@@ -289,6 +294,24 @@ class Occurrence(Model):
     scheduled_for: Timestamp
 
 
+class SendCost(Model):
+    """What a send is estimated to cost (DESIGN §10): segments times price per recipient,
+    reserved from the balance until the message is final. An amount is a decimal string."""
+
+    currency: str
+    estimate: Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])]
+
+
+class StatusCost(Model):
+    """What a message has cost so far: its recipients a carrier took (DESIGN §10)."""
+
+    currency: str
+    charged: Annotated[
+        Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])] | None,
+        Field(description="Null until the message is final: its charge is settled then, once."),
+    ]
+
+
 class SendAccepted(Model):
     """The reply to ``POST /send``; a scheduled send also names its schedule and occurrences,
     and ``message_id`` is then the earliest occurrence's."""
@@ -305,6 +328,8 @@ class SendAccepted(Model):
     reference: str | None = None
     schedule_id: str | None = None
     occurrences: list[Occurrence] | None = None
+    # Each occurrence of a schedule costs this and reserves it when it is released.
+    cost: SendCost | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -349,6 +374,7 @@ class MessageStatus(Model):
             "share, else the most frequent one, the lowest on a tie. Null once any is delivered."
         ),
     ] = None
+    cost: StatusCost | None = None
 
 
 class DispatchJob(Model):

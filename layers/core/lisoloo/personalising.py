@@ -46,7 +46,12 @@ class Personalised:
 
     @property
     def segments_total(self) -> int:
-        return sum(text.segments.segments for text in self.texts)
+        return sum(self.per_recipient_segments)
+
+    @property
+    def per_recipient_segments(self) -> list[int]:
+        """Each recipient's parts, in request order: what a quote multiplies its price by."""
+        return [text.segments.segments for text in self.texts]
 
     @property
     def variables(self) -> list[Mapping[str, str]] | None:

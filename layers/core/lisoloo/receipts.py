@@ -156,7 +156,8 @@ def apply_receipt_jobs(
         by_carrier: dict[str, list[Entry]] = {}
         for queued in round_jobs:
             by_carrier.setdefault(queued.job.carrier, []).extend(
-                Entry(queued.job_id, _carrier_receipt(receipt), queued.receives) for receipt in queued.job.receipts
+                Entry(queued.job_id, _carrier_receipt(receipt), queued.receives, queued.job.received_at)
+                for receipt in queued.job.receipts
             )
         for carrier, entries in by_carrier.items():
             if progress.keep_going():

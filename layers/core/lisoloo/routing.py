@@ -48,6 +48,9 @@ class CarrierConfig:
     # Submissions per second across every dispatcher; None: as fast as it answers.
     tps: int | None = None
     enabled: bool = True
+    # Set by the sweep from the carrier's route quality (route_quality.py), not by the operator.
+    demoted: bool = False
+    demotion_reason: str = ""
 
 
 def is_carrier_name(name: str) -> bool:
@@ -172,6 +175,22 @@ def carrier_order(route: Route, reference: str) -> tuple[str, ...]:
             break
         draw -= target.weight
     return (first, *(name for name in route.carriers if name != first))
+
+
+def demote(routes: Iterable[Route], demoted: Callable[[str], bool]) -> list[Route]:
+    """Routes with each demoted carrier's weight given to the others (it keeps none, and comes
+    last in the failover order). A route whose weighted carriers are all demoted is left as it
+    is: demoting every carrier would prefer none."""
+    changed: list[Route] = []
+    for route in routes:
+        down = {target.carrier for target in route.targets if demoted(target.carrier)}
+        if not down or all(target.carrier in down for target in route.targets if target.weight):
+            changed.append(route)
+            continue
+        kept = tuple(target for target in route.targets if target.carrier not in down)
+        last = tuple(RouteTarget(target.carrier, 0) for target in route.targets if target.carrier in down)
+        changed.append(Route(route.match, kept + last, route.org_id))
+    return changed
 
 
 def implicit_default_carrier(carrier_setting: str) -> str | None:

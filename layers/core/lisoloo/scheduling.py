@@ -11,10 +11,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from lisoloo.accounting import estimate, reservation
 from lisoloo.entities import MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
-from lisoloo.errors import InvalidScheduleError, ScheduleNotFoundError
+from lisoloo.errors import (
+    DailySpendLimitError,
+    ErrorCode,
+    InsufficientBalanceError,
+    InvalidScheduleError,
+    ScheduleNotFoundError,
+)
 from lisoloo.identifiers import is_schedule_id, new_message_id, new_schedule_id
 from lisoloo.models import RecurringSchedule, dispatch_jobs, format_timestamp
+from lisoloo.observability import logger
+from lisoloo.pricing import ZERO
 from lisoloo.queues import JobQueue
 from lisoloo.recurrence import occurrence_after
 from lisoloo.settings import Settings
@@ -129,12 +138,22 @@ def release_occurrence(
     """Turn a due occurrence into a live message (storage: its own numbers, the recurrence's
     next occurrence, the release mark) and queue its dispatch jobs."""
     schedule = repository.schedules.get(message.org_id, message.schedule_id) if message.schedule_id else None
-    repository.schedules.release(
-        message,
-        following_occurrence(schedule, message, settings, now),
-        now,
-        numbers_expire_at=(message.scheduled_for or now) + settings.time.message_lifetime,
-    )
+    prices = repository.prices.all()
+    cost = estimate(prices, repository.schedules.numbers(message), message.segments) if prices else ZERO
+    following = following_occurrence(schedule, message, settings, now)
+    expire_at = (message.scheduled_for or now) + settings.time.message_lifetime
+    try:
+        # An occurrence reserves when it is released, at that day's prices, with the release mark.
+        items = reservation(repository, message.org_id, message.message_id, cost, now)
+        repository.schedules.release(message, following, now, expire_at, with_items=items)
+    except (InsufficientBalanceError, DailySpendLimitError) as refusal:
+        # It does not vanish: it fails whole (1420 or 1421), with its event, never submitted.
+        code = (
+            ErrorCode.DAILY_SPEND_LIMIT if isinstance(refusal, DailySpendLimitError) else ErrorCode.INSUFFICIENT_BALANCE
+        )
+        repository.schedules.release(message, following, now, expire_at, refused_code=code)
+        logger.info("occurrence refused at release: balance", extra={"message_id": message.message_id})
+        return
     queue.enqueue(dispatch_jobs(message.org_id, message.message_id, message.total))
 
 

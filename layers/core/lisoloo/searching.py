@@ -17,7 +17,9 @@ from itertools import islice
 from lisoloo.entities import MessageRecord
 from lisoloo.errors import InvalidRecipientsError
 from lisoloo.finding_models import MessagesPage, MessageSummary
+from lisoloo.models import StatusCost
 from lisoloo.phone import MalformedNumberError, normalise_number
+from lisoloo.pricing import amount_text
 from lisoloo.search_rules import MessageQuery, decode_cursor, encode_cursor
 from lisoloo.status import aggregate_status
 from lisoloo.storage import SmsRepository, keys
@@ -38,6 +40,7 @@ def search_messages(
     *,
     now: datetime,
     oldest: datetime,
+    currency: str,
 ) -> MessagesPage:
     """One page. ``oldest`` bounds a walk over months when no ``created_after`` does: nothing
     older is kept (the retention period)."""
@@ -69,7 +72,7 @@ def search_messages(
             last_position = position
             message = messages.get(keys.message_of_find_sk(position))
             if message is not None and query.matches(message):
-                found.append(summary(message))
+                found.append(summary(message, currency))
                 if len(found) == query.limit:
                     return MessagesPage(messages=found, cursor=encode_cursor(position))
         if examined >= MAX_EXAMINED_PER_PAGE:
@@ -100,7 +103,7 @@ def _batches(positions: Iterator[str], size: int, budget: int) -> Iterator[list[
         yield batch
 
 
-def summary(message: MessageRecord) -> MessageSummary:
+def summary(message: MessageRecord, currency: str) -> MessageSummary:
     progress = message.progress
     return MessageSummary(
         message_id=message.message_id,
@@ -114,4 +117,8 @@ def summary(message: MessageRecord) -> MessageSummary:
         error_code=message.failure_code,
         reference=message.reference,
         sender_id=message.sender_id,
+        cost=StatusCost(
+            currency=currency,
+            charged=amount_text(message.cost_charged) if message.cost_charged is not None else None,
+        ),
     )

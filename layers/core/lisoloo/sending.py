@@ -8,8 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lisoloo.accounting import dry_run_quote, estimate, reservation, send_cost
 from lisoloo.entities import Audience, MessageContent, NewMessage
 from lisoloo.errors import (
+    InsufficientBalanceError,
     InvalidRecipientsError,
     InvalidScheduleError,
     InvalidSenderIdError,
@@ -18,9 +20,10 @@ from lisoloo.errors import (
 )
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, Occurrence, Recipient, SendAccepted, SendRequest, dispatch_jobs
+from lisoloo.money_models import SendQuote
 from lisoloo.observability import logger, metrics
 from lisoloo.opting_out import OPT_OUT_VAR, with_opt_out_links
-from lisoloo.personalising import check_template, personalise
+from lisoloo.personalising import Personalised, check_template, personalise
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
 from lisoloo.scheduling import check_schedule, new_schedule, plan_occurrences
@@ -106,15 +109,10 @@ def choose_sender_id(requested: str | None, allowed: tuple[str, ...]) -> str | N
     return requested
 
 
-def send_message(
-    request: SendRequest,
-    caller: Caller,
-    *,
-    repository: SmsRepository,
-    queue: JobQueue,
-    settings: Settings,
-    now: datetime,
-) -> SendAccepted:
+def _content(
+    request: SendRequest, caller: Caller, settings: Settings
+) -> tuple[list[str], Personalised, MessageContent]:
+    """The request checked: its numbers normalised, each recipient's text, the message's content."""
     raw_numbers, values = split_recipients(request.to)
     numbers = normalise_recipients(raw_numbers, caller.default_country)
     texts = personalise(request.message, with_links(request.message, values, settings))
@@ -132,20 +130,58 @@ def send_message(
         callback_url=request.callback_url,
         validity_period=request.validity_period,
     )
+    return numbers, texts, content
+
+
+def quote_message(
+    request: SendRequest, caller: Caller, *, repository: SmsRepository, settings: Settings, now: datetime
+) -> SendQuote:
+    """A dry run: the request checked as a send would be, and its cost per country; nothing
+    is stored, queued or reserved."""
+    numbers, texts, content = _content(request, caller, settings)
+    if request.scheduled_dates or request.recurring_schedule:
+        check_schedule(request.scheduled_dates or [], request.recurring_schedule, now)
+    prices = repository.prices.all()
+    return dry_run_quote(prices, numbers, texts.per_recipient_segments, content.encoding, settings.money.currency)
+
+
+def send_message(
+    request: SendRequest,
+    caller: Caller,
+    *,
+    repository: SmsRepository,
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
+) -> SendAccepted:
+    numbers, texts, content = _content(request, caller, settings)
+    prices = repository.prices.all()
+    currency = settings.money.currency
+    # Each recipient's own parts (personal texts differ), times its price.
+    cost = estimate(prices, numbers, texts.per_recipient_segments)
     audience = Audience(numbers, texts.variables)
     if request.scheduled_dates or request.recurring_schedule:
-        return _schedule(request, content, audience, texts.segments_total, repository, settings, now)
+        scheduled = _schedule(request, content, audience, texts.segments_total, repository, settings, now)
+        return scheduled.model_copy(update={"cost": send_cost(currency, cost)})
     message_id = new_message_id(now.timestamp())
-    repository.messages.create(
-        NewMessage(
-            **content.fields(),
-            message_id=message_id,
-            created_at=now,
-            expires_at=now + settings.time.message_lifetime,
-            due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
-        ),
-        audience,
+    message = NewMessage(
+        **content.fields(),
+        message_id=message_id,
+        created_at=now,
+        expires_at=now + settings.time.message_lifetime,
+        due_at=now + timedelta(seconds=settings.time.release_guard_seconds),
     )
+    for attempt in (1, 2):
+        try:
+            # In the message's own transaction: concurrent sends cannot reserve the same money.
+            items = reservation(repository, caller.org_id, message_id, cost, now)
+            repository.messages.create(message, audience, estimate=cost, with_items=items)
+            break
+        except InsufficientBalanceError:
+            # The account changed between its read and the write: another send took the money
+            # (the read again refuses), or started the day's count under the cap (it fits).
+            if attempt == 2:
+                raise
     try:
         queue.enqueue(dispatch_jobs(caller.org_id, message_id, len(numbers)))
     except StorageError:
@@ -154,7 +190,7 @@ def send_message(
         # it again, and both would go out.
         logger.warning("dispatch jobs not queued; the sweep will", extra={"message_id": message_id})
         metrics.add_metric(name="DispatchJobsDeferred", unit=MetricUnit.Count, value=1)
-    return _accepted(content, texts.segments_total, message_id, SmsStatus.PENDING, now)
+    return _accepted(content, texts.segments_total, message_id, SmsStatus.PENDING, now, cost=send_cost(currency, cost))
 
 
 def _accepted(

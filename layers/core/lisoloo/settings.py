@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from lisoloo.deadlines import retry_timing_problem
+from lisoloo.quality_rules import DemotionThresholds
 
 
 def _comma_separated(value: object) -> object:
@@ -131,11 +132,39 @@ class CarrierSettings(_Group):
     carrier_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
 
 
+class MoneySettings(_Group):
+    """Prices and balances (DESIGN §10): one currency per deployment, an ISO 4217 code."""
+
+    currency: str = Field(default="KES", pattern=r"^[A-Z]{3}$")
+
+
+class QualitySettings(_Group):
+    """Route quality and demotion (quality_rules.py, route_quality.py)."""
+
+    # Figures are kept per bucket of this many seconds, and shown over the newest buckets.
+    route_quality_bucket_seconds: int = Field(default=3_600, gt=0)
+    route_quality_window_buckets: int = Field(default=24, gt=0)
+    # A carrier is judged on at least this many recent finals, and demoted below this delivery
+    # rate or above this share of delivered receipts arriving under a second after the hand-off.
+    route_demotion_min_finals: int = Field(default=200, gt=0)
+    route_demotion_delivery_rate: float = Field(default=0.6, ge=0, le=1)
+    route_demotion_fast_share: float = Field(default=0.3, ge=0, le=1)
+
+    def thresholds(self) -> DemotionThresholds:
+        return DemotionThresholds(
+            min_finals=self.route_demotion_min_finals,
+            delivery_rate=self.route_demotion_delivery_rate,
+            fast_share=self.route_demotion_fast_share,
+        )
+
+
 _GROUPS: dict[str, type[_Group]] = {
     "resources": ResourceSettings,
     "webhooks": WebhookSettings,
     "time": TimeSettings,
     "carriers": CarrierSettings,
+    "money": MoneySettings,
+    "quality": QualitySettings,
 }
 
 
@@ -149,6 +178,8 @@ class Settings(BaseModel):
     webhooks: WebhookSettings = WebhookSettings()
     time: TimeSettings = TimeSettings()
     carriers: CarrierSettings = CarrierSettings()
+    money: MoneySettings = MoneySettings()
+    quality: QualitySettings = QualitySettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from lisoloo.entities import MessageRecord, RecipientRecord
-from lisoloo.errors import InvalidCursorError, MessageNotFoundError
+from lisoloo.errors import ErrorCode, InvalidCursorError, MessageNotFoundError
 from lisoloo.identifiers import is_message_id
-from lisoloo.models import MessageStatus, RecipientState
-from lisoloo.status import aggregate_status, unclaimed_status
+from lisoloo.models import MessageStatus, RecipientState, StatusCost
+from lisoloo.pricing import amount_text
+from lisoloo.status import SmsStatus, aggregate_status, unclaimed_status
 from lisoloo.storage import SmsRepository
 
 
@@ -23,7 +24,7 @@ def parse_cursor(cursor: str | None) -> int:
 
 
 def read_message_status(
-    repository: SmsRepository, org_id: str, message_id: str, *, limit: int, cursor: str | None
+    repository: SmsRepository, org_id: str, message_id: str, *, limit: int, cursor: str | None, currency: str
 ) -> MessageStatus:
     # Malformed, unknown and other-tenant ids all end here with the same error and bytes.
     if not is_message_id(message_id):
@@ -49,12 +50,26 @@ def read_message_status(
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
         error_code=message.failure_code,
+        cost=StatusCost(
+            currency=currency,
+            charged=amount_text(message.cost_charged) if message.cost_charged is not None else None,
+        ),
     )
 
 
 def recipient_state(number: str, row: RecipientRecord | None, message: MessageRecord) -> RecipientState:
     """A recipient as the merchant sees it: its row once dispatch has claimed it, before that
     ``pending`` (or ``scheduled``) since the message's creation."""
+    if row is None and message.progress.all_terminal:
+        # Failed whole without a row: a scheduled occurrence refused at release (1420).
+        code = message.failure_code
+        return RecipientState(
+            to=number,
+            status=SmsStatus.FAILED,
+            error_code=code,
+            error_message=ErrorCode(code).name if code is not None and code in set(ErrorCode) else None,
+            updated_at=message.updated_at,
+        )
     if row is None:
         return RecipientState(to=number, status=unclaimed_status(message.released), updated_at=message.created_at)
     return RecipientState(

@@ -21,9 +21,10 @@ from lisoloo.dispatching import RetryOutcome, retry_recipient
 from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.models import dispatch_jobs
-from lisoloo.observability import metrics
+from lisoloo.observability import logger, metrics
 from lisoloo.queues import JobQueue
 from lisoloo.receipts import ParkedOutcome, retry_parked_receipt
+from lisoloo.route_quality import review_carriers
 from lisoloo.routing import implicit_default_carrier
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
@@ -70,11 +71,20 @@ class Sweeper:
         summary = SweepSummary()
         self._receipts_queued = None
         try:
+            self._review_routes(now)
             self._sweep(now, seconds_left, summary)
         finally:
             # A sweep falling behind its work (too much due, or runs that time out) shows here.
             metrics.add_metric(name="SweepLagSeconds", unit=MetricUnit.Seconds, value=summary.lag_seconds)
         return summary
+
+    def _review_routes(self, now: datetime) -> None:
+        """Demote or restore carriers on their route quality; a failure here must not keep the
+        due work from being done."""
+        try:
+            review_carriers(self.repository, now)
+        except Exception:  # logged and left for the next sweep
+            logger.exception("carriers could not be judged on their route quality")
 
     def _sweep(self, now: datetime, seconds_left: Callable[[], float], summary: SweepSummary) -> None:
         lease_until = now + timedelta(seconds=self.settings.time.sweep_lease_seconds)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lisoloo.storage.accounts import Accounts
 from lisoloo.storage.analytics import DeliveryAnalytics
 from lisoloo.storage.carrier_refs import CarrierRefs
 from lisoloo.storage.carriers import Carriers
@@ -24,7 +25,9 @@ from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
 from lisoloo.storage.opt_outs import OptOuts, used_link
 from lisoloo.storage.organizations import Organizations
+from lisoloo.storage.prices import Prices
 from lisoloo.storage.recipients import Recipients
+from lisoloo.storage.route_quality import RouteQuality
 from lisoloo.storage.routes import Routes
 from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
@@ -54,6 +57,9 @@ class SmsRepository:
         self.analytics = DeliveryAnalytics(self.table)
         self.exports = Exports(self.table)
         self.routes = Routes(self.table)
+        self.prices = Prices(self.table)
+        self.accounts = Accounts(self.table)
+        self.route_quality = RouteQuality(self.table)
         self.opt_outs = OptOuts(self.table)
 
     @property

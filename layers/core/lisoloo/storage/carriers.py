@@ -28,6 +28,8 @@ def config_from_item(item: Item) -> CarrierConfig:
         mapping=values.get("mapping", ""),
         tps=values.get("tps"),
         enabled=values.get("enabled", True),
+        demoted=values.get("demoted", False),
+        demotion_reason=values.get("demotion_reason", ""),
     )
 
 
@@ -97,6 +99,27 @@ class Carriers:
                 # Only a configured carrier: never create a half item from a typo.
                 "attribute_exists(PK)",
                 values={":enabled": enabled, ":now": timestamp(now)},
+            )
+            return True
+        return False
+
+    def set_demoted(self, name: str, demoted: bool, reason: str, now: datetime) -> bool:
+        """Demote a carrier or restore it; True only for the write that changed it (two
+        sweeps judging at once log and count the change once)."""
+        with suppress(ConditionFailed):
+            self.table.update(
+                keys.CARRIERS_PK,
+                keys.carrier_config_sk(name),
+                "SET demoted = :demoted, demotion_reason = :reason, demoted_changed_at = :now",
+                # Only a configured carrier, and only a change.
+                "attribute_exists(PK) AND "
+                + ("(attribute_not_exists(demoted) OR demoted = :no)" if demoted else "demoted = :yes"),
+                values={
+                    ":demoted": demoted,
+                    ":reason": reason,
+                    ":now": timestamp(now),
+                    **({":no": False} if demoted else {":yes": True}),
+                },
             )
             return True
         return False

@@ -280,6 +280,49 @@ def pace_pk(carrier: str, second: int) -> str:
     return f"PACE#{carrier}#{second}"
 
 
+# --- Money (DESIGN §10): prices, accounts and their ledgers ----------------------------------
+# Prices are operator data, read whole and cached like routes: one small partition. An
+# organization's account item and its ledger entries share one partition, so an entry and the
+# balance change it makes are one transaction, and the ledger reads in order with one Query.
+
+PRICES_PK = "PRICES"
+
+
+def price_sk(carrier: str | None, match: str) -> str:
+    return f"CARRIER#{carrier}#MATCH#{match}" if carrier else f"ANY#MATCH#{match}"
+
+
+def account_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#ACCOUNT"
+
+
+ACCOUNT_SK = "META"
+LEDGER_PREFIX = "LEDGER#"
+
+
+def ledger_sk(entry_id: str) -> str:
+    return f"{LEDGER_PREFIX}{entry_id}"
+
+
+# --- Route quality (DESIGN §8) ---------------------------------------------------------------
+# Per carrier, across organizations (operator data, no merchant's): one partition per carrier,
+# a bucket per time slot and country, so a window of one carrier is one Query.
+
+
+def route_quality_pk(carrier: str) -> str:
+    return f"ROUTEQ#{carrier}"
+
+
+def route_quality_sk(bucket: str, country: str) -> str:
+    return f"B#{bucket}#{country}"
+
+
+def route_quality_of_sk(sort_key: str) -> tuple[str, str]:
+    """(bucket, country) of a route-quality sort key."""
+    bucket, _, country = sort_key.removeprefix("B#").rpartition("#")
+    return bucket, country
+
+
 # --- Opt-out links (DESIGN §12) -------------------------------------------------------------
 # One item per link, keyed by its token alone: the public page's request carries nothing else
 # (no app-key, no organization), as a carrier's receipt carries only its own id. Not scoped

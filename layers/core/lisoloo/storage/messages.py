@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from lisoloo.entities import (
@@ -25,12 +26,21 @@ from lisoloo.entities import (
     NewMessage,
     StatusPage,
 )
-from lisoloo.errors import MessageNotFoundError
+from lisoloo.errors import InsufficientBalanceError, MessageNotFoundError
 from lisoloo.storage import keys
 from lisoloo.storage.due import due_values
 from lisoloo.storage.message_index import listing_attributes
 from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
-from lisoloo.storage.table import ConditionFailed, Item, Table, epoch_seconds, from_item, parse_timestamp, timestamp
+from lisoloo.storage.table import (
+    ConditionFailed,
+    Item,
+    Table,
+    TransactionCancelled,
+    epoch_seconds,
+    from_item,
+    parse_timestamp,
+    timestamp,
+)
 
 MESSAGE_KIND = "message"
 
@@ -83,6 +93,8 @@ def message_from_item(item: Item) -> MessageRecord:
             for name, count in values.items()
             if name.startswith(FAILED_PREFIX) and name.removeprefix(FAILED_PREFIX).isdigit()
         },
+        # From the wire form: ``from_item`` makes numbers integers, and an amount is not one.
+        cost_charged=Decimal(item["cost_charged"]["N"]) if "cost_charged" in item else None,
     )
 
 
@@ -112,13 +124,34 @@ class Messages:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def create(self, message: NewMessage, numbers: Sequence[str] | Audience) -> None:
+    def create(
+        self,
+        message: NewMessage,
+        numbers: Sequence[str] | Audience,
+        *,
+        estimate: Decimal | None = None,
+        with_items: Sequence[dict[str, Any]] = (),
+    ) -> None:
         """Chunks first, the message last: until the message item exists nothing can see or
-        dispatch the chunks, so a crash in between leaves only unreachable rows for TTL."""
+        dispatch the chunks, so a crash in between leaves only unreachable rows for TTL.
+        ``with_items`` (a reservation: ledger entry, then account) go in one transaction with
+        the message: both happen or neither; InsufficientBalanceError when the account's
+        condition fails."""
         pk = keys.message_pk(message.org_id, message.message_id)
         self.table.batch_put(chunk_items(pk, numbers, message.expires_at))
+        item = message_item(message, numbers_in_schedule=False)
+        if estimate:
+            item["cost_estimate"] = estimate
         # Ids are random; this only guards against ever replacing a live item.
-        self.table.put(message_item(message, numbers_in_schedule=False), "attribute_not_exists(PK)")
+        if not with_items:
+            self.table.put(item, "attribute_not_exists(PK)")
+            return
+        try:
+            self.table.transact([self.table.put_item(item, "attribute_not_exists(PK)"), *with_items])
+        except TransactionCancelled as error:
+            if error.failed_condition(len(with_items)):  # the account's: another send took the balance
+                raise InsufficientBalanceError() from None
+            raise
 
     def get(self, org_id: str, message_id: str) -> MessageRecord | None:
         item = self.table.get(keys.message_pk(org_id, message_id), keys.META)

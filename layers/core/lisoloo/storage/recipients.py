@@ -123,6 +123,7 @@ def recipient_from_item(item: Item) -> RecipientRecord:
         handed_off_at=_wire_timestamp(item, "handed_off_at"),
         retry_due_at=_wire_timestamp(item, "due_at") if wire_string(item, "due_kind") == DueKind.RETRY else None,
         retry_carrier=wire_string(item, "retry_carrier"),
+        segments=wire_integer(item, "segments"),
     )
 
 
@@ -305,6 +306,19 @@ class Recipients:
             where = (keys.message_pk(key.org_id, key.message_id), key.index)
             if where in numbers:
                 found[key] = numbers[where]
+        return found
+
+    def handoffs_of(self, recipients: Iterable[RecipientKey]) -> dict[RecipientKey, tuple[str, datetime]]:
+        """The carrier that took each recipient named, and when: only rows handed off (one
+        BatchGetItem per 100)."""
+        wanted = {
+            (keys.message_pk(key.org_id, key.message_id), keys.recipient_sk(key.index)): key for key in recipients
+        }
+        found: dict[RecipientKey, tuple[str, datetime]] = {}
+        for item in self.table.batch_get(wanted, attributes=("carrier", "handed_off_at")):
+            carrier, handed_off_at = wire_string(item, "carrier"), _wire_timestamp(item, "handed_off_at")
+            if carrier is not None and handed_off_at is not None:
+                found[wanted[(item["PK"]["S"], item["SK"]["S"])]] = (carrier, handed_off_at)
         return found
 
     def read_all(self, org_id: str, message_id: str) -> tuple[list[str], dict[int, RecipientRecord]]:

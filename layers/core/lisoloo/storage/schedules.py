@@ -9,15 +9,14 @@ release of the current one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from lisoloo.entities import Audience, MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
-from lisoloo.errors import ScheduleNotFoundError
+from lisoloo.errors import InsufficientBalanceError, ScheduleNotFoundError
 from lisoloo.storage import keys
 from lisoloo.storage.messages import content_fields, message_item
-from lisoloo.storage.recipients import chunk_audience, chunk_items
+from lisoloo.storage.recipients import FAILED_PREFIX, chunk_audience, chunk_items, chunk_numbers
 from lisoloo.storage.table import (
     ConditionFailed,
     Table,
@@ -82,14 +81,22 @@ class Schedules:
         return schedule_from_values(from_item(item)) if item else None
 
     def release(
-        self, message: MessageRecord, following: NewMessage | None, now: datetime, numbers_expire_at: datetime
+        self,
+        message: MessageRecord,
+        following: NewMessage | None,
+        now: datetime,
+        numbers_expire_at: datetime,
+        with_items: Sequence[dict[str, Any]] = (),
+        refused_code: int | None = None,
     ) -> None:
         """Turn a due occurrence into a live message: give it its own copy of the numbers,
         create the recurrence's ``following`` occurrence, mark it released.
 
         Every step is safe to repeat, because a sweep that dies here gets the same item again,
         and only an occurrence not yet marked released is released again: so the following
-        occurrence is created before the mark."""
+        occurrence is created before the mark. ``with_items`` (its reservation) go in one
+        transaction with the mark: InsufficientBalanceError when the account's condition fails.
+        ``refused_code``: released as failed under that code instead."""
         if message.numbers_in_schedule and message.schedule_id:
             schedule_pk = keys.schedule_pk(message.org_id, message.schedule_id)
             items = self.table.query_between(schedule_pk, keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
@@ -98,15 +105,45 @@ class Schedules:
             self.table.batch_put(chunk_items(pk, chunk_audience(items), numbers_expire_at))
         if following is not None:
             self._create_following(following)
-        with suppress(ConditionFailed):
-            self.table.update(
-                keys.message_pk(message.org_id, message.message_id),
-                keys.META,
-                "SET released_at = :now, updated_at = :now REMOVE numbers_in_schedule",
-                # Released once; and never resurrects an occurrence a cancellation removed.
-                "attribute_exists(PK) AND attribute_not_exists(released_at)",
-                values={":now": timestamp(now)},
-            )
+        pk = keys.message_pk(message.org_id, message.message_id)
+        refused: dict[str, Any] = {}
+        if refused_code is not None:
+            # It cannot go (the balance cannot cover it): released as failed, every recipient
+            # counted under the code, so it ends ``failed`` with its event, never submitted.
+            refused = {
+                "update": ", failed = :total, #code = :total",
+                "names": {"#code": f"{FAILED_PREFIX}{refused_code}"},
+            }
+        mark = self.table.update_item(
+            pk,
+            keys.META,
+            f"SET released_at = :now, updated_at = :now{refused.get('update', '')} REMOVE numbers_in_schedule",
+            # Released once; and never resurrects an occurrence a cancellation removed.
+            "attribute_exists(PK) AND attribute_not_exists(released_at)",
+            names=refused.get("names"),
+            values={":now": timestamp(now), **({":total": message.total} if refused else {})},
+        )
+        try:
+            # With its reservation, when it costs something: both or neither.
+            self.table.transact([mark, *with_items])
+        except TransactionCancelled as error:
+            if error.failed_condition(0):
+                return  # released before (a sweep that died after the mark), or cancelled
+            if with_items and error.failed_condition(len(with_items)):
+                raise InsufficientBalanceError() from None
+            raise
+
+    def numbers(self, message: MessageRecord) -> list[str]:
+        """An occurrence's numbers, from wherever they are (the schedule's chunks before release)."""
+        if message.numbers_in_schedule and message.schedule_id:
+            pk = keys.schedule_pk(message.org_id, message.schedule_id)
+        else:
+            pk = keys.message_pk(message.org_id, message.message_id)
+        return [
+            number
+            for item in self.table.query_between(pk, keys.CHUNKS_LOW, keys.CHUNKS_HIGH)
+            for number in chunk_numbers(item)
+        ]
 
     def _create_following(self, message: NewMessage) -> bool:
         """The next occurrence of a recurrence and the schedule's count, in one transaction:

@@ -1,0 +1,41 @@
+"""The merchant's view of money (DESIGN §10): a dry run's quote and ``GET /balance``. Amounts
+are decimal strings in the deployment's currency."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from lisoloo.models import Model, SendCost
+
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])]
+
+
+class CountryQuote(Model):
+    country: Annotated[str, Field(description="ISO 3166 code; ZZ for a number of no country.")]
+    recipients: int
+    segments: int
+    estimate: Amount
+
+
+class SendQuote(Model):
+    """The reply to ``POST /send`` with ``"dry_run": true``: nothing was stored or reserved."""
+
+    dry_run: Literal[True] = True
+    total_recipients: int
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+    cost: SendCost
+    countries: list[CountryQuote]
+
+
+class Balance(Model):
+    """``GET /balance``: ``available`` = ``balance`` + ``credit_limit`` is what sends may still
+    reserve; ``reserved`` is held for messages not final yet (already out of ``balance``)."""
+
+    currency: str
+    balance: Amount
+    reserved: Amount
+    credit_limit: Amount
+    available: Amount

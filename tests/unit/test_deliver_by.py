@@ -1,0 +1,136 @@
+"""Deliver-by's rules (DESIGN §8): with a recipient sent through two carriers, delivered wins,
+the row moves once (so the counters and the merchant's events are as without deliver-by),
+and a failure ends it only when no leg can still deliver. Receipts in every order."""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lisoloo.deliver_by import (
+    Action,
+    Leg,
+    LegsState,
+    after,
+    at_deliver_by,
+    deliver_by_passed,
+    failure_to_write,
+    on_fallback_refused,
+    on_receipt,
+)
+from lisoloo.status import SmsStatus
+
+D, U, X = SmsStatus.DELIVERED, SmsStatus.UNDELIVERED, SmsStatus.EXPIRED
+SENT = LegsState(fallback_sent=True)
+
+
+@pytest.mark.parametrize(
+    ("state", "leg", "status", "expected"),
+    [
+        # Before the deliver-by time: delivered ends it; a failure waits for the fallback
+        (LegsState(), Leg.FIRST, D, Action.DELIVERED),
+        (LegsState(), Leg.FIRST, U, Action.NOTE_FAILURE),
+        (LegsState(), Leg.FALLBACK, D, Action.NOTHING),  # no fallback went: not ours
+        # Past the deliver-by time with no fallback (none to go to): the first leg decides
+        (LegsState(deliver_by_passed=True), Leg.FIRST, U, Action.FAILED),
+        # After the fallback went: delivered from either wins
+        (SENT, Leg.FIRST, D, Action.DELIVERED),
+        (SENT, Leg.FALLBACK, D, Action.DELIVERED),
+        (LegsState(fallback_sent=True, first_failure=U), Leg.FALLBACK, D, Action.DELIVERED),
+        # a failure ends it only once both legs failed
+        (SENT, Leg.FALLBACK, U, Action.NOTE_FAILURE),
+        (LegsState(fallback_sent=True, first_failure=U), Leg.FALLBACK, X, Action.FAILED),
+        (LegsState(fallback_sent=True, fallback_failure=X), Leg.FIRST, U, Action.FAILED),
+        # a leg saying it again changes nothing
+        (LegsState(fallback_sent=True, first_failure=U), Leg.FIRST, U, Action.NOTHING),
+        # Final absorbs everything, delivered too; a non-final receipt is not these rules' business
+        (LegsState(final=True), Leg.FIRST, D, Action.NOTHING),
+        (LegsState(final=True, fallback_sent=True), Leg.FALLBACK, D, Action.NOTHING),
+        (SENT, Leg.FIRST, SmsStatus.ENROUTE, Action.NOTHING),
+    ],
+)
+def test_a_receipt_from_either_leg(state: LegsState, leg: Leg, status: SmsStatus, expected: Action) -> None:
+    assert on_receipt(state, leg, status) is expected
+
+
+@pytest.mark.parametrize(
+    ("state", "next_carrier", "expected"),
+    [
+        (LegsState(), True, Action.SEND_FALLBACK),
+        (LegsState(first_failure=U), True, Action.SEND_FALLBACK),
+        (LegsState(), False, Action.NOTHING),  # one-carrier route: the first carrier decides
+        (LegsState(first_failure=U), False, Action.FAILED),
+        (LegsState(final=True), True, Action.NOTHING),  # delivered in time: no second copy
+        (SENT, True, Action.NOTHING),  # once only
+    ],
+)
+def test_the_deliver_by_time(state: LegsState, next_carrier: bool, expected: Action) -> None:
+    assert at_deliver_by(state, next_carrier=next_carrier) is expected
+
+
+def test_a_refused_fallback_leaves_the_first_leg_to_decide() -> None:
+    assert on_fallback_refused(LegsState(fallback_sent=True)) is Action.NOTHING
+    assert on_fallback_refused(LegsState(fallback_sent=True, first_failure=U)) is Action.FAILED
+
+
+def test_the_first_definitive_failure_is_the_one_written() -> None:
+    state = LegsState(fallback_sent=True, first_failure=X)
+    assert on_receipt(state, Leg.FALLBACK, U) is Action.FAILED
+    assert failure_to_write(state, Leg.FALLBACK, U) is X
+    assert failure_to_write(LegsState(deliver_by_passed=True), Leg.FIRST, U) is U
+
+
+Event = tuple[str, SmsStatus | None]
+
+
+def run(events: list[Event], *, next_carrier: bool = True) -> tuple[LegsState, list[Action], SmsStatus | None]:
+    """Play events (``first`` / ``fallback`` receipts, ``deliver_by``) on one row; returns the
+    state, the moves made and the status the row ends in (None: not final)."""
+    state, final = LegsState(), None
+    moves: list[Action] = []
+    for name, status in events:
+        if name == "deliver_by":
+            action = at_deliver_by(state, next_carrier=next_carrier)
+            written = failure_to_write(state)
+            state = deliver_by_passed(after(state, action))
+        else:
+            assert status is not None
+            leg = Leg(name)
+            action = on_receipt(state, leg, status)
+            written = status if action is Action.DELIVERED else failure_to_write(state, leg, status)
+            state = after(state, action, leg, status)
+        if action in (Action.DELIVERED, Action.FAILED):
+            moves.append(action)
+            final = written
+    return state, moves, final
+
+
+outcomes = st.sampled_from([D, U, X])
+
+
+@given(outcomes, outcomes, st.booleans())
+def test_in_every_order_the_row_moves_once_and_delivered_wins(
+    first: SmsStatus, fallback: SmsStatus, next_carrier: bool
+) -> None:
+    events: list[Event] = [("first", first), ("deliver_by", None), ("fallback", fallback)]
+    for order in permutations(events):
+        state, moves, final = run(list(order), next_carrier=next_carrier)
+        fallback_counted = next_carrier and order.index(("deliver_by", None)) < order.index(("fallback", fallback))
+        delivered_in_time = first is D and order.index(("first", first)) < order.index(("deliver_by", None))
+        # Then the row moved at most once: the counters and the merchant's events as without deliver-by
+        assert len(moves) <= 1
+        assert (final is not None) == bool(moves)
+        # and it is delivered exactly when a leg that counts delivered
+        assert (final is D) == (first is D or (fallback_counted and fallback is D)), order
+        # a failure only when every leg that went failed, the first definitive failure written
+        if final is not None and final is not D:
+            assert first is not D and (not fallback_counted or fallback is not D)
+            assert final is first or (fallback_counted and final is fallback)
+        # no second copy goes when the first was delivered before the deliver-by time
+        assert not (delivered_in_time and state.fallback_sent)
+        # and with both legs heard from (or no fallback possible), the recipient is final
+        if (fallback_counted or not next_carrier) or first is D:
+            assert state.final, order
