@@ -19,9 +19,11 @@ from lisoloo.deliver_by import (
     deliver_by_passed,
     failure_to_write,
     fallback_refused,
+    leg_of,
     on_fallback_refused,
     on_receipt,
     settle,
+    state_of,
 )
 from lisoloo.status import SmsStatus
 
@@ -192,3 +194,35 @@ def test_in_every_order_the_row_moves_once_and_delivered_wins(
         # and with both legs heard from (or no fallback possible), the recipient is final
         if (fallback_counted or not next_carrier or refused) or first is D:
             assert state.final, order
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        # never armed (no deliver_within, no next carrier, several parts): one leg, as before
+        ({"tier": 3, "carrier": "a"}, LegsState(deliver_by_passed=True)),
+        # armed, its time still to come
+        ({"tier": 3, "carrier": "a", "due_kind": "deliver_by"}, LegsState()),
+        # armed and a first failure noted
+        (
+            {"tier": 3, "carrier": "a", "due_kind": "deliver_by", "first_failure": "undelivered"},
+            LegsState(first_failure=U),
+        ),
+        # the fallback went, and failed
+        (
+            {"tier": 3, "carrier": "a", "fallback_carrier": "b", "fallback_failure": "expired"},
+            LegsState(fallback_sent=True, deliver_by_passed=True, fallback_failure=X),
+        ),
+        # a carrier retry waiting is not deliver-by
+        ({"tier": 2, "carrier": "a", "due_kind": "retry"}, LegsState(deliver_by_passed=True)),
+        ({"tier": 4, "carrier": "a"}, LegsState(final=True, deliver_by_passed=True)),
+    ],
+)
+def test_a_row_as_the_rules_read_it(row: dict[str, object], expected: LegsState) -> None:
+    assert state_of(row) == expected
+
+
+def test_which_leg_a_carrier_speaks_for() -> None:
+    row = {"carrier": "a", "fallback_carrier": "b"}
+    assert (leg_of(row, "a"), leg_of(row, "b"), leg_of(row, "c")) == (Leg.FIRST, Leg.FALLBACK, None)
+    assert leg_of({"carrier": "a"}, "b") is None

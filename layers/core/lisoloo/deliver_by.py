@@ -1,9 +1,9 @@
 """Deliver-by (DESIGN §8), the rules: what a receipt or the deliver-by time does to a recipient
 that may be sent twice, once through each of two carriers ("legs"). Pure: no I/O.
 
-Not wired in yet (``deliver_within`` is not accepted by ``POST /send``): these are the rules the
-storage and the sweep will follow, fixed and tested first because "delivered wins" and "a final
-state absorbs later receipts" pull against each other. The way out keeps counters exact:
+The rules the storage, the sweep (``sweeping``) and receipts (``applying``) follow, fixed and
+tested on their own because "delivered wins" and "a final state absorbs later receipts" pull
+against each other. The way out keeps counters exact:
 
 * one recipient row, two carrier references (the first carrier's, and the fallback's);
 * the row moves tier (and the message's counters with it) **once**: to ``delivered`` on the
@@ -23,10 +23,15 @@ stays ``sent`` until the fallback answers (at most ``deliver_within`` + the fall
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
-from lisoloo.status import SmsStatus
+from lisoloo.status import SmsStatus, Tier
+
+# The row's due kind while its deliver-by time is still to come (``entities.DueKind``).
+ARMED = "deliver_by"
 
 
 class Leg(StrEnum):
@@ -142,3 +147,31 @@ def after(state: LegsState, action: Action, leg: Leg | None = None, status: SmsS
 def deliver_by_passed(state: LegsState) -> LegsState:
     """The state once the deliver-by time has been handled (whatever it did)."""
     return replace(state, deliver_by_passed=True)
+
+
+def state_of(row: Mapping[str, Any]) -> LegsState:
+    """A recipient row (plain values) as these rules see it. Its deliver-by time counts as
+    passed unless armed and not yet handled: a row never armed (no ``deliver_within``, no next
+    carrier, or several parts) has one leg, decided by its own receipts, as without deliver-by."""
+    first, fallback = row.get("first_failure"), row.get("fallback_failure")
+    return LegsState(
+        final=int(row.get("tier", 0)) >= Tier.TERMINAL,
+        fallback_sent=row.get("fallback_carrier") is not None,
+        first_failure=SmsStatus(first) if first else None,
+        fallback_failure=SmsStatus(fallback) if fallback else None,
+        deliver_by_passed=row.get("due_kind") != ARMED,
+    )
+
+
+def leg_of(row: Mapping[str, Any], carrier: str) -> Leg | None:
+    """Which leg a carrier's receipt speaks for; None: a carrier this recipient never went to."""
+    if row.get("carrier") == carrier:
+        return Leg.FIRST
+    if row.get("fallback_carrier") == carrier:
+        return Leg.FALLBACK
+    return None
+
+
+def failure_field(leg: Leg) -> str:
+    """The row attribute a leg's noted failure is kept in."""
+    return "first_failure" if leg is Leg.FIRST else "fallback_failure"
