@@ -48,7 +48,7 @@ def _progress(message: str, started: float, results: dict[str, Any] | None = Non
 
 
 def run(big: int, *, local: bool = True) -> dict[str, Any]:
-    from bench import imports, local_stack, personal_texts, routing, scenarios
+    from bench import imports, local_stack, money, personal_texts, routing, scenarios
 
     started = time.perf_counter()
     results: dict[str, Any] = {"big": big}
@@ -80,6 +80,8 @@ def run(big: int, *, local: bool = True) -> dict[str, Any]:
             _progress("personal texts", started, results)
             results["routing"] = {"failover": routing.failover(stack), "pacing": routing.pacing(stack)}
             _progress("routing", started, results)
+            results["money"] = {"overhead": money.money_overhead(stack, big), "latency": money.send_latency(stack, big)}
+            _progress("money", started, results)
         finally:
             stack.stop()
     results["imports"] = imports.cold_imports()

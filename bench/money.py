@@ -1,11 +1,12 @@
 """What money (DESIGN §10) adds to a message's life: the lifecycle scenario run twice in the
 same stack, with no prices and with a price covering every recipient and a balance that covers
 the send, and the difference in write units and requests. ``python -m bench.money [COUNT...]``
-prints the figures (they are not in ``make bench``'s report yet)."""
+prints the figures; ``make bench`` reports them for the large case (rows 10)."""
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -65,6 +66,45 @@ def money_overhead(stack: InProcessStack, count: int) -> dict[str, Any]:
             if priced["requests"].get(name, 0) != plain["requests"].get(name, 0)
         },
         "seconds": {"off": plain["seconds"], "on": priced["seconds"]},
+    }
+
+
+def send_latency(stack: InProcessStack, count: int, repetitions: int = 3) -> dict[str, Any]:
+    """POST /send of ``count`` numbers with no prices and with a price covering them (and a
+    balance that covers every send), alternating, after one warm-up each: the quote, the
+    account read and the reservation's transaction are what "on" adds."""
+    from lisoloo.pricing import Price
+
+    repository = stack.repository()
+    merchant = stack.new_merchant(webhook=False)
+    batch = scenarios.numbers(count)
+    with stack.meter.paused():
+        top_up = Decimal(count) * 2 * (repetitions + 1)
+        repository.accounts.apply(
+            repository.accounts.change(merchant.org_id, "top_up", "BENCH-LATENCY", top_up, datetime.now(UTC))
+        )
+    samples: dict[str, list[float]] = {"off": [], "on": []}
+    try:
+        for repetition in range(repetitions + 1):
+            for label in ("off", "on") if repetition % 2 else ("on", "off"):
+                with stack.meter.paused():
+                    if label == "on":
+                        repository.prices.put(Price("KE", Decimal("0.80")), datetime.now(UTC))
+                    else:
+                        repository.prices.delete(None, "KE")
+                wall, _, _ = scenarios.timed(stack, lambda: stack.send(merchant, batch))
+                stack.purge_dispatch_queue()
+                if repetition:
+                    samples[label].append(wall)
+    finally:
+        with stack.meter.paused():
+            repository.prices.delete(None, "KE")
+    return {
+        "recipients": count,
+        "off_seconds": statistics.median(samples["off"]),
+        "on_seconds": statistics.median(samples["on"]),
+        "ratio": statistics.median(samples["on"]) / statistics.median(samples["off"]),
+        "repetitions": repetitions,
     }
 
 

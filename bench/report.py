@@ -35,6 +35,13 @@ COST_GOAL = 10.0
 TO_FINAL_GOAL_SECONDS = {1_000: 20.0, 10_000: 180.0}
 TIME_TO_CARRIER_GOAL_MS = 150.0
 WRITE_UNIT_GOAL = 4.5
+# Issue 19: every recipient row is filed under its number in the sparse `find` index, one index
+# write per recipient, so "did my customer get it?" is one Query; the pipe's own goal stays 4.5.
+NUMBER_INDEX_WRITE_UNITS = 1.0
+LIFECYCLE_GOAL = WRITE_UNIT_GOAL + NUMBER_INDEX_WRITE_UNITS
+LIFECYCLE_GOAL_TEXT = f"≤ {LIFECYCLE_GOAL} WU ({WRITE_UNIT_GOAL} + {NUMBER_INDEX_WRITE_UNITS:.0f} per-number index)"
+# Issue 18: what money adds per recipient of a 10,000-recipient send, on average.
+MONEY_WRITE_UNIT_GOAL = 0.1
 # Issue 14: a flood of made-up references costs a small share of a request each, not a transaction.
 FLOOD_REQUESTS_GOAL = 0.05
 
@@ -96,8 +103,8 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     big = figures["big"]
     for key, lifecycle in figures["lifecycle"].items():
         each = per_recipient(lifecycle)
-        goal = f"≤ {WRITE_UNIT_GOAL} WU" if int(key) >= 100 else "—"
-        ok = lifecycle["correct"] and (each["write_units"] <= WRITE_UNIT_GOAL if int(key) >= 100 else True)
+        goal = LIFECYCLE_GOAL_TEXT if int(key) >= 100 else "—"
+        ok = lifecycle["correct"] and (each["write_units"] <= LIFECYCLE_GOAL if int(key) >= 100 else True)
         out.append(
             Row(
                 f"1. lifecycle, {int(key):,} recipient{'s' if int(key) > 1 else ''}",
@@ -254,6 +261,7 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     )
     out.extend(_local_speed_rows(local))
     out.extend(_routing_rows(figures.get("routing")))
+    out.extend(_money_rows(figures.get("money")))
     return out
 
 
@@ -269,8 +277,8 @@ def _routing_rows(routing: dict[str, Any] | None) -> list[Row]:
             f"9. lifecycle, {routed['recipients']:,} recipients, * over 2 carriers, one refusing",
             f"per recipient: {_fmt(each['write_units'])} WU, {_fmt(each['requests'])} AWS requests; "
             f"taken by {failover['carriers']}" + ("" if routed["correct"] else "; FINAL STATUS WRONG"),
-            f"≤ {WRITE_UNIT_GOAL} WU",
-            routed["correct"] and each["write_units"] <= WRITE_UNIT_GOAL,
+            LIFECYCLE_GOAL_TEXT,
+            routed["correct"] and each["write_units"] <= LIFECYCLE_GOAL,
         ),
         Row(
             f"9. failover cost ({failover['failed_over']:,} refused live, "
@@ -287,6 +295,33 @@ def _routing_rows(routing: dict[str, Any] | None) -> list[Row]:
             f"{pacing['writes_per_recipient']:.3f} DynamoDB requests per recipient",
             "≤ 1.10",
             pacing["accuracy"] <= 1.10,
+        ),
+    ]
+
+
+def _money_rows(money: dict[str, Any] | None) -> list[Row]:
+    """Issue 18's rows: what prices, the reservation and settlement add, and the send's latency."""
+    if not money:  # figures from before money existed lack it
+        return []
+    overhead, latency = money["overhead"], money["latency"]
+    units = overhead["write_units_per_recipient"]
+    extra = units["on"] - units["off"]
+    return [
+        Row(
+            f"10. money: write units a {overhead['recipients']:,}-recipient send adds, priced ÷ unpriced",
+            f"+{extra:.4f} WU per recipient ({_fmt(units['off'])} → {_fmt(units['on'])}); "
+            f"+{_fmt(overhead['extra_write_units_per_send'])} WU and "
+            f"+{overhead['extra_aws_requests_per_send']} AWS requests per send"
+            + ("" if overhead["correct"] else "; FINAL STATUS WRONG"),
+            f"≤ {MONEY_WRITE_UNIT_GOAL} WU per recipient",
+            overhead["correct"] and extra <= MONEY_WRITE_UNIT_GOAL,
+        ),
+        Row(
+            f"10. POST /send {latency['recipients']:,} numbers, pricing on ÷ off (in-process)",
+            f"{latency['ratio']:.2f}x wall ({latency['on_seconds']:.2f} s ÷ {latency['off_seconds']:.2f} s, "
+            f"median of {latency['repetitions']})",
+            "—",
+            None,
         ),
     ]
 

@@ -102,7 +102,7 @@ def _writes_to_partitions(tally: Tally, suffix: str) -> int:
 # --- 2. and 3. latency ratios ------------------------------------------------------------------
 
 
-def _timed(stack: InProcessStack, call: Callable[[], tuple[int, Any]]) -> tuple[float, float, Tally]:
+def timed(stack: InProcessStack, call: Callable[[], tuple[int, Any]]) -> tuple[float, float, Tally]:
     """(wall seconds, seconds outside AWS calls, tally) of one handler call."""
     with stack.meter.tally() as tally:
         started = time.perf_counter()
@@ -124,7 +124,7 @@ def send_ratio(stack: InProcessStack, repetitions: int = 5, big: int = BIG) -> d
     samples: dict[str, list[tuple[float, float, Tally]]] = {"one": [], "many": []}
     for repetition in range(repetitions + 1):
         for label, batch in (("one", one), ("many", many)) if repetition % 2 else (("many", many), ("one", one)):
-            sample = _timed(stack, lambda batch=batch: stack.send(merchant, batch))  # type: ignore[misc]
+            sample = timed(stack, lambda batch=batch: stack.send(merchant, batch))  # type: ignore[misc]
             stack.purge_dispatch_queue()
             if repetition:
                 samples[label].append(sample)
@@ -154,7 +154,7 @@ def status_ratio(
     for repetition in range(repetitions + 1):
         for label in labels[repetition % 3 :] + labels[: repetition % 3]:
             owner, message_id = reads[label]
-            sample = _timed(stack, lambda owner=owner, message_id=message_id: stack.status(owner, message_id))  # type: ignore[misc]
+            sample = timed(stack, lambda owner=owner, message_id=message_id: stack.status(owner, message_id))  # type: ignore[misc]
             if repetition:
                 samples[label].append(sample)
 

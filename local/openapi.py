@@ -365,6 +365,26 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "404": _error("Unknown carrier.", "Carrier not found"),
         },
     },
+    # --- opt-out links (DESIGN §12): the recipient's page, not a merchant's or carrier's call ---
+    ("get", f"{_API}/u/{{token}}"): {
+        "summary": "The opt-out page of a text's {{opt_out_url}} link: asks the recipient to confirm",
+        "description": "For a text's recipient, in a browser: no app-key, the link's token is the "
+        "credential. Never opts out (SMS apps and link scanners fetch links).",
+        "html": True,
+    },
+    ("post", f"{_API}/u/{{token}}"): {
+        "summary": "Confirm an opt-out link: the number joins the sender's suppression list",
+        "description": "The page's form posts here (no body). A used link answers the 'already done' "
+        "page; fires `sms.opted_out` once.",
+        "html": True,
+    },
+}
+
+# The opt-out page answers HTML, whatever is asked (an unknown and a malformed token alike).
+_HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+HTML_RESPONSES: dict[str, Any] = {
+    "200": {"description": "The page (to confirm, done, or already done).", "content": _HTML_PAGE},
+    "404": {"description": "No such link: one plain page for unknown and malformed tokens.", "content": _HTML_PAGE},
 }
 
 
@@ -459,6 +479,11 @@ def _complete(document: dict[str, Any], routes: list[tuple[str, str, str, str | 
         operation["summary"] = extra.get("summary", operation.get("summary"))
         if "description" in extra:
             operation["description"] = extra["description"]
+        if extra.get("html"):
+            operation["tags"] = ["recipients"]
+            operation["security"] = []
+            operation["responses"] = {**HTML_RESPONSES, "500": INTERNAL}
+            continue
         operation["tags"] = ["carriers" if authorizer is None else "merchants"]
         if extra.get("headers"):
             operation["parameters"] = [*operation.get("parameters", []), *extra["headers"]]
@@ -487,6 +512,7 @@ def _complete(document: dict[str, Any], routes: list[tuple[str, str, str, str | 
     document["tags"] = [
         {"name": "merchants", "description": "Send and follow messages; authenticated with `app-key`."},
         {"name": "carriers", "description": "Delivery receipts; authenticated with the carrier's token."},
+        {"name": "recipients", "description": "The opt-out page a text's `{{opt_out_url}}` link opens."},
     ]
     return document
 

@@ -9,6 +9,7 @@ dispatched before the sandbox knows where to post receipts).
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Mapping
 from contextlib import suppress
@@ -41,6 +42,17 @@ SANDBOX_CARRIER = "sandbox"
 SECOND_SANDBOX_CARRIER = "sandbox-b"
 
 
+# The API's base path, under which the opt-out page is served (template.yaml's routes).
+OPT_OUT_BASE_PATH = "/api/v1/lisoloo/sms-api"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class LocalStack:
     def __init__(self, settings: LocalSettings) -> None:
         self.settings = settings
@@ -53,6 +65,7 @@ class LocalStack:
         # Set once the stack serves, for saving its state at stop (LISOLOO_LOCAL_STATE).
         self._tables: dict[str, str] = {}
         self._tenants: DemoTenants | None = None
+        self._port = settings.port
 
     def start(self) -> ReadyInfo:
         started = time.monotonic()
@@ -69,6 +82,9 @@ class LocalStack:
         self._inspector = self._start_inspector(saved)
 
         declared = load_template(self.settings.template_path).get("Parameters", {})
+        # The gateway's port, chosen now when any free one will do: opt-out links made at send
+        # name it, and the functions read their settings before the gateway serves.
+        self._port = self.settings.port or _free_port()
         parameters = self._parameters(self._sandbox.url, self._moto.url, declared)
         self._refuse_impossible_timing(parameters, declared)
         stack = deploy_template(self.settings.template_path, parameters)
@@ -117,7 +133,7 @@ class LocalStack:
             pages=docs_pages(base_path(routes)),
             read_timeout=self.settings.read_timeout_seconds,
         )
-        self._gateway.start(port=self.settings.port)
+        self._gateway.start(port=self._port)
         base_url = self._gateway.url + base_path(self._gateway.routes)
 
         demo_hook = self._inspector.hook_url("demo")
@@ -205,6 +221,8 @@ class LocalStack:
         wanted = {"SandboxCarrierUrl": sandbox_url, "WebhookAllowLoopback": "true"}
         # Export links are signed for moto's server, so they open from this machine's browser.
         wanted["ExportsDownloadEndpoint"] = moto_url
+        # {{opt_out_url}} links open this stack's own page, from this machine's browser.
+        wanted["OptOutBaseUrl"] = f"http://127.0.0.1:{self._port}{OPT_OUT_BASE_PATH}"
         if self.settings.delivery_timeout_seconds is not None:
             wanted["DeliveryTimeoutSeconds"] = str(self.settings.delivery_timeout_seconds)
         if self.settings.carrier_retry_delays is not None:

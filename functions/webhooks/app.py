@@ -13,8 +13,8 @@ from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
 from lisoloo.settling import settle_if_final
-from lisoloo.storage import message_change, stored_inbound
-from lisoloo.webhooks.fanout import delivery_jobs, inbound_delivery_jobs
+from lisoloo.storage import message_change, stored_inbound, used_link
+from lisoloo.webhooks.fanout import delivery_jobs, inbound_delivery_jobs, opt_out_delivery_jobs
 
 get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -22,15 +22,17 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def handle_change(record: DynamoDBRecord) -> None:
     # Read at the edge by storage, which knows the item layout (the filter passes message items,
-    # and inbound messages as they are stored).
+    # inbound messages as they are stored, and opt-out links as they are used).
     change = message_change(record.raw_event["dynamodb"])
     now = datetime.now(UTC)
     if change is not None:
         settle_if_final(change, repository(), now)  # before the events: a failure retries both
         jobs = delivery_jobs(change, repository(), now)
+    elif (inbound := stored_inbound(record.raw_event)) is not None:
+        jobs = inbound_delivery_jobs(inbound, repository(), now)
     else:
-        inbound = stored_inbound(record.raw_event)
-        jobs = inbound_delivery_jobs(inbound, repository(), now) if inbound is not None else []
+        link = used_link(record.raw_event)
+        jobs = opt_out_delivery_jobs(link, repository(), now) if link is not None else []
     if jobs:
         webhook_queue().enqueue(jobs)
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from lisoloo.entities import RecipientKey
+from lisoloo.settings import get_settings
+from lisoloo.storage.message_index import MessageIndex
 from tests.integration.conftest import Harness, Merchant
 
 
@@ -165,3 +167,29 @@ def test_latest_message_to_a_number_is_one_query_of_the_per_number_index(harness
     assert index.latest_message_to(harness.new_merchant().org_id, "+254712345678", since) is None
     later = created_at(harness, merchant, second) + timedelta(seconds=1)
     assert index.latest_message_to(merchant.org_id, "+254712345678", later) is None
+
+
+def test_a_range_of_centuries_reads_no_more_months_than_the_retention_holds(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a merchant with a message, and the month partitions each listing reads recorded
+    merchant = harness.new_merchant()
+    message_id = send(harness, merchant, ["+254712345678"])
+    walked: list[int] = []
+    listed = MessageIndex.listed
+
+    def recording(self: MessageIndex, org_id: str, months: list[str], *rest: Any) -> Any:
+        walked.append(len(months))
+        return listed(self, org_id, months, *rest)
+
+    monkeypatch.setattr(MessageIndex, "listed", recording)
+    # When it asks for everything from the year 170 to the year 9999 (found by the fuzzer: one
+    # Query per month of 1,800 years timed the request out)
+    code, body = list_messages(
+        harness, merchant, created_after="0170-02-04T17:55:02Z", created_before="9999-01-01T00:00:00Z"
+    )
+    # Then it is answered from the months a message can still be in
+    assert code == 200, body
+    assert [item["message_id"] for item in body["data"]["messages"]] == [message_id]
+    retention_months = get_settings().time.message_lifetime.days // 28 + 2
+    assert walked and max(walked) <= retention_months

@@ -48,7 +48,12 @@ def test_every_template_route_is_documented_with_its_security(generated: dict[st
         responses = operation["responses"]
         # A success (200, or 202 for what is only queued) and our own failure, on every route
         assert {"200", "202"} & set(responses) and "500" in responses, (method, path)
-        if authorizer is None:
+        if path.endswith("/u/{token}"):
+            # A text's recipient: no credential but the link's token, an HTML page either way
+            assert operation["security"] == []
+            assert set(responses) == {"200", "404", "500"}
+            assert "text/html" in responses["404"]["content"]
+        elif authorizer is None:
             # Carriers: their own token, never an app-key, never a usage plan
             assert operation["security"] == [{"carrier-token": []}, {"carrier-token-query": []}]
             assert "429" not in responses

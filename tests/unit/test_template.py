@@ -127,6 +127,8 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "DispatchQueue": {"sqs:SendMessage*"},
     },
     "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
+    # A link read, then used: the link and the suppression updated in one transaction.
+    "OptOutFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
     "BalanceFunction": {"SmsTable": {"dynamodb:GetItem"}},
 }
 
@@ -173,10 +175,11 @@ API_ROUTES = {
     },
     "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
     "InboundMessagesFunction": {("get", f"{API}/inbound")},
+    "OptOutFunction": {("get", f"{API}/u/{{token}}"), ("post", f"{API}/u/{{token}}")},
     "BalanceFunction": {("get", f"{API}/balance")},
 }
-# Carriers are not merchants: no app-key, no usage plan.
-UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction"}
+# Carriers and texts' recipients are not merchants: no app-key, no usage plan.
+UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction", "OptOutFunction"}
 EVENT_SOURCES = {
     "DispatchFunction": ("DispatchQueue", "Arn"),
     "WebhookDeliveryFunction": ("WebhookDeliveriesQueue", "Arn"),

@@ -21,6 +21,7 @@ from lisoloo.entities import ChunkWork, MessageRecord, NumberListing, RecipientK
 from lisoloo.errors import ErrorCode
 from lisoloo.models import RESERVED_REFERENCE_PREFIX, DispatchJob
 from lisoloo.observability import logger
+from lisoloo.opting_out import OptOutLink, token_of
 from lisoloo.personalising import render_stored
 from lisoloo.phone import is_valid_number
 from lisoloo.route_quality import count_handoffs
@@ -119,6 +120,8 @@ def dispatch_chunk(
             elif lapsed:  # likewise, its validity ended since: not worth sending any more
                 failures.append(expired(key, now, create=False))
             else:
+                expires_at = now + settings.time.message_lifetime
+                link_opt_out(repository, key, number, message, work.variables_of(key.index), expires_at)
                 claimed.append((submission, order))
         else:
             # Another run holds a fresh claim, or it waits for a carrier retry: not ours now.
@@ -170,6 +173,23 @@ def suppressed_in_chunk(repository: SmsRepository, work: ChunkWork) -> set[str]:
     past_us = work.past_us()
     waiting = [work.number_of(index) for index in work.indexes if index not in past_us]
     return repository.suppressions.suppressed(work.message.org_id, waiting)
+
+
+def link_opt_out(
+    repository: SmsRepository,
+    key: RecipientKey,
+    number: str,
+    message: MessageRecord,
+    values: Mapping[str, str] | None,
+    expires_at: datetime,
+) -> None:
+    """A recipient whose text carries an opt-out link: its lookup, before the text can reach
+    the handset (a claim taken over after a crash writes it again, the same); it lives as long
+    as a message sent now is kept."""
+    token = token_of(values)
+    if token is not None:
+        link = OptOutLink(token, key.org_id, number, key.message_id, message.sender_id)
+        repository.opt_outs.link(link, expires_at)
 
 
 def is_consent_reply(message: MessageRecord) -> bool:

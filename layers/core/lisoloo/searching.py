@@ -56,8 +56,10 @@ def search_messages(
     elif query.reference is not None:
         positions = index.with_reference(org_id, query.reference, low, high, page_size)
     else:
-        newest = query.created_before or now + CLOCK_SKEW
-        months = months_between(query.created_after or oldest, newest)
+        # Only months that can hold a message: none is older than the retention nor newer than
+        # now, so a range of centuries (created_after=0170-…) walks no more months than a default one.
+        latest = now + CLOCK_SKEW
+        months = months_between(max(query.created_after or oldest, oldest), min(query.created_before or latest, latest))
         positions = index.listed(org_id, months, low, high, page_size)
     # Both bounds of BETWEEN are inclusive; the upper one (a cursor, or created_before) is not ours.
     positions = (position for position in positions if position < high)

@@ -15,13 +15,15 @@ from lisoloo.errors import (
     InvalidRecipientsError,
     InvalidScheduleError,
     InvalidSenderIdError,
+    InvalidTemplateError,
     StorageError,
 )
 from lisoloo.identifiers import new_message_id
 from lisoloo.models import Caller, Occurrence, Recipient, SendAccepted, SendRequest, dispatch_jobs
 from lisoloo.money_models import SendQuote
 from lisoloo.observability import logger, metrics
-from lisoloo.personalising import Personalised, personalise
+from lisoloo.opting_out import OPT_OUT_VAR, with_opt_out_links
+from lisoloo.personalising import Personalised, check_template, personalise
 from lisoloo.phone import MalformedNumberError, normalise_number
 from lisoloo.queues import JobQueue
 from lisoloo.scheduling import check_schedule, new_schedule, plan_occurrences
@@ -36,6 +38,26 @@ def split_recipients(entries: list[str | Recipient]) -> tuple[list[str], list[di
     numbers = [entry if isinstance(entry, str) else entry.to for entry in entries]
     values = [{} if isinstance(entry, str) else entry.vars for entry in entries]
     return numbers, values
+
+
+def with_links(message: str, values: list[dict[str, str]], settings: Settings) -> list[dict[str, str]]:
+    """With ``{{opt_out_url}}`` in the text, each recipient's values get a link of their own,
+    made now, so its real length is counted in the reply and every attempt sends the same link."""
+    if OPT_OUT_VAR not in check_template(message).used:
+        return values
+    carriers = settings.carriers
+    base_url = carriers.opt_out_base_url or carriers.receipts_base_url
+    if not base_url:
+        raise InvalidTemplateError(
+            [
+                {
+                    "loc": ["body", "message"],
+                    "msg": "{{opt_out_url}} needs the stack's OptOutBaseUrl (or ReceiptsBaseUrl) set",
+                    "type": "opt_out_url",
+                }
+            ]
+        )
+    return with_opt_out_links(values, base_url)
 
 
 def normalise_recipients(raw_numbers: list[str], default_country: str) -> list[str]:
@@ -93,7 +115,7 @@ def _content(
     """The request checked: its numbers normalised, each recipient's text, the message's content."""
     raw_numbers, values = split_recipients(request.to)
     numbers = normalise_recipients(raw_numbers, caller.default_country)
-    texts = personalise(request.message, values)
+    texts = personalise(request.message, with_links(request.message, values, settings))
     sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
         check_webhook_url(request.callback_url, allow_loopback=settings.webhooks.webhook_allow_loopback)

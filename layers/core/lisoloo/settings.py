@@ -101,6 +101,9 @@ class CarrierSettings(_Group):
     carrier_timeout_seconds: float = Field(default=10.0, gt=0)
     # Our API's base URL (…/api/v1/lisoloo/sms-api): receipt URLs handed to carriers start with it.
     receipts_base_url: str = ""
+    # The base of opt-out links (DESIGN §12), ``{this}/u/{token}``: a short domain mapped to the
+    # API keeps texts short; empty means receipts_base_url (the API's own base URL).
+    opt_out_base_url: str = ""
     # The sender id used when a message names none ("" lets the carrier choose).
     carrier_sender_id: str = ""
     # Where each carrier's secrets document lives: {prefix}/{carrier} (carriers/secrets.py).

@@ -15,6 +15,7 @@ class SuppressionSource(StrEnum):
     API = "api"  # PUT /suppressions/{number}
     BULK = "bulk"  # POST /suppressions
     KEYWORD = "keyword"  # the number replied STOP (or one of the organization's own words)
+    LINK = "link"  # the number's recipient confirmed an opt-out link (DESIGN §12)
 
 
 @dataclass(frozen=True, slots=True)

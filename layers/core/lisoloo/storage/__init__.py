@@ -23,6 +23,7 @@ from lisoloo.storage.inbound import Inbound, stored_inbound
 from lisoloo.storage.inbound_numbers import InboundNumbers
 from lisoloo.storage.message_index import MessageIndex
 from lisoloo.storage.messages import Messages, message_change
+from lisoloo.storage.opt_outs import OptOuts, used_link
 from lisoloo.storage.organizations import Organizations
 from lisoloo.storage.prices import Prices
 from lisoloo.storage.recipients import Recipients
@@ -32,7 +33,7 @@ from lisoloo.storage.schedules import Schedules
 from lisoloo.storage.suppressions import Suppressions
 from lisoloo.storage.table import Table
 
-__all__ = ["SmsRepository", "message_change", "stored_inbound"]
+__all__ = ["SmsRepository", "message_change", "stored_inbound", "used_link"]
 
 
 class SmsRepository:
@@ -59,6 +60,7 @@ class SmsRepository:
         self.prices = Prices(self.table)
         self.accounts = Accounts(self.table)
         self.route_quality = RouteQuality(self.table)
+        self.opt_outs = OptOuts(self.table)
 
     @property
     def table_name(self) -> str:

@@ -321,3 +321,15 @@ def route_quality_of_sk(sort_key: str) -> tuple[str, str]:
     """(bucket, country) of a route-quality sort key."""
     bucket, _, country = sort_key.removeprefix("B#").rpartition("#")
     return bucket, country
+
+
+# --- Opt-out links (DESIGN §12) -------------------------------------------------------------
+# One item per link, keyed by its token alone: the public page's request carries nothing else
+# (no app-key, no organization), as a carrier's receipt carries only its own id. Not scoped
+# under ``ORG#``: the item names its organization, and the 72-bit token is the capability.
+
+OPT_OUT_SK = "LINK"
+
+
+def opt_out_pk(token: str) -> str:
+    return f"OPTOUT#{token}"

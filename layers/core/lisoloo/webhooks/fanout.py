@@ -1,4 +1,4 @@
-"""From a stored change (a message's transition, an inbound message) to its events, logged, and
+"""From a stored change (a message's transition, an inbound message, a used opt-out link) to its events, logged, and
 one delivery job per event and target."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from datetime import datetime
 
 from lisoloo.entities import MessageChange
 from lisoloo.models import WebhookDeliveryJob
+from lisoloo.opting_out import OptOutLink
 from lisoloo.storage import SmsRepository
 from lisoloo.two_way import InboundMessage
 from lisoloo.webhooks.events import WebhookEvent, events_for_change
 from lisoloo.webhooks.inbound_events import inbound_events
+from lisoloo.webhooks.opt_out_events import opt_out_event
 
 
 def webhook_targets(repository: SmsRepository, org_id: str, callback_url: str | None) -> list[str]:
@@ -36,6 +38,12 @@ def inbound_delivery_jobs(
 ) -> list[WebhookDeliveryJob]:
     """An inbound message's events for the organization's webhook URL (a reply has no callback URL)."""
     return _logged_jobs(repository, inbound_events(message), webhook_targets(repository, message.org_id, None), now)
+
+
+def opt_out_delivery_jobs(link: OptOutLink, repository: SmsRepository, now: datetime) -> list[WebhookDeliveryJob]:
+    """A used opt-out link's ``sms.opted_out`` for the organization's webhook URL (the number
+    left the organization, not one message: the message's callback URL is not told)."""
+    return _logged_jobs(repository, [opt_out_event(link)], webhook_targets(repository, link.org_id, None), now)
 
 
 def _logged_jobs(
