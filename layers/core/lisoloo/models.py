@@ -409,7 +409,7 @@ class WebhookDeliveryJob(Model):
     dead-letter queue as is."""
 
     org_id: str
-    message_id: str
+    message_id: str | None  # None for an account's event (account.balance_low)
     event_id: str
     event_type: str
     url: str
