@@ -109,7 +109,15 @@ def state_line(ready: ReadyInfo) -> str:
 
 
 def export_lines(ready: ReadyInfo) -> list[str]:
-    return [f"export API={ready.base_url}", f"export LISOLOO_API_KEY={ready.app_key}"]
+    """The README walkthrough's variables: the API, the demo app-key, and, for its money steps,
+    the demo organization and the operator's CLI against this stack (``$ADMIN prices set ...``;
+    ``env`` because a variable's expansion is never read as an assignment)."""
+    return [
+        f"export API={ready.base_url}",
+        f"export LISOLOO_API_KEY={ready.app_key}",
+        f"export LISOLOO_ORG={ready.org_id}",
+        f'export ADMIN="env {_admin_command(ready.moto_url)}"',
+    ]
 
 
 def _admin_command(moto_url: str) -> str:

@@ -180,6 +180,7 @@ class LocalStack:
             demo_webhook_secret=tenants.webhook_secret,
             state_dir=str(self.settings.state_dir) if self.settings.state_dir else None,
             sandbox_b_url=self._sandbox_b.url,
+            org_id=tenants.org_id,
         )
 
     def _start_inspector(self, saved: SavedState | None) -> WebhookInspector:

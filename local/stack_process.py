@@ -33,6 +33,8 @@ class ReadyInfo:
     state_dir: str | None = None
     # The second sandbox carrier (``sandbox-b``), behind the same ``*`` route (DESIGN §8).
     sandbox_b_url: str = ""
+    # The demo organization (the app-key's): what ``lisoloo-admin balance top-up`` needs.
+    org_id: str = ""
 
     def ready_line(self) -> str:
         return f"{READY_MARKER} {json.dumps(asdict(self))}"

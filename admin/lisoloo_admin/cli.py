@@ -202,6 +202,11 @@ def _money_commands(commands: Any) -> None:
     cap = balance_commands.add_parser("daily-cap", help="ORG AMOUNT|none: the most its sends reserve in a UTC day")
     cap.add_argument("org_id")
     cap.add_argument("cap")
+    threshold = balance_commands.add_parser(
+        "threshold", help="ORG AMOUNT|none: account.balance_low fires once each time available falls below it"
+    )
+    threshold.add_argument("org_id")
+    threshold.add_argument("threshold")
     for action in ("show", "ledger"):
         balance_commands.add_parser(action, help=f"{action} an organization's account").add_argument("org_id")
 
@@ -223,6 +228,8 @@ def _money_command(options: argparse.Namespace, admin: MoneyAdmin) -> Any:
         return admin.set_credit_limit(options.org_id, options.limit)
     if action == "daily-cap":
         return admin.set_daily_cap(options.org_id, options.cap)
+    if action == "threshold":
+        return admin.set_low_threshold(options.org_id, options.threshold)
     if action == "show":
         return admin.show(options.org_id)
     return admin.ledger(options.org_id)

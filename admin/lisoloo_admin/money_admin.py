@@ -40,6 +40,7 @@ def account_row(account: Account, currency: str) -> dict[str, Any]:
         "topped_up": amount_text(account.topped_up),
         "adjusted": amount_text(account.adjusted),
         "daily_cap": amount_text(account.daily_cap) if account.daily_cap is not None else None,
+        "low_threshold": amount_text(account.low_threshold) if account.low_threshold is not None else None,
     }
 
 
@@ -121,6 +122,13 @@ class MoneyAdmin:
         self._organization(org_id)
         value = None if cap.lower() == "none" else _amount(cap)
         return account_row(self.repository.accounts.set_daily_cap(org_id, value, self.now), self.currency)
+
+    def set_low_threshold(self, org_id: str, threshold: str) -> dict[str, Any]:
+        """account.balance_low fires once each time ``available`` falls below it (``none``:
+        never); setting it above what is available now fires it once at once."""
+        self._organization(org_id)
+        value = None if threshold.lower() == "none" else _amount(threshold)
+        return account_row(self.repository.accounts.set_low_threshold(org_id, value, self.now), self.currency)
 
     def show(self, org_id: str) -> dict[str, Any]:
         self._organization(org_id)

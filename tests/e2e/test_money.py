@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
@@ -87,3 +88,40 @@ def test_no_organization_reads_or_moves_another_organizations_balance(local_stac
     assert "7.00" not in read.text
     assert (sent.status_code, sent.json()) == (402, {"detail": "Insufficient balance"})
     assert balance(local_stack, owner).json()["data"]["available"] == "7.00"
+
+
+def low_balance_events(local_stack: LocalStack, tenant: Tenant, count: int) -> list[dict[str, Any]]:
+    """The tenant's account.balance_low events once there are ``count`` (the stream poller logs
+    them a moment after the change), or what there is after a few seconds."""
+    deadline = time.monotonic() + 10
+    while True:
+        events = requests.get(
+            f"{local_stack.base_url}/events",
+            params={"type": "account.balance_low"},
+            headers={"app-key": tenant.app_key},
+            timeout=10,
+        ).json()["data"]["events"]
+        if len(events) >= count or time.monotonic() > deadline:
+            return list(events)
+        time.sleep(0.2)
+
+
+def test_balance_low_reaches_the_log_through_the_stacks_own_stream_filter(local_stack: LocalStack) -> None:
+    # Given a merchant with 5.00
+    tenant = new_tenant(local_stack.moto_url)
+    admin(local_stack, "balance", "top-up", tenant.org_id, "5.00", "--reference", "INV-LOW-1")
+    # When the operator sets a threshold of 10.00 (above what is available)
+    admin(local_stack, "balance", "threshold", tenant.org_id, "10.00")
+    # Then the stream (filtered as the template says) logs one account.balance_low
+    first = low_balance_events(local_stack, tenant, 1)
+    assert [event["body"]["data"] for event in first] == [
+        {"available": "5.00", "threshold": "10.00", "currency": "KES"}
+    ]
+    # When a top-up takes it above, then an adjustment takes it below again
+    admin(local_stack, "balance", "top-up", tenant.org_id, "20.00", "--reference", "INV-LOW-2")
+    admin(local_stack, "balance", "adjust", tenant.org_id, "-18.00", "--reference", "ADJ-LOW-1")
+    # Then exactly one more is logged, for the second crossing
+    both = low_balance_events(local_stack, tenant, 2)
+    assert [event["body"]["data"]["available"] for event in both] == ["5.00", "7.00"]
+    time.sleep(1)
+    assert len(low_balance_events(local_stack, tenant, 3)) == 2

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lisoloo.two_way import InboundNumber
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, admin
 from tests.reliability import polite
 from tests.reliability.tenants import Tenant, local_repository, new_tenant
 
@@ -144,6 +144,49 @@ def test_lists_never_show_another_organizations_items(
     data = response.json()["data"]
     listed = data.get("messages", data.get("events", data.get("deliveries", data.get("groups"))))
     assert listed == [] and owned["message_id"] not in response.text
+
+
+@pytest.fixture(scope="module")
+def owner_money(local_stack: LocalStack, owner: Tenant) -> str:
+    """The owner's balance after a top-up the stranger must never see: an amount no test uses."""
+    admin(local_stack, "balance", "top-up", owner.org_id, "731.45", "--reference", "INV-ISOLATION")
+    return "731.45"
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        ("", {}),
+        # Whatever names the owner in the request, the account read is the app-key's own.
+        ("?org_id={org}", {}),
+        ("?organization={org}", {}),
+        ("", {"x-org-id": "{org}", "x-lisoloo-org-id": "{org}"}),
+    ],
+)
+def test_balance_is_only_ever_the_callers_own(
+    local_stack: LocalStack,
+    owner: Tenant,
+    stranger: Tenant,
+    owner_money: str,
+    query: str,
+    headers: dict[str, str],
+) -> None:
+    # Given an owner with money and a stranger without
+    plain = polite.get(f"{local_stack.base_url}/balance", headers={"app-key": stranger.app_key})
+    # When the stranger reads GET /balance naming the owner in the query or headers
+    named = {name: value.format(org=owner.org_id) for name, value in headers.items()}
+    response = polite.get(
+        f"{local_stack.base_url}/balance{query.format(org=owner.org_id)}",
+        headers={"app-key": stranger.app_key, **named},
+    )
+    # Then it is the stranger's own empty account, byte for byte what it reads plainly
+    assert response.status_code == 200, response.text
+    assert fingerprint(response) == fingerprint(plain)
+    assert response.json()["data"]["balance"] == "0.00"
+    assert owner_money not in response.text and owner.org_id not in response.text
+    # And the owner still reads its own
+    mine = polite.get(f"{local_stack.base_url}/balance", headers={"app-key": owner.app_key}).json()["data"]
+    assert mine["balance"] == owner_money
 
 
 def test_the_owner_still_has_everything_the_stranger_tried(

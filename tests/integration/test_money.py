@@ -4,10 +4,12 @@ operator sets them, the ledger, and what a merchant's send reserves."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 
 from lisoloo.dependencies import dispatch_queue, receipts_queue
@@ -17,9 +19,17 @@ from lisoloo.sweeping import Sweeper
 from lisoloo_admin.cli import run
 from lisoloo_admin.provisioning import register_carrier
 from lisoloo_admin.target import AdminError
-from tests.integration.conftest import Harness
+from tests.conftest import lambda_context
+from tests.integration.conftest import Harness, Merchant, load_function
 from tests.integration.test_events import events_page
-from tests.integration.test_webhooks import fan_out
+from tests.integration.test_webhooks import configure, drain_webhook_queue, fan_out, stream_records
+from tests.webhook_receiver import WebhookReceiver, webhook_receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as running:
+        yield running
 
 
 def admin(harness: Harness, *arguments: str) -> Any:
@@ -258,3 +268,110 @@ def test_a_daily_spend_cap_refuses_what_would_pass_it_today(harness: Harness) ->
     admin(harness, "balance", "daily-cap", merchant.org_id, "none")
     assert harness.send(merchant, {"to": ["+254712345678"], "message": "Hi"})[0] == 200
     ledger_holds(harness, merchant.org_id)
+
+
+def account_fan_out(harness: Harness, org_id: str) -> None:
+    """The webhooks function over every stream record of the account item so far (earlier ones
+    again: each call is also a redelivery of what the last one carried)."""
+    records = [
+        record
+        for record in stream_records(harness, f"ORG#{org_id}#ACCOUNT")
+        if record["dynamodb"]["Keys"]["SK"]["S"] == "META"
+    ]
+    response = load_function("webhooks").lambda_handler({"Records": records}, lambda_context())
+    assert response == {"batchItemFailures": []}
+
+
+def queued_webhooks(harness: Harness) -> list[dict[str, Any]]:
+    """Takes the webhook delivery jobs off their queue."""
+    sqs = boto3.client("sqs")
+    url = harness.stack.physical_id("WebhookDeliveriesQueue")
+    jobs: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages"):
+        for message in messages:
+            jobs.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return jobs
+
+
+def low_events(harness: Harness, merchant: Merchant) -> list[dict[str, Any]]:
+    code, body = events_page(harness, merchant, type="account.balance_low")
+    assert code == 200, body
+    return list(body["data"]["events"])
+
+
+def test_balance_low_fires_once_per_crossing_of_the_threshold(harness: Harness, receiver: WebhookReceiver) -> None:
+    drain_webhook_queue(harness)
+    # Given Kenya at 1.00, a merchant with a webhook URL, 10.00 and a threshold of 5.00
+    admin(harness, "prices", "set", "KE", "1.00")
+    merchant = harness.new_merchant()
+    configure(harness, merchant, receiver.url("/org"))
+    admin(harness, "balance", "top-up", merchant.org_id, "10", "--reference", "INV-1")
+    shown = admin(harness, "balance", "threshold", merchant.org_id, "5")
+    assert shown["low_threshold"] == "5.00"
+    numbers = ["+254712345678", "+254733345678", "+254722345678"]
+    # When a send leaves 7.00 (above the threshold)
+    assert harness.send(merchant, {"to": numbers, "message": "One"})[0] == 200
+    account_fan_out(harness, merchant.org_id)
+    # Then nothing is told
+    assert low_events(harness, merchant) == []
+    # When the next send crosses it (7.00 -> 4.00)
+    assert harness.send(merchant, {"to": numbers, "message": "Two"})[0] == 200
+    account_fan_out(harness, merchant.org_id)
+    # Then one account.balance_low is logged and queued for the webhook URL, with exact amounts
+    first = low_events(harness, merchant)
+    assert [event["body"] for event in first] == [
+        {
+            "type": "account.balance_low",
+            "timestamp": first[0]["body"]["timestamp"],
+            "data": {"available": "4.00", "threshold": "5.00", "currency": "KES"},
+        }
+    ]
+    assert first[0]["message_id"] is None
+    jobs = [job for job in queued_webhooks(harness) if job["event_type"] == "account.balance_low"]
+    assert [(job["event_id"], job["url"], job["message_id"]) for job in jobs] == [
+        (first[0]["event_id"], receiver.url("/org"), None)
+    ]
+    # When more sends go out below it, and the stream redelivers every record so far
+    assert harness.send(merchant, {"to": numbers[:1], "message": "Three"})[0] == 200
+    account_fan_out(harness, merchant.org_id)
+    account_fan_out(harness, merchant.org_id)
+    # Then there is still that one event; a redelivered record queues it again under its own id only
+    assert [event["event_id"] for event in low_events(harness, merchant)] == [first[0]["event_id"]]
+    assert {job["event_id"] for job in queued_webhooks(harness) if job["event_type"] == "account.balance_low"} == {
+        first[0]["event_id"]
+    }
+    # When a top-up takes it back above (3.00 -> 13.00), and a send of ten parts crosses again
+    admin(harness, "balance", "top-up", merchant.org_id, "10", "--reference", "INV-2")
+    account_fan_out(harness, merchant.org_id)
+    assert len(low_events(harness, merchant)) == 1
+    code, body = harness.send(merchant, {"to": numbers[:1], "message": "x" * 1400})
+    assert code == 200, body
+    account_fan_out(harness, merchant.org_id)
+    # Then a second one is told, naming what is left
+    both = low_events(harness, merchant)
+    assert [event["body"]["data"]["available"] for event in both] == ["4.00", "3.00"]
+    assert len({event["event_id"] for event in both}) == 2
+    ledger_holds(harness, merchant.org_id)
+
+
+def test_a_threshold_set_above_what_is_available_is_told_once_and_none_removes_it(
+    harness: Harness, receiver: WebhookReceiver
+) -> None:
+    # Given a merchant with 3.00 and a webhook URL
+    merchant = harness.new_merchant()
+    configure(harness, merchant, receiver.url("/org"))
+    admin(harness, "balance", "top-up", merchant.org_id, "3", "--reference", "INV-1")
+    # When the operator sets a threshold of 100.00, then again (the same)
+    admin(harness, "balance", "threshold", merchant.org_id, "100.00")
+    admin(harness, "balance", "threshold", merchant.org_id, "100.00")
+    account_fan_out(harness, merchant.org_id)
+    # Then it is low from now on, told once
+    assert [event["body"]["data"]["threshold"] for event in low_events(harness, merchant)] == ["100.00"]
+    # When it is removed; Then the account shows none, and nothing more is told
+    assert admin(harness, "balance", "threshold", merchant.org_id, "none")["low_threshold"] is None
+    account_fan_out(harness, merchant.org_id)
+    assert len(low_events(harness, merchant)) == 1
+    # And a threshold that is not an amount is refused
+    with pytest.raises(AdminError, match="not an amount"):
+        admin(harness, "balance", "threshold", merchant.org_id, "lots")

@@ -22,7 +22,7 @@ from lisoloo.storage import SmsRepository
 from lisoloo.storage.due import due_item
 from lisoloo.sweeping import Sweeper, SweepSummary
 from tests.conftest import lambda_context, load_event
-from tests.integration.conftest import Harness, Merchant, load_function
+from tests.integration.conftest import Harness, Merchant, load_function, purge_receipts_queue
 
 HOUR = timedelta(hours=1)
 
@@ -34,6 +34,7 @@ def plenty_of_time() -> float:
 @pytest.fixture(autouse=True)
 def only_this_tests_items(harness: Harness) -> None:
     harness.wipe_table()
+    purge_receipts_queue()
     harness.carrier_token = register_sandbox(harness)
 
 

@@ -12,11 +12,12 @@ from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import NumberListing, RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
-from tests.integration.conftest import Harness, Merchant
+from tests.integration.conftest import Harness, Merchant, purge_receipts_queue
 
 
 @pytest.fixture
 def sweeper(harness: Harness) -> Sweeper:
+    purge_receipts_queue()
     return Sweeper(
         repository=harness.repository(),
         queue=dispatch_queue(),

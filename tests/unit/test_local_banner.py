@@ -26,6 +26,7 @@ READY = ReadyInfo(
     webhook_inspector_url="http://127.0.0.1:3002",
     demo_webhook_url="http://127.0.0.1:3002/hooks/demo",
     demo_webhook_secret="whsec_demo",
+    org_id="org_0123456789abcdef",
 )
 
 
@@ -35,7 +36,7 @@ def walkthrough() -> str:
 
 
 def test_the_readme_walkthrough_sets_exactly_what_the_banner_prints() -> None:
-    readme_exports = re.findall(r"^export (\w+)=(\S+)$", walkthrough(), flags=re.MULTILINE)
+    readme_exports = re.findall(r'^export (\w+)=("[^"]*"|\S+)$', walkthrough(), flags=re.MULTILINE)
     printed = [tuple(line.removeprefix("export ").split("=", 1)) for line in export_lines(READY)]
     # The same variables in the same order, and the README shows the printed URL itself.
     assert [name for name, _ in readme_exports] == [name for name, _ in printed]
@@ -49,9 +50,20 @@ def test_the_printed_lines_pasted_into_a_shell_build_working_urls() -> None:
     lines = banner_lines(READY)
     pasted = [line.strip() for line in lines if line.strip().startswith("export ")]
     assert pasted == export_lines(READY)
-    script = "\n".join([*pasted, 'echo "$API/send $LISOLOO_API_KEY"'])
+    script = "\n".join([*pasted, 'echo "$API/send $LISOLOO_API_KEY $LISOLOO_ORG"', "printf '%s\\n' $ADMIN"])
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.split() == [f"{BASE_URL}/send", READY.app_key]
+    # And $ADMIN, unquoted as the money walkthrough uses it, splits into env, the settings, the CLI
+    assert out.split() == [
+        f"{BASE_URL}/send",
+        READY.app_key,
+        READY.org_id,
+        "env",
+        f"AWS_ENDPOINT_URL={READY.moto_url}",
+        *[line for line in out.split() if line.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_DEFAULT"))],
+        ".venv/bin/lisoloo-admin",
+        "--stack",
+        "lisoloo-local",
+    ]
 
 
 def test_the_banner_keeps_the_base_url_and_app_key_lines_scripts_look_for() -> None:

@@ -128,7 +128,10 @@ def test_a_claimed_row_is_processing_for_its_carrier_and_reads_back() -> None:
 def test_a_terminal_move_is_guarded_by_tier_and_carrier_and_leaves_the_due_index() -> None:
     move = Transition(KEY, SmsStatus.UNDELIVERED, NOW, error_code=ErrorCode.UNDELIVERED, carrier="kannel")
     update = recipients.transition_item(TABLE, move)["Update"]
-    assert update["ConditionExpression"] == "attribute_exists(PK) AND #tier < :tier AND #carrier = :carrier"
+    # The carrier that took it, or its deliver-by fallback carrier (DESIGN §8), and no other
+    assert update["ConditionExpression"] == (
+        "attribute_exists(PK) AND #tier < :tier AND (#carrier = :carrier OR fallback_carrier = :carrier)"
+    )
     assert update["UpdateExpression"].endswith("REMOVE due_shard, due_at, due_kind")
     assert update["ExpressionAttributeValues"][":error_code"] == {"N": "1402"}
     assert update["ExpressionAttributeValues"][":carrier"] == {"S": "kannel"}

@@ -28,6 +28,7 @@ from lisoloo.analytics import apply_and_count
 from lisoloo.carriers import CarrierReceipt
 from lisoloo.entities import ParkedReceipt, RecipientKey, Transition
 from lisoloo.errors import error_for_status
+from lisoloo.falling_back import move_for_leg
 from lisoloo.observability import logger, metrics
 from lisoloo.settings import Settings
 from lisoloo.status import status_of_parts
@@ -237,6 +238,18 @@ def _moves(
             counts.unknown += 1
             continue
         receipt, status = entry.receipt, entry.receipt.status
+        if size.deliver_within is not None and status.is_terminal and size.segments == 1:
+            # A recipient that may have gone through two carriers: deliver-by's rules decide.
+            by_legs = partial(move_for_leg, repository, carrier, key, status, now, entry.received_at)
+            try:
+                leg_move = progress.run([entry], by_legs, "deliver-by receipt")
+            except Skipped:
+                continue
+            if leg_move is None:
+                counts.superseded += 1  # noted on its row, or nothing left for it to change
+            else:
+                moves.append((entry, leg_move))
+            continue
         if receipt.part and status.is_terminal and size.segments > 1:
             record = partial(repository.recipients.record_part_outcome, key, carrier, receipt.part, status)
             try:

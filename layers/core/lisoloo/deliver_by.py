@@ -1,16 +1,19 @@
 """Deliver-by (DESIGN §8), the rules: what a receipt or the deliver-by time does to a recipient
 that may be sent twice, once through each of two carriers ("legs"). Pure: no I/O.
 
-Not wired in yet (``deliver_within`` is not accepted by ``POST /send``): these are the rules the
-storage and the sweep will follow, fixed and tested first because "delivered wins" and "a final
-state absorbs later receipts" pull against each other. The way out keeps counters exact:
+The rules the storage, the sweep (``sweeping``) and receipts (``applying``) follow, fixed and
+tested on their own because "delivered wins" and "a final state absorbs later receipts" pull
+against each other. The way out keeps counters exact:
 
 * one recipient row, two carrier references (the first carrier's, and the fallback's);
 * the row moves tier (and the message's counters with it) **once**: to ``delivered`` on the
   first ``delivered`` receipt from either leg, or to a failure only when no leg can still
   deliver (both legs reported a failure, or the first failed and no fallback can go);
 * a failure receipt that does not end the recipient is noted on the row (like a part's
-  outcome, ``record_part_outcome``), with no tier change, no counter, no event;
+  outcome, ``record_part_outcome``), with no tier change, no counter, no event; the row as
+  that write returns it is then ``settle``d, so two legs' failures noted at once still end it;
+* a fallback the next carrier provably refused never went (``fallback_refused``): the first
+  leg alone decides, as on a route with no next carrier;
 * the deadline's 1503 still ends whatever is left, as for every recipient.
 
 So the merchant sees one final state and one event per recipient, as without deliver-by; the
@@ -20,10 +23,15 @@ stays ``sent`` until the fallback answers (at most ``deliver_within`` + the fall
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
-from lisoloo.status import SmsStatus
+from lisoloo.status import SmsStatus, Tier
+
+# The row's due kind while its deliver-by time is still to come (``entities.DueKind``).
+ARMED = "deliver_by"
 
 
 class Leg(StrEnum):
@@ -85,7 +93,9 @@ def failure_to_write(state: LegsState, leg: Leg | None = None, status: SmsStatus
 def at_deliver_by(state: LegsState, *, next_carrier: bool) -> Action:
     """The deliver-by time: no ``delivered`` yet → once more through the next carrier; with no
     next carrier, a failure already noted ends the recipient now."""
-    if state.final or state.fallback_sent:
+    if state.final or state.fallback_sent or state.deliver_by_passed:
+        # Once per recipient: a redelivered sweep item, or a route that gained a carrier since
+        # the time was handled, must not send a copy the rules already decided against.
         return Action.NOTHING
     if next_carrier:
         return Action.SEND_FALLBACK
@@ -97,6 +107,28 @@ def on_fallback_refused(state: LegsState) -> Action:
     if state.final:
         return Action.NOTHING
     return Action.FAILED if state.first_failure is not None else Action.NOTHING
+
+
+def fallback_refused(state: LegsState) -> LegsState:
+    """The state once the fallback carrier provably did not take it: that leg never went, so
+    it cannot deliver and will never report. Left as "sent", a later failure from the first
+    leg would only be noted, waiting for a fallback that does not exist, and the recipient
+    would sit ``sent`` until the 24-hour deadline (1503 instead of the carrier's own failure)."""
+    return replace(state, fallback_sent=False, fallback_failure=None, deliver_by_passed=True)
+
+
+def settle(state: LegsState) -> Action:
+    """Once a leg's failure is noted, on the row as written (the write returns it): ``FAILED``
+    when no leg can still deliver. Two legs' failures applied at the same moment each read the
+    other as not yet noted and only note their own; whichever write lands second sees both
+    here, so the recipient still ends (the conditional tier write lets one of them move it)."""
+    if state.final:
+        return Action.NOTHING
+    if state.fallback_sent and state.first_failure is not None and state.fallback_failure is not None:
+        return Action.FAILED
+    if state.deliver_by_passed and not state.fallback_sent and state.first_failure is not None:
+        return Action.FAILED
+    return Action.NOTHING
 
 
 def after(state: LegsState, action: Action, leg: Leg | None = None, status: SmsStatus | None = None) -> LegsState:
@@ -115,3 +147,31 @@ def after(state: LegsState, action: Action, leg: Leg | None = None, status: SmsS
 def deliver_by_passed(state: LegsState) -> LegsState:
     """The state once the deliver-by time has been handled (whatever it did)."""
     return replace(state, deliver_by_passed=True)
+
+
+def state_of(row: Mapping[str, Any]) -> LegsState:
+    """A recipient row (plain values) as these rules see it. Its deliver-by time counts as
+    passed unless armed and not yet handled: a row never armed (no ``deliver_within``, no next
+    carrier, or several parts) has one leg, decided by its own receipts, as without deliver-by."""
+    first, fallback = row.get("first_failure"), row.get("fallback_failure")
+    return LegsState(
+        final=int(row.get("tier", 0)) >= Tier.TERMINAL,
+        fallback_sent=row.get("fallback_carrier") is not None,
+        first_failure=SmsStatus(first) if first else None,
+        fallback_failure=SmsStatus(fallback) if fallback else None,
+        deliver_by_passed=row.get("due_kind") != ARMED,
+    )
+
+
+def leg_of(row: Mapping[str, Any], carrier: str) -> Leg | None:
+    """Which leg a carrier's receipt speaks for; None: a carrier this recipient never went to."""
+    if row.get("carrier") == carrier:
+        return Leg.FIRST
+    if row.get("fallback_carrier") == carrier:
+        return Leg.FALLBACK
+    return None
+
+
+def failure_field(leg: Leg) -> str:
+    """The row attribute a leg's noted failure is kept in."""
+    return "first_failure" if leg is Leg.FIRST else "fallback_failure"

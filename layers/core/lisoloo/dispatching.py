@@ -138,7 +138,15 @@ def dispatch_chunk(
         )
         repository.messages.mark_started(job.org_id, job.message_id, now, deadline)
         outcome = submit_routed(
-            repository, routing, claimed, now, settings, attempt=1, pinned=pinned, valid_until=valid_until
+            repository,
+            routing,
+            claimed,
+            now,
+            settings,
+            attempt=1,
+            pinned=pinned,
+            valid_until=valid_until,
+            deliver_within=message.deliver_within,
         )
         count_submissions(repository, message, [submission.to for submission, _ in claimed])
         summary.submitted = len(claimed)
@@ -237,7 +245,9 @@ def retry_recipient(
         outcome = SubmissionOutcome(failures=[opted_out(key, now, create=False)])
     else:
         submission = submission_for(key, number, message, work.variables_of(key.index), now=now)
-        outcome = _retry_over_route(repository, routing, key, submission, row, row.carrier, now, settings, valid_until)
+        outcome = _retry_over_route(
+            repository, routing, key, submission, row, row.carrier, now, settings, valid_until, message.deliver_within
+        )
     if outcome.failures:
         apply_and_count(repository, outcome.failures)
     if outcome.handed_off or outcome.failures:
@@ -259,6 +269,7 @@ def _retry_over_route(
     now: datetime,
     settings: Settings,
     valid_until: datetime | None,
+    deliver_within: int | None = None,
 ) -> SubmissionOutcome:
     """Over the route again, or, after an uncertain outcome, to that carrier only (``carrier``
     is the one the row has now)."""
@@ -281,6 +292,7 @@ def _retry_over_route(
         attempt=row.attempts,
         pinned=pinned,
         valid_until=valid_until,
+        deliver_within=deliver_within,
     )
 
 
@@ -336,6 +348,7 @@ def submit_routed(
     attempt: int,
     pinned: set[str] | None = None,
     valid_until: datetime | None = None,
+    deliver_within: int | None = None,
 ) -> SubmissionOutcome:
     """Submit each recipient to the carriers of its route, in order, grouped per carrier, and
     record each result (DESIGN §8):
@@ -365,7 +378,12 @@ def submit_routed(
             if key is None:
                 continue
             if result.outcome is SubmitOutcome.ACCEPTED:
-                _record_acceptance(repository, carrier_name, key, result, now, settings)
+                order, position = orders[submission.reference], tried[submission.reference]
+                # Deliver-by is armed only where it can do something: a next carrier in the
+                # route, and one part (two legs' part receipts would mix on the row's counts).
+                arm = deliver_within is not None and position + 1 < len(order) and submission.segments == 1
+                deliver_by_at = now + timedelta(seconds=deliver_within) if arm and deliver_within else None
+                _record_acceptance(repository, carrier_name, key, result, now, settings, deliver_by_at)
                 outcome.handed_off.add(key.index)
                 outcome.taken.append((carrier_name, submission.to))
             elif result.outcome is SubmitOutcome.REJECTED:
@@ -388,7 +406,13 @@ def submit_routed(
 
 
 def _record_acceptance(
-    repository: SmsRepository, carrier: str, key: RecipientKey, result: SubmitResult, now: datetime, settings: Settings
+    repository: SmsRepository,
+    carrier: str,
+    key: RecipientKey,
+    result: SubmitResult,
+    now: datetime,
+    settings: Settings,
+    deliver_by_at: datetime | None = None,
 ) -> None:
     """A carrier whose receipts name its own ids (``lookup_refs``) gets lookup items first, so
     a receipt arriving right after the hand-off finds the recipient; one that outruns even
@@ -398,7 +422,9 @@ def _record_acceptance(
         for carrier_ref in result.lookup_refs:
             repository.carrier_refs.link(carrier, carrier_ref, key, lookup_expires)
     # Applied or not (a receipt may have got there first), the recipient is past us.
-    repository.recipients.record_handoff(key, result.carrier_ref or result.reference, now, carrier)
+    repository.recipients.record_handoff(
+        key, result.carrier_ref or result.reference, now, carrier, deliver_by_at=deliver_by_at
+    )
 
 
 def _retry_or_fail(

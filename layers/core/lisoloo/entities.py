@@ -41,6 +41,8 @@ class DueKind(StrEnum):
     DEADLINE = "deadline"  # a dispatched message that may still wait for receipts
     RETRY = "retry"  # a recipient whose submission failed transiently
     PARKED = "parked"  # a receipt whose carrier id was not known yet, to apply again
+    # a recipient handed off with deliver-by armed: at its time, once more through the next carrier
+    DELIVER_BY = "deliver_by"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,9 @@ class MessageContent:
     callback_url: str | None = None
     # Seconds from release the text is worth sending (DESIGN §12); None: no limit of its own.
     validity_period: int | None = None
+    # Seconds after a recipient's hand-off with no ``delivered`` before it goes once more
+    # through the next carrier of its route (DESIGN §8, one-time codes); None: never.
+    deliver_within: int | None = None
 
     @classmethod
     def of(cls, source: NewMessage | NewSchedule | MessageRecord) -> MessageContent:
@@ -122,6 +127,7 @@ CONTENT_FIELDS = (
     "total",
     "callback_url",
     "validity_period",
+    "deliver_within",
 )
 
 
@@ -145,6 +151,7 @@ class NewMessage:
     # 1, 2, ... for the occurrences of a recurrence; 0 for an explicit scheduled date.
     occurrence_number: int | None = None
     validity_period: int | None = None
+    deliver_within: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +168,7 @@ class NewSchedule:
     created_at: datetime
     callback_url: str | None = None
     validity_period: int | None = None
+    deliver_within: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +208,7 @@ class MessageRecord:
     # Failed recipients by error code (kept with the counters, in the same transactions).
     failures: Mapping[int, int] = field(default_factory=dict)
     validity_period: int | None = None
+    deliver_within: int | None = None
     # What the message was charged (DESIGN §10), once it is final and settled; None before.
     cost_charged: Decimal | None = None
 
@@ -239,6 +248,8 @@ class MessageSize:
 
     total: int
     segments: int
+    # Its recipients may have two carriers (deliver-by): their receipts follow ``deliver_by``.
+    deliver_within: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

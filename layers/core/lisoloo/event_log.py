@@ -47,7 +47,7 @@ def redeliver_event(repository: SmsRepository, queue: JobQueue, org_id: str, eve
     event = repository.events.get(org_id, event_id) if _EVENT_ID.fullmatch(event_id) else None
     if event is None:
         raise EventNotFoundError()
-    message = repository.messages.get(org_id, event.message_id)
+    message = repository.messages.get(org_id, event.message_id) if event.message_id else None
     targets = webhook_targets(repository, org_id, message.callback_url if message else None)
     queue.enqueue(
         [

@@ -16,7 +16,7 @@ class LoggedEvent:
     org_id: str
     event_id: str
     type: str
-    message_id: str
+    message_id: str | None  # None for an account's event
     position: int
     body: str  # the JSON every delivery of it sends, byte for byte
     logged_at: datetime

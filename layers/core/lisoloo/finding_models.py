@@ -50,7 +50,9 @@ class LoggedEventView(Model):
     position: Annotated[str, Field(description="Where the event sits in the log: pass it as `after`.")]
     event_id: Annotated[str, Field(description="The `webhook-id` every delivery of it carries.")]
     type: str
-    message_id: str
+    message_id: Annotated[
+        str | None, Field(description="The message it is about; null for an account's event (`account.balance_low`).")
+    ] = None
     created_at: Timestamp
     body: Annotated[dict[str, Any], Field(description="The webhook body, as delivered.")]
 

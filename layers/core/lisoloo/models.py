@@ -179,6 +179,9 @@ class Recipient(Model):
 # DESIGN §12: one minute to three days (SMPP's validity period reaches further; carriers' rarely do).
 MIN_VALIDITY_SECONDS = 60
 MAX_VALIDITY_SECONDS = 259_200
+# Deliver-by (DESIGN §8): long enough for a first receipt, short enough to matter for a code.
+MIN_DELIVER_WITHIN_SECONDS = 30
+MAX_DELIVER_WITHIN_SECONDS = 3600
 
 
 class SendRequest(Model):
@@ -230,6 +233,17 @@ class SendRequest(Model):
             description="Seconds from release (creation, or the scheduled time) the text is worth sending: "
             "passed to the carrier, and a recipient not yet handed to one when it ends is `expired` (1403), "
             "never sent.",
+        ),
+    ] = None
+    deliver_within: Annotated[
+        StrictInt | None,
+        Field(
+            ge=MIN_DELIVER_WITHIN_SECONDS,
+            le=MAX_DELIVER_WITHIN_SECONDS,
+            description="For one-time codes: seconds after a recipient is handed to a carrier with no "
+            "`delivered` receipt before it is sent once more through another carrier, when its route has "
+            "one. The first definitive receipt decides its state (delivered wins) and no extra event is "
+            "sent; the handset may receive two copies.",
         ),
     ] = None
     dry_run: Annotated[
@@ -395,7 +409,7 @@ class WebhookDeliveryJob(Model):
     dead-letter queue as is."""
 
     org_id: str
-    message_id: str
+    message_id: str | None  # None for an account's event (account.balance_low)
     event_id: str
     event_type: str
     url: str

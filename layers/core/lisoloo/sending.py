@@ -129,6 +129,7 @@ def _content(
         total=len(numbers),
         callback_url=request.callback_url,
         validity_period=request.validity_period,
+        deliver_within=request.deliver_within,
     )
     return numbers, texts, content
 

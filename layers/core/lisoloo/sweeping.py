@@ -20,6 +20,7 @@ from lisoloo.deadlines import capped, receipt_deadline, recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
 from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
+from lisoloo.falling_back import FallbackOutcome, fallback_at_deliver_by, settle_after_deliver_by
 from lisoloo.models import dispatch_jobs
 from lisoloo.observability import logger, metrics
 from lisoloo.queues import JobQueue
@@ -47,6 +48,8 @@ class SweepSummary:
     # Deadlines put off: receipts were still queued, or a recipient's carrier retry is still to come.
     deadlines_deferred: int = 0
     retried: int = 0
+    # Recipients sent once more through the next carrier at their deliver-by time.
+    fell_back: int = 0
     unparked: int = 0
     lost_leases: int = 0
     queries: int = 0
@@ -112,6 +115,8 @@ class Sweeper:
             self._release(item, now, summary)
         elif item.kind is DueKind.DEADLINE:
             self._deadline(item, now, summary)
+        elif item.kind is DueKind.DELIVER_BY:
+            self._deliver_by(item, now, summary)
         elif item.kind is DueKind.PARKED:
             if retry_parked_receipt(self.repository, item, now, self.settings) is ParkedOutcome.APPLIED:
                 summary.unparked += 1
@@ -211,7 +216,19 @@ class Sweeper:
             self._receipts_queued = self.receipts_waiting()
         return self._receipts_queued
 
-    def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+    def _deliver_by(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        """A recipient's deliver-by time: once more through the next carrier of its route, or
+        nothing (the item leaves the index either way: the time is handled once)."""
+        outcome = fallback_at_deliver_by(
+            item, repository=self.repository, routing=self._routing(), settings=self.settings, now=now
+        )
+        if outcome is FallbackOutcome.SENT:
+            summary.fell_back += 1
+        elif outcome is FallbackOutcome.NOT_SENT:
+            self.repository.due.finish(item)
+            settle_after_deliver_by(self.repository, item.recipient, now)
+
+    def _routing(self) -> Routing:
         if self.routing is None:
             # Built once: its breakers must outlive one retry to mean anything.
             carriers = self.settings.carriers
@@ -221,7 +238,10 @@ class Sweeper:
                 default_carrier=implicit_default_carrier(carriers.carrier),
                 breakers=CircuitBreakers(carriers.carrier_breaker_failures, carriers.carrier_breaker_cooldown_seconds),
             )
-        routing = self.routing
+        return self.routing
+
+    def _retry(self, item: DueItem, now: datetime, summary: SweepSummary) -> None:
+        routing = self._routing()
         outcome = retry_recipient(
             item.recipient,
             repository=self.repository,

@@ -15,6 +15,7 @@ the account item. Never read-modify-write: concurrent changes add up in DynamoDB
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,9 @@ from lisoloo.storage.table import Item, Table, TransactionCancelled, timestamp
 
 EntryKind = Literal["top_up", "adjustment", "reserve", "charge", "release", "credit_limit"]
 _deserializer = TypeDeserializer()
+# The attribute's name is the account's own: the webhooks function's stream filter passes only
+# account items that carry it, so accounts without a threshold cost that function nothing.
+LOW_THRESHOLD = "balance_low_threshold"
 _AMOUNTS = ("balance", "reserved", "charged", "topped_up", "adjusted", "credit_limit")
 
 
@@ -45,6 +49,8 @@ class Account:
     daily_cap: Decimal | None = None
     cap_day: str | None = None
     cap_left: Decimal = ZERO
+    # account.balance_low fires when ``available`` falls below it (None: never).
+    low_threshold: Decimal | None = None
 
     def left_today(self, day: str) -> Decimal | None:
         """What the cap still allows on ``day``; None when there is no cap."""
@@ -81,7 +87,29 @@ def account_from_item(org_id: str, item: Item | None) -> Account:
         daily_cap=Decimal(values["daily_cap"]) if "daily_cap" in values else None,
         cap_day=values.get("cap_day"),
         cap_left=Decimal(values.get("cap_left", 0)),
+        low_threshold=Decimal(values[LOW_THRESHOLD]) if LOW_THRESHOLD in values else None,
     )
+
+
+def _is_account(image: Item | None) -> bool:
+    return (
+        image is not None
+        and image.get("SK", {}).get("S") == keys.ACCOUNT_SK
+        and (keys.org_of_account_pk(image.get("PK", {}).get("S", "")) is not None)
+    )
+
+
+def account_change(stream_images: Mapping[str, Any]) -> tuple[Account | None, Account] | None:
+    """A stream record's ``dynamodb`` part as an account's change (before, after); None for any
+    other item, and for an account removed (nothing to tell)."""
+    old_image, new_image = stream_images.get("OldImage"), stream_images.get("NewImage")
+    if not _is_account(new_image):
+        return None
+    assert new_image is not None
+    org_id = keys.org_of_account_pk(new_image["PK"]["S"])
+    assert org_id is not None
+    old = account_from_item(org_id, old_image) if _is_account(old_image) else None
+    return old, account_from_item(org_id, new_image)
 
 
 class LedgerChange:
@@ -302,6 +330,25 @@ class Accounts:
                 keys.ACCOUNT_SK,
                 "SET daily_cap = :cap, updated_at = :now REMOVE cap_day, cap_left",
                 values={":cap": cap, ":now": timestamp(now)},
+            )
+        return self.get(org_id) or Account(org_id)
+
+    def set_low_threshold(self, org_id: str, threshold: Decimal | None, now: datetime) -> Account:
+        """Sets (None: removes) the account.balance_low threshold. A plain SET: it moves no money,
+        and the stream's before and after images say whether it crossed (``balance_alerts``)."""
+        if threshold is None:
+            self.table.update(
+                keys.account_pk(org_id),
+                keys.ACCOUNT_SK,
+                f"SET updated_at = :now REMOVE {LOW_THRESHOLD}",
+                values={":now": timestamp(now)},
+            )
+        else:
+            self.table.update(
+                keys.account_pk(org_id),
+                keys.ACCOUNT_SK,
+                f"SET {LOW_THRESHOLD} = :threshold, updated_at = :now",
+                values={":threshold": threshold, ":now": timestamp(now)},
             )
         return self.get(org_id) or Account(org_id)
 

@@ -45,7 +45,7 @@ def event_from_item(item: Item) -> LoggedEvent:
         org_id=values["org_id"],
         event_id=values["event_id"],
         type=values["type"],
-        message_id=values["message_id"],
+        message_id=values.get("message_id"),
         position=int(values["position"]),
         body=values["body"],
         logged_at=parse_timestamp(values["logged_at"]),
@@ -56,7 +56,7 @@ class EventLog:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def record(self, events: Iterable[tuple[str, str, str, str, str]], now: datetime) -> list[LoggedEvent]:
+    def record(self, events: Iterable[tuple[str, str, str, str | None, str]], now: datetime) -> list[LoggedEvent]:
         """Log each ``(org_id, event_id, type, message_id, body)`` at its organization's next
         position, once: the ones already logged are left as they are. Returns those logged now."""
         logged: list[LoggedEvent] = []
@@ -67,7 +67,7 @@ class EventLog:
         return logged
 
     def _record_one(
-        self, org_id: str, event_id: str, event_type: str, message_id: str, body: str, now: datetime
+        self, org_id: str, event_id: str, event_type: str, message_id: str | None, body: str, now: datetime
     ) -> LoggedEvent | None:
         for _ in range(MAX_POSITION_RACES):
             event = LoggedEvent(org_id, event_id, event_type, message_id, self._latest(org_id) + 1, body, now)

@@ -296,6 +296,14 @@ def account_pk(org_id: str) -> str:
     return f"ORG#{org_id}#ACCOUNT"
 
 
+def org_of_account_pk(pk: str) -> str | None:
+    """The organization of an account's partition key; None for any other key."""
+    if pk.startswith("ORG#") and pk.endswith("#ACCOUNT"):
+        org_id = pk[len("ORG#") : -len("#ACCOUNT")]
+        return org_id if org_id and "#" not in org_id else None
+    return None
+
+
 ACCOUNT_SK = "META"
 LEDGER_PREFIX = "LEDGER#"
 

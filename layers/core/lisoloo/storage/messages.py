@@ -40,6 +40,7 @@ from lisoloo.storage.table import (
     from_item,
     parse_timestamp,
     timestamp,
+    wire_integer,
 )
 
 MESSAGE_KIND = "message"
@@ -168,9 +169,11 @@ class Messages:
         BatchGetItem per 100. Strongly consistent, so a message is never taken for gone."""
         found: dict[tuple[str, str], MessageSize] = {}
         wanted = ((keys.message_pk(org_id, message_id), keys.META) for org_id, message_id in messages)
-        for item in self.table.batch_get(wanted, attributes=("total", "segments"), consistent=True):
+        for item in self.table.batch_get(wanted, attributes=("total", "segments", "deliver_within"), consistent=True):
             found[keys.message_of_pk(item["PK"]["S"])] = MessageSize(
-                total=int(item["total"]["N"]), segments=int(item["segments"]["N"])
+                total=int(item["total"]["N"]),
+                segments=int(item["segments"]["N"]),
+                deliver_within=wire_integer(item, "deliver_within"),
             )
         return found
 

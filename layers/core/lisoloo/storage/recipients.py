@@ -199,8 +199,9 @@ def transition_item(table: Table, transition: Transition) -> dict[str, Any]:
     if tier is Tier.HANDED_OFF:
         condition = "attribute_exists(PK) AND #tier <= :tier AND #status <> :status"
     if transition.carrier is not None:
-        # A carrier can only report on recipients that were submitted through it.
-        condition += " AND #carrier = :carrier"
+        # A carrier can only report on recipients that were submitted through it (as their
+        # first carrier, or as their deliver-by fallback).
+        condition += " AND (#carrier = :carrier OR fallback_carrier = :carrier)"
         names["#carrier"] = "carrier"
         expression_values[":carrier"] = transition.carrier
     update = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
@@ -354,30 +355,131 @@ class Recipients:
             return False
         return True
 
-    def record_handoff(self, key: RecipientKey, carrier_ref: str, now: datetime, carrier: str | None = None) -> bool:
+    def record_handoff(
+        self,
+        key: RecipientKey,
+        carrier_ref: str,
+        now: datetime,
+        carrier: str | None = None,
+        *,
+        deliver_by_at: datetime | None = None,
+    ) -> bool:
         """The carrier accepted the recipient: ``processing → sent`` with its reference, and
         the carrier that took it (in the same write: routing costs no write of its own). A
-        receipt may have outrun this write (SMPP race), so it only applies below tier 3."""
+        receipt may have outrun this write (SMPP race), so it only applies below tier 3.
+        ``deliver_by_at``: deliver-by is armed, its due item written in this same write (the
+        retry's due attributes it replaces are the ones this write otherwise removes)."""
         took = ", carrier = :carrier" if carrier is not None else ""
+        values: dict[str, Any] = {
+            ":sent": SmsStatus.SENT.value,
+            ":tier": int(Tier.HANDED_OFF),
+            ":ref": carrier_ref,
+            ":now": timestamp(now),
+            **({":carrier": carrier} if carrier is not None else {}),
+        }
+        if deliver_by_at is None:
+            due = f" REMOVE {DUE_ATTRIBUTES}, retry_carrier"
+        else:
+            armed = due_values(keys.message_pk(key.org_id, key.message_id), deliver_by_at, DueKind.DELIVER_BY)
+            due = ", due_shard = :shard, due_at = :due, due_kind = :kind REMOVE retry_carrier"
+            values.update({":shard": armed["due_shard"], ":due": armed["due_at"], ":kind": armed["due_kind"]})
         try:
             self.table.update(
                 keys.message_pk(key.org_id, key.message_id),
                 keys.recipient_sk(key.index),
-                "SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now, "
-                f"handed_off_at = :now{took} REMOVE {DUE_ATTRIBUTES}, retry_carrier",
+                f"SET #status = :sent, #tier = :tier, carrier_ref = :ref, updated_at = :now, handed_off_at = :now{took}"
+                + due,
                 "attribute_exists(PK) AND #tier < :tier",
                 names={"#status": "status", "#tier": "tier"},
+                values=values,
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    # --- deliver-by (DESIGN §8): a second leg through the next carrier --------------------------
+
+    def legs_row(self, key: RecipientKey) -> dict[str, Any] | None:
+        """The row as deliver-by's rules read it (strongly consistent: a leg's note or the
+        fallback's claim may have been written a moment ago)."""
+        item = self.table.get(
+            keys.message_pk(key.org_id, key.message_id), keys.recipient_sk(key.index), consistent=True
+        )
+        return from_item(item) if item else None
+
+    def claim_fallback(self, key: RecipientKey, carrier: str, lease: str, now: datetime) -> bool:
+        """Before the fallback's submit: the carrier it goes to (so that carrier's receipts,
+        even one outrunning the submit's answer, find the recipient), and out of the due index
+        in the same write. At most once: a redelivered sweep item, or a crash after this
+        write, never submits a second fallback."""
+        try:
+            self.table.update(
+                keys.message_pk(key.org_id, key.message_id),
+                keys.recipient_sk(key.index),
+                f"SET fallback_carrier = :carrier, fallback_at = :now REMOVE {DUE_ATTRIBUTES}",
+                # Our lease on the deliver-by item, the recipient not final, no fallback yet.
+                "due_at = :lease AND #tier < :terminal AND attribute_not_exists(fallback_carrier)",
+                names={"#tier": "tier"},
                 values={
-                    ":sent": SmsStatus.SENT.value,
-                    ":tier": int(Tier.HANDED_OFF),
-                    ":ref": carrier_ref,
+                    ":carrier": carrier,
                     ":now": timestamp(now),
-                    **({":carrier": carrier} if carrier is not None else {}),
+                    ":lease": lease,
+                    ":terminal": int(Tier.TERMINAL),
                 },
             )
         except ConditionFailed:
             return False
         return True
+
+    def record_fallback(self, key: RecipientKey, carrier: str, carrier_ref: str) -> None:
+        """The fallback carrier took it: its reference, beside the first carrier's."""
+        with suppress(ConditionFailed):
+            self.table.update(
+                keys.message_pk(key.org_id, key.message_id),
+                keys.recipient_sk(key.index),
+                "SET fallback_ref = :ref",
+                # Only the fallback claimed for this carrier (a refusal may have undone it).
+                "fallback_carrier = :carrier",
+                values={":ref": carrier_ref, ":carrier": carrier},
+            )
+
+    def drop_fallback(self, key: RecipientKey, carrier: str) -> dict[str, Any] | None:
+        """The fallback carrier provably did not take it: that leg never went (the first
+        decides alone). The row as written, for the rules to settle; None if it changed."""
+        try:
+            attributes = self.table.update(
+                keys.message_pk(key.org_id, key.message_id),
+                keys.recipient_sk(key.index),
+                "REMOVE fallback_carrier, fallback_failure SET fallback_refused = :carrier",
+                "fallback_carrier = :carrier AND attribute_not_exists(fallback_ref)",
+                values={":carrier": carrier},
+                returning="ALL_NEW",
+            )
+        except ConditionFailed:
+            return None
+        return from_item(attributes)
+
+    def note_leg_failure(
+        self, key: RecipientKey, carrier: str, leg_field: str, status: SmsStatus
+    ) -> dict[str, Any] | None:
+        """A leg's failure that does not end the recipient: noted on the row, no tier, no
+        counter, no event. The row as written (for ``deliver_by.settle``); None when the row is
+        final or the carrier is no longer that leg's."""
+        carrier_field = "carrier" if leg_field == "first_failure" else "fallback_carrier"
+        try:
+            attributes = self.table.update(
+                keys.message_pk(key.org_id, key.message_id),
+                keys.recipient_sk(key.index),
+                f"SET {leg_field} = if_not_exists({leg_field}, :status)",
+                # Not final, and still this carrier's leg: a late receipt changes nothing.
+                f"#tier < :terminal AND {carrier_field} = :carrier",
+                names={"#tier": "tier"},
+                values={":status": status.value, ":terminal": int(Tier.TERMINAL), ":carrier": carrier},
+                returning="ALL_NEW",
+            )
+        except ConditionFailed:
+            return None
+        return from_item(attributes)
 
     def schedule_retry(
         self, key: RecipientKey, attempts: int, retry_at: datetime, *, only_carrier: str | None = None

@@ -37,7 +37,7 @@ class WebhookEvent:
     event_id: str  # stable: a redelivered stream record yields the same id
     type: str
     org_id: str
-    message_id: str
+    message_id: str | None  # what it is about: a message or an inbound one; None for an account's
     body: dict[str, Any]
 
 

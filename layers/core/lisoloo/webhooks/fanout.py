@@ -1,5 +1,5 @@
-"""From a stored change (a message's transition, an inbound message, a used opt-out link) to its events, logged, and
-one delivery job per event and target."""
+"""From a stored change (a message's transition, an inbound message, a used opt-out link, an
+account's balance) to its events, logged, and one delivery job per event and target."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from lisoloo.balance_alerts import Level, balance_low_event, crossed_low
 from lisoloo.entities import MessageChange
 from lisoloo.models import WebhookDeliveryJob
 from lisoloo.opting_out import OptOutLink
 from lisoloo.storage import SmsRepository
+from lisoloo.storage.accounts import Account
 from lisoloo.two_way import InboundMessage
 from lisoloo.webhooks.events import WebhookEvent, events_for_change
 from lisoloo.webhooks.inbound_events import inbound_events
@@ -44,6 +46,23 @@ def opt_out_delivery_jobs(link: OptOutLink, repository: SmsRepository, now: date
     """A used opt-out link's ``sms.opted_out`` for the organization's webhook URL (the number
     left the organization, not one message: the message's callback URL is not told)."""
     return _logged_jobs(repository, [opt_out_event(link)], webhook_targets(repository, link.org_id, None), now)
+
+
+def _level(account: Account | None) -> Level | None:
+    return Level(account.available, account.low_threshold) if account is not None else None
+
+
+def account_delivery_jobs(
+    old: Account | None, new: Account, change_id: str, currency: str, repository: SmsRepository, now: datetime
+) -> list[WebhookDeliveryJob]:
+    """``account.balance_low`` when this account change crossed its threshold, for the
+    organization's webhook URL; ``change_id`` (the stream record's sequence number) names it,
+    so a redelivered record is logged and queued as the same event."""
+    level = _level(new)
+    if not crossed_low(_level(old), level) or level is None:
+        return []
+    event = balance_low_event(new.org_id, change_id, level, currency, now)
+    return _logged_jobs(repository, [event], webhook_targets(repository, new.org_id, None), now)
 
 
 def _logged_jobs(
