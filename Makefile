@@ -77,9 +77,13 @@ build: validate
 	@du -sh .aws-sam/build/*/ | sort -h
 	@du -sh .aws-sam/build
 
-## make openapi: regenerate openapi.json from the functions' resolvers (a test fails while it is stale)
+## make openapi: regenerate openapi.json from the functions' resolvers, then the TypeScript SDK's types
+## from it (clients/node/src/schema.ts) where npm is installed; a test fails while either is stale
 openapi: $(STAMP)
 	$(BIN)/python -m local.openapi --output openapi.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd clients/node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent generate; \
+	else echo "npm not found: clients/node/src/schema.ts not regenerated (run npm run generate there)"; fi
 
 ## make bench: the performance budget (DESIGN §4) measured: counted AWS requests and capacity units,
 ## timing ratios, cost per million recipients; prints one table and updates docs/benchmarks.md

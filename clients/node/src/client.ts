@@ -1,6 +1,6 @@
 // The client: one method per thing a merchant does, typed by the generated schema. Requests go
 // through Transport (retries, errors); listings are async iterators over every page.
-import { WaitTimeoutError } from "./errors.js";
+import { DeliveryTimeoutError } from "./errors.js";
 import { Transport } from "./http.js";
 import { paginate, type Page } from "./pagination.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
@@ -94,7 +94,7 @@ export class Lisoloo {
     return this.#http.request("GET", `/status/${encodeURIComponent(messageId)}`, { query });
   }
 
-  /** Polls status until the message is final (`delivered` or `failed`); WaitTimeoutError if it is not in time. */
+  /** Polls status until the message is final (`delivered` or `failed`); DeliveryTimeoutError if it is not in time. */
   async waitForDelivery(messageId: string, options: WaitOptions = {}): Promise<MessageStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     const intervalMs = options.intervalMs ?? 1_000;
@@ -102,7 +102,7 @@ export class Lisoloo {
       const status = await this.status(messageId, { recipients_limit: 1 });
       if (FINAL_STATUSES.has(status.status)) return status;
       if (Date.now() + intervalMs > deadline) {
-        throw new WaitTimeoutError(`message ${messageId} is still ${status.status} (${status.pending} pending)`);
+        throw new DeliveryTimeoutError(`message ${messageId} is still ${status.status} (${status.pending} pending)`, status);
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -162,17 +162,17 @@ export class Lisoloo {
   }
 
   /** PUT /suppressions/{number}: sends to it fail 1406 until it is removed. */
-  suppress(number: string, reason?: string): Promise<Suppression> {
+  addSuppression(number: string, reason?: string): Promise<Suppression> {
     return this.#http.request("PUT", `/suppressions/${encodeURIComponent(number)}`, { body: { reason: reason ?? null } });
   }
 
   /** POST /suppressions: up to 10,000 numbers at once. */
-  suppressMany(numbers: string[], reason?: string): Promise<BulkSuppressed> {
+  addSuppressions(numbers: string[], reason?: string): Promise<BulkSuppressed> {
     return this.#http.request("POST", "/suppressions", { body: { numbers, reason: reason ?? null } });
   }
 
   /** DELETE /suppressions/{number}: sends reach it again. */
-  unsuppress(number: string): Promise<SuppressionRemoved> {
+  removeSuppression(number: string): Promise<SuppressionRemoved> {
     return this.#http.request("DELETE", `/suppressions/${encodeURIComponent(number)}`);
   }
 

@@ -1,6 +1,6 @@
 // Every failure the client reports is a LisolooError: the API's `detail` and the HTTP status when
 // there was an answer. Requests are never part of an error, so an app-key cannot leak through one.
-import type { FieldError } from "./types.js";
+import type { FieldError, MessageStatus } from "./types.js";
 
 /** What the API said: a sentence, or for a request that does not match the schema (422) one entry per problem. */
 export type Detail = string | FieldError[];
@@ -38,12 +38,12 @@ export class NotFoundError extends LisolooError {
   override name = "NotFoundError";
 }
 
-/** 409: a send with the same Idempotency-Key is still being processed. */
+/** 409 after the retries ran out: a send with the same Idempotency-Key is still being processed. */
 export class ConflictError extends LisolooError {
   override name = "ConflictError";
 }
 
-/** 429 after the retries ran out, or with a Retry-After longer than the client waits. */
+/** 429 after the retries ran out. */
 export class RateLimitError extends LisolooError {
   override name = "RateLimitError";
   /** How long the API asked to wait, when it said (Retry-After), in seconds. */
@@ -66,8 +66,15 @@ export class ConnectionError extends LisolooError {
 }
 
 /** waitForDelivery's time ran out before the message reached a final status. */
-export class WaitTimeoutError extends LisolooError {
-  override name = "WaitTimeoutError";
+export class DeliveryTimeoutError extends LisolooError {
+  override name = "DeliveryTimeoutError";
+  /** The status last read: how far the message got. */
+  readonly lastStatus: MessageStatus;
+
+  constructor(detail: string, lastStatus: MessageStatus) {
+    super(detail);
+    this.lastStatus = lastStatus;
+  }
 }
 
 /** A webhook whose signature does not match, is missing or is too old (or too new). */

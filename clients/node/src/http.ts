@@ -1,7 +1,7 @@
 // One request to the API, retried by the rules of retry.ts; success envelopes unwrapped, errors
 // turned into LisolooErrors. The app-key lives in a private field, never in a message or a log.
 import { ConnectionError, errorForStatus, LisolooError, type Detail } from "./errors.js";
-import { backoffDelayMs, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry.js";
+import { backoffDelayMs, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry.js";
 
 export type QueryValue = string | number | boolean | null | undefined;
 
@@ -67,9 +67,8 @@ export class Transport {
       }
       if (response.ok) return unwrap<T>(text, method, path);
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-      const waitable = retryAfterMs === undefined || retryAfterMs <= this.#retry.maxRetryAfterMs;
-      if (isRetryableStatus(response.status) && canRetry && waitable) {
-        await this.#sleep(retryAfterMs ?? backoffDelayMs(this.#retry, retry, this.#random));
+      if (isRetryableStatus(response.status) && canRetry) {
+        await this.#sleep(retryDelayMs(this.#retry, retry, retryAfterMs, this.#random));
         continue;
       }
       const retryAfterSeconds = retryAfterMs === undefined ? undefined : retryAfterMs / 1000;

@@ -10,7 +10,7 @@ export {
   NotFoundError,
   RateLimitError,
   ServerError,
-  WaitTimeoutError,
+  DeliveryTimeoutError,
   WebhookVerificationError,
 } from "./errors.js";
 export { verifyWebhook, type WebhookEvent, type WebhookHeaders } from "./webhooks.js";

@@ -1,6 +1,7 @@
-// When to try a request again, and after how long: 429, 5xx and no answer are retried with
-// exponential backoff and full jitter; a Retry-After the API sends is waited exactly; any other
-// 4xx is final.
+// When to try a request again, and after how long, by the same rules as the Python SDK: 429, 409
+// (a send with the same Idempotency-Key still in progress: the API says "retry shortly"), 5xx and
+// no answer are retried with exponential backoff and full jitter, or after the Retry-After the
+// API sends; any other 4xx is final, since it would fail the same way again.
 
 export interface RetryPolicy {
   /** Attempts after the first one. */
@@ -8,7 +9,7 @@ export interface RetryPolicy {
   /** The backoff's first ceiling; it doubles each retry up to maxDelayMs. */
   initialDelayMs: number;
   maxDelayMs: number;
-  /** A Retry-After longer than this is not waited: the RateLimitError carries it instead. */
+  /** A Retry-After longer than this is not waited for: the backoff applies instead. */
   maxRetryAfterMs: number;
 }
 
@@ -20,7 +21,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+  return status === 409 || status === 429 || status >= 500;
+}
+
+/** How long to wait before retry number `retry` (0 for the first): the API's Retry-After when it gave a usable one. */
+export function retryDelayMs(policy: RetryPolicy, retry: number, retryAfterMs: number | undefined, random?: () => number): number {
+  if (retryAfterMs !== undefined && retryAfterMs <= policy.maxRetryAfterMs) return retryAfterMs;
+  return backoffDelayMs(policy, retry, random);
 }
 
 /**

@@ -141,7 +141,6 @@ describe("retries", () => {
       [401, "Invalid or missing app-key", AuthenticationError],
       [402, "Insufficient balance", InsufficientBalanceError],
       [404, "Message not found", NotFoundError],
-      [409, "A request with this Idempotency-Key is still in progress; retry shortly", ConflictError],
       [422, [{ loc: ["body", "to", 0], msg: "not a phone number", type: "value_error" }], InvalidRequestError],
     ];
     for (const [status, detail, kind] of cases) {
@@ -155,12 +154,28 @@ describe("retries", () => {
     }
   });
 
-  it("does not wait out a Retry-After longer than a minute: the RateLimitError carries it", async () => {
-    const { api, http } = transport([{ status: 429, body: { detail: "Rate limit exceeded" }, headers: { "retry-after": "120" } }]);
+  it("backs off instead of waiting a Retry-After longer than a minute", async () => {
+    const slow = { status: 429, body: { detail: "Rate limit exceeded" }, headers: { "retry-after": "120" } };
+    const { http, waits } = transport([slow, ok({})], () => 0.5);
+    await http.request("GET", "/balance");
+    assert.deepEqual(waits, [250]);
+  });
+
+  it("retries a 409 (the same Idempotency-Key still in progress), then throws ConflictError", async () => {
+    const busy = { status: 409, body: { detail: "A request with this Idempotency-Key is still in progress; retry shortly" } };
+    const { api, http } = transport([busy, busy, busy, busy]);
+    const error = await http.request("POST", "/send", { body: {} }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConflictError);
+    assert.equal(error.status, 409);
+    assert.equal(api.requests.length, 4);
+  });
+
+  it("carries the last Retry-After on the RateLimitError when the retries run out", async () => {
+    const limited = { status: 429, body: { detail: "Rate limit exceeded" }, headers: { "retry-after": "1" } };
+    const { http } = transport([limited, limited, limited, limited]);
     const error = await http.request("GET", "/balance").catch((caught: unknown) => caught);
     assert.ok(error instanceof RateLimitError);
-    assert.equal(error.retryAfterSeconds, 120);
-    assert.equal(api.requests.length, 1);
+    assert.equal(error.retryAfterSeconds, 1);
   });
 
   it("keeps the start of an answer that is not the API's JSON as the detail", async () => {
