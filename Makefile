@@ -12,6 +12,13 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
 export SAM_CLI_TELEMETRY := 0
 
+# The TypeScript SDK's tools (clients/node), where npm is installed; without it, its lint and type
+# generation are skipped with a line saying so, and its tests (in `make test`) skip themselves.
+NPM := $(shell command -v npm 2>/dev/null)
+NODE_CLIENT := clients/node
+NODE_CLIENT_STAMP := $(NODE_CLIENT)/node_modules/.package-lock.json
+NO_NPM = @echo "npm not found: $(NODE_CLIENT) skipped ($(1))"
+
 .PHONY: run test test-carriers kannel lint format clean build validate openapi fuzz load bench
 
 # The layer (with the dev tools) and the operator CLI, which is not part of the layer.
@@ -54,7 +61,11 @@ kannel:
 	@sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras
 
-lint: $(STAMP)
+$(NODE_CLIENT_STAMP): $(NODE_CLIENT)/package-lock.json
+	cd $(NODE_CLIENT) && npm ci --no-audit --no-fund
+
+lint: $(STAMP) $(if $(NPM),$(NODE_CLIENT_STAMP))
+	$(if $(NPM),cd $(NODE_CLIENT) && npm run --silent lint,$(call NO_NPM,lint))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/lisoloo admin/lisoloo_admin local bench
@@ -79,11 +90,9 @@ build: validate
 
 ## make openapi: regenerate openapi.json from the functions' resolvers, then the TypeScript SDK's types
 ## from it (clients/node/src/schema.ts) where npm is installed; a test fails while either is stale
-openapi: $(STAMP)
+openapi: $(STAMP) $(if $(NPM),$(NODE_CLIENT_STAMP))
 	$(BIN)/python -m local.openapi --output openapi.json
-	@if command -v npm >/dev/null 2>&1; then \
-		cd clients/node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent generate; \
-	else echo "npm not found: clients/node/src/schema.ts not regenerated (run npm run generate there)"; fi
+	$(if $(NPM),cd $(NODE_CLIENT) && npm run --silent generate,$(call NO_NPM,src/schema.ts not regenerated))
 
 ## make bench: the performance budget (DESIGN §4) measured: counted AWS requests and capacity units,
 ## timing ratios, cost per million recipients; prints one table and updates docs/benchmarks.md

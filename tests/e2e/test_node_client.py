@@ -31,7 +31,7 @@ OUR_NUMBER = "+254711000355"
 
 def run(command: list[str], cwd: Path, environment: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Runs a command; a failure shows its whole output, which is where node reports what broke."""
-    result = subprocess.run(  # noqa: S603 - npm and node, with our own arguments
+    result = subprocess.run(
         command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False
     )
     output = f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"

@@ -68,7 +68,10 @@ export class Lisoloo {
   readonly webhooks = { verify: verifyWebhook } as const;
 
   constructor(options: LisolooOptions) {
-    const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries };
+    const retry: RetryPolicy = {
+      ...DEFAULT_RETRY_POLICY,
+      maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
+    };
     this.#http = new Transport({
       appKey: options.appKey,
       baseUrl: options.baseUrl,
@@ -102,7 +105,10 @@ export class Lisoloo {
       const status = await this.status(messageId, { recipients_limit: 1 });
       if (FINAL_STATUSES.has(status.status)) return status;
       if (Date.now() + intervalMs > deadline) {
-        throw new DeliveryTimeoutError(`message ${messageId} is still ${status.status} (${status.pending} pending)`, status);
+        throw new DeliveryTimeoutError(
+          `message ${messageId} is still ${status.status} (${status.pending} pending)`,
+          status,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -112,7 +118,9 @@ export class Lisoloo {
   recipients(messageId: string, { pageSize = 100 }: { pageSize?: number } = {}): AsyncGenerator<RecipientState> {
     return paginate(async (cursor): Promise<Page<RecipientState>> => {
       const query = { recipients_limit: pageSize, recipients_cursor: cursor };
-      const page = await this.#http.request<MessageStatus>("GET", `/status/${encodeURIComponent(messageId)}`, { query });
+      const page = await this.#http.request<MessageStatus>("GET", `/status/${encodeURIComponent(messageId)}`, {
+        query,
+      });
       return { items: page.recipients, next: page.recipients_cursor ?? null };
     });
   }
@@ -130,11 +138,9 @@ export class Lisoloo {
   /** GET /events, oldest first, after a position (`after`), until the log's end. */
   events(query: EventsQuery = {}): AsyncGenerator<LoggedEvent> {
     return paginate(async (after) => {
-      const page = await this.#http.request<EventsPage>(
-        "GET",
-        "/events",
-        { query: { ...query, after: after ?? query.after } },
-      );
+      const page = await this.#http.request<EventsPage>("GET", "/events", {
+        query: { ...query, after: after ?? query.after },
+      });
       return { items: page.events, next: page.has_more ? (page.after ?? null) : null };
     }, query.after ?? null);
   }
@@ -152,18 +158,16 @@ export class Lisoloo {
   /** GET /suppressions: the numbers no send reaches, every page. */
   suppressions(query: SuppressionsQuery = {}): AsyncGenerator<Suppression> {
     return paginate(async (cursor) => {
-      const page = await this.#http.request<SuppressionPage>(
-        "GET",
-        "/suppressions",
-        { query: { ...query, cursor } },
-      );
+      const page = await this.#http.request<SuppressionPage>("GET", "/suppressions", { query: { ...query, cursor } });
       return { items: page.suppressions, next: page.cursor ?? null };
     });
   }
 
   /** PUT /suppressions/{number}: sends to it fail 1406 until it is removed. */
   addSuppression(number: string, reason?: string): Promise<Suppression> {
-    return this.#http.request("PUT", `/suppressions/${encodeURIComponent(number)}`, { body: { reason: reason ?? null } });
+    return this.#http.request("PUT", `/suppressions/${encodeURIComponent(number)}`, {
+      body: { reason: reason ?? null },
+    });
   }
 
   /** POST /suppressions: up to 10,000 numbers at once. */
@@ -189,11 +193,9 @@ export class Lisoloo {
   /** GET /webhook/deliveries: each delivery attempt, newest first, every page. */
   webhookDeliveries(query: WebhookDeliveriesQuery = {}): AsyncGenerator<WebhookDelivery> {
     return paginate(async (cursor) => {
-      const page = await this.#http.request<WebhookDeliveriesPage>(
-        "GET",
-        "/webhook/deliveries",
-        { query: { ...query, cursor } },
-      );
+      const page = await this.#http.request<WebhookDeliveriesPage>("GET", "/webhook/deliveries", {
+        query: { ...query, cursor },
+      });
       return { items: page.deliveries, next: page.cursor ?? null };
     });
   }

@@ -25,7 +25,12 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** How long to wait before retry number `retry` (0 for the first): the API's Retry-After when it gave a usable one. */
-export function retryDelayMs(policy: RetryPolicy, retry: number, retryAfterMs: number | undefined, random?: () => number): number {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  retry: number,
+  retryAfterMs: number | undefined,
+  random?: () => number,
+): number {
   if (retryAfterMs !== undefined && retryAfterMs <= policy.maxRetryAfterMs) return retryAfterMs;
   return backoffDelayMs(policy, retry, random);
 }

@@ -12,10 +12,26 @@ const BASE_URL = "https://api.example/prod/api/v1/lisoloo/sms-api/";
 
 function client(answers: Answer[], maxRetries?: number): { api: FakeFetch; lisoloo: Lisoloo } {
   const api = new FakeFetch(answers);
-  return { api, lisoloo: new Lisoloo({ appKey: APP_KEY, baseUrl: BASE_URL, fetch: api.fetch, ...(maxRetries === undefined ? {} : { maxRetries }) }) };
+  return {
+    api,
+    lisoloo: new Lisoloo({
+      appKey: APP_KEY,
+      baseUrl: BASE_URL,
+      fetch: api.fetch,
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+    }),
+  };
 }
 
-const accepted = { message_id: "6b04", status: "pending", total_recipients: 1, encoding: "GSM-7", segments: 1, segments_total: 1, created_at: "2026-12-07T10:00:00Z" };
+const accepted = {
+  message_id: "6b04",
+  status: "pending",
+  total_recipients: 1,
+  encoding: "GSM-7",
+  segments: 1,
+  segments_total: 1,
+  created_at: "2026-12-07T10:00:00Z",
+};
 const retryNow = (status: number): Answer => ({ status, body: { detail: "again" }, headers: { "retry-after": "0" } });
 
 async function all<Item>(items: AsyncIterable<Item>): Promise<Item[]> {
@@ -27,7 +43,11 @@ async function all<Item>(items: AsyncIterable<Item>): Promise<Item[]> {
 describe("send", () => {
   it("sends the request as given, with the app-key and one Idempotency-Key on every attempt", async () => {
     const { api, lisoloo } = client([retryNow(429), connectionReset(), retryNow(503), ok(accepted)]);
-    const request = { to: ["+254712345678", { to: "+254712345679", vars: { name: "Amina" } }], message: "Hi {{name}}", reference: "order-1" };
+    const request = {
+      to: ["+254712345678", { to: "+254712345679", vars: { name: "Amina" } }],
+      message: "Hi {{name}}",
+      reference: "order-1",
+    };
     assert.deepEqual(await lisoloo.send(request), accepted);
     assert.equal(api.requests.length, 4);
     const keys = new Set(api.requests.map((sent) => sent.headers["idempotency-key"]));
@@ -60,8 +80,14 @@ describe("listings", () => {
       ok({ messages: [{ message_id: "b" }, { message_id: "c" }], cursor: null }),
     ]);
     const found = await all(lisoloo.messages({ reference: "order-1182", limit: 2 }));
-    assert.deepEqual(found.map((message) => message.message_id), ["a", "b", "c"]);
-    assert.deepEqual(api.requests.map((sent) => sent.url.searchParams.get("cursor")), [null, "c1", "c2"]);
+    assert.deepEqual(
+      found.map((message) => message.message_id),
+      ["a", "b", "c"],
+    );
+    assert.deepEqual(
+      api.requests.map((sent) => sent.url.searchParams.get("cursor")),
+      [null, "c1", "c2"],
+    );
     assert.ok(api.requests.every((sent) => sent.url.searchParams.get("reference") === "order-1182"));
   });
 
@@ -72,24 +98,54 @@ describe("listings", () => {
       ok({ recipients: [recipient("+3")], recipients_cursor: null }),
     ]);
     const found = await all(lisoloo.recipients("6b04", { pageSize: 2 }));
-    assert.deepEqual(found.map((entry) => entry.to), ["+1", "+2", "+3"]);
-    assert.deepEqual(api.requests.map((sent) => [sent.url.pathname.endsWith("/status/6b04"), sent.url.searchParams.get("recipients_cursor")]), [[true, null], [true, "2"]]);
+    assert.deepEqual(
+      found.map((entry) => entry.to),
+      ["+1", "+2", "+3"],
+    );
+    assert.deepEqual(
+      api.requests.map((sent) => [
+        sent.url.pathname.endsWith("/status/6b04"),
+        sent.url.searchParams.get("recipients_cursor"),
+      ]),
+      [
+        [true, null],
+        [true, "2"],
+      ],
+    );
   });
 
   it("reads events from a position while has_more, each page after the last one's position", async () => {
-    const event = (position: string) => ({ position, event_id: `evt_${position}`, type: "sms.sent", created_at: "", body: {} });
+    const event = (position: string) => ({
+      position,
+      event_id: `evt_${position}`,
+      type: "sms.sent",
+      created_at: "",
+      body: {},
+    });
     const { api, lisoloo } = client([
       ok({ events: [event("5"), event("6")], after: "6", has_more: true }),
       ok({ events: [event("7")], after: "7", has_more: false }),
     ]);
     const found = await all(lisoloo.events({ after: "4", limit: 2 }));
-    assert.deepEqual(found.map((entry) => entry.position), ["5", "6", "7"]);
-    assert.deepEqual(api.requests.map((sent) => sent.url.searchParams.get("after")), ["4", "6"]);
+    assert.deepEqual(
+      found.map((entry) => entry.position),
+      ["5", "6", "7"],
+    );
+    assert.deepEqual(
+      api.requests.map((sent) => sent.url.searchParams.get("after")),
+      ["4", "6"],
+    );
   });
 
   it("stops with an error rather than read the same page twice", async () => {
-    const { lisoloo } = client([ok({ suppressions: [{ number: "+1" }], cursor: "+1" }), ok({ suppressions: [{ number: "+1" }], cursor: "+1" })]);
-    await assert.rejects(all(lisoloo.suppressions()), (error: unknown) => error instanceof LisolooError && /twice/.test(error.message));
+    const { lisoloo } = client([
+      ok({ suppressions: [{ number: "+1" }], cursor: "+1" }),
+      ok({ suppressions: [{ number: "+1" }], cursor: "+1" }),
+    ]);
+    await assert.rejects(
+      all(lisoloo.suppressions()),
+      (error: unknown) => error instanceof LisolooError && /twice/.test(error.message),
+    );
   });
 });
 
@@ -105,7 +161,11 @@ describe("the app-key", () => {
       inspect(lisoloo, { showHidden: true, depth: null }),
       JSON.stringify(lisoloo),
       String(lisoloo),
-      ...failures.flatMap((error) => [inspect(error, { showHidden: true, depth: null }), JSON.stringify(error), String((error as Error).stack)]),
+      ...failures.flatMap((error) => [
+        inspect(error, { showHidden: true, depth: null }),
+        JSON.stringify(error),
+        String((error as Error).stack),
+      ]),
     ];
     for (const text of shown) assert.ok(!text.includes(APP_KEY), text);
   });

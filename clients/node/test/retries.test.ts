@@ -50,7 +50,11 @@ describe("retries", () => {
 
   it("waits until a 429's Retry-After date", async () => {
     const { http, waits } = transport([
-      { status: 429, body: { detail: "Rate limit exceeded" }, headers: { "retry-after": new Date(Date.now() + 5_000).toUTCString() } },
+      {
+        status: 429,
+        body: { detail: "Rate limit exceeded" },
+        headers: { "retry-after": new Date(Date.now() + 5_000).toUTCString() },
+      },
       ok({}),
     ]);
     await http.request("GET", "/balance");
@@ -80,9 +84,14 @@ describe("retries", () => {
   });
 
   it("draws every wait under a ceiling that doubles up to the maximum", () => {
-    const ceilings = [0, 1, 2, 3, 4, 5, 10].map((retry) => backoffDelayMs(DEFAULT_RETRY_POLICY, retry, () => 0.9999999));
+    const ceilings = [0, 1, 2, 3, 4, 5, 10].map((retry) =>
+      backoffDelayMs(DEFAULT_RETRY_POLICY, retry, () => 0.9999999),
+    );
     assert.deepEqual(ceilings, [499, 999, 1_999, 3_999, 7_999, 7_999, 7_999]);
-    assert.equal(backoffDelayMs(DEFAULT_RETRY_POLICY, 3, () => 0), 0);
+    assert.equal(
+      backoffDelayMs(DEFAULT_RETRY_POLICY, 3, () => 0),
+      0,
+    );
   });
 
   it("retries a connection that failed, then throws ConnectionError with no status", async () => {
@@ -103,7 +112,14 @@ describe("retries", () => {
       const body = new ReadableStream({ pull: (controller) => controller.error(connectionReset()) });
       return new Response(body, { status: 200 });
     };
-    const http = new Transport({ appKey: "lsk_test", baseUrl: BASE_URL, timeoutMs: 1_000, retry: DEFAULT_RETRY_POLICY, fetch: cutShort, sleep: async () => {} });
+    const http = new Transport({
+      appKey: "lsk_test",
+      baseUrl: BASE_URL,
+      timeoutMs: 1_000,
+      retry: DEFAULT_RETRY_POLICY,
+      fetch: cutShort,
+      sleep: async () => {},
+    });
     assert.deepEqual(await http.request("GET", "/balance"), { balance: "2.00" });
     assert.equal(calls, 2);
   });
@@ -162,7 +178,10 @@ describe("retries", () => {
   });
 
   it("retries a 409 (the same Idempotency-Key still in progress), then throws ConflictError", async () => {
-    const busy = { status: 409, body: { detail: "A request with this Idempotency-Key is still in progress; retry shortly" } };
+    const busy = {
+      status: 409,
+      body: { detail: "A request with this Idempotency-Key is still in progress; retry shortly" },
+    };
     const { api, http } = transport([busy, busy, busy, busy]);
     const error = await http.request("POST", "/send", { body: {} }).catch((caught: unknown) => caught);
     assert.ok(error instanceof ConflictError);

@@ -16,7 +16,10 @@ const generator = (await import(new URL("../../scripts/generate-schema.mjs", imp
 
 it("src/schema.ts is generated from the current openapi.json", async () => {
   const committed = await readFile(generator.SCHEMA_URL, "utf8");
-  assert.ok(committed === (await generator.renderSchema()), "src/schema.ts is stale: run `npm run generate` in clients/node");
+  assert.ok(
+    committed === (await generator.renderSchema()),
+    "src/schema.ts is stale: run `npm run generate` in clients/node",
+  );
 });
 
 it("a change to openapi.json changes what is generated", async () => {

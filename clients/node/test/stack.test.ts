@@ -99,7 +99,9 @@ class DroppingProxy {
   async #forward(target: URL, request: IncomingMessage): Promise<Response> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== "host" && name !== "connection")) as Record<string, string>;
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(([name]) => name !== "host" && name !== "connection"),
+    ) as Record<string, string>;
     const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
     return fetch(new URL(request.url ?? "/", target.origin), { method: request.method ?? "GET", headers, body });
   }
@@ -115,19 +117,30 @@ describe("against the local stack", { skip }, () => {
 
     const received = await webhooksOf(sent.message_id, 4);
     const events = received.map((webhook) => lisoloo.webhooks.verify(webhook.body, webhook.headers, env.webhookSecret));
-    assert.deepEqual(events.map((event) => event.type), ["sms.queued", "sms.processing", "sms.sent", "sms.delivered"]);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ["sms.queued", "sms.processing", "sms.sent", "sms.delivered"],
+    );
     assert.ok(events.every((event) => event.data["message_id"] === sent.message_id));
 
     const logged = (await all(lisoloo.events({ limit: 2 }))).filter((event) => event.message_id === sent.message_id);
-    assert.deepEqual(logged.map((event) => event.type), ["sms.queued", "sms.processing", "sms.sent", "sms.delivered"]);
+    assert.deepEqual(
+      logged.map((event) => event.type),
+      ["sms.queued", "sms.processing", "sms.sent", "sms.delivered"],
+    );
     const delivered = logged.at(-1)!;
     assert.deepEqual(await lisoloo.redeliver(delivered.event_id), { event_id: delivered.event_id, targets: 1 });
     const again = (await webhooksOf(sent.message_id, 5)).at(-1)!;
     assert.equal(again.headers["webhook-id"], delivered.event_id);
     assert.equal(lisoloo.webhooks.verify(again.body, again.headers, env.webhookSecret).type, "sms.delivered");
 
-    const attempts = (await all(lisoloo.webhookDeliveries({ limit: 2 }))).filter((attempt) => attempt.event_id === delivered.event_id);
-    assert.ok(attempts.length >= 1 && attempts.every((attempt) => attempt.http_status === 200), JSON.stringify(attempts));
+    const attempts = (await all(lisoloo.webhookDeliveries({ limit: 2 }))).filter(
+      (attempt) => attempt.event_id === delivered.event_id,
+    );
+    assert.ok(
+      attempts.length >= 1 && attempts.every((attempt) => attempt.http_status === 200),
+      JSON.stringify(attempts),
+    );
   });
 
   it("sends once when the first attempt's answer is lost after the stack handled it", async (t) => {
@@ -142,7 +155,10 @@ describe("against the local stack", { skip }, () => {
 
     assert.equal(proxy.sendKeys.length, 2, "the send was not retried");
     assert.equal(new Set(proxy.sendKeys).size, 1, "the retry carried another Idempotency-Key");
-    assert.deepEqual((await all(lisoloo.messages({ reference }))).map((message) => message.message_id), [sent.message_id]);
+    assert.deepEqual(
+      (await all(lisoloo.messages({ reference }))).map((message) => message.message_id),
+      [sent.message_id],
+    );
     await lisoloo.waitForDelivery(sent.message_id, { intervalMs: 300 });
     assert.deepEqual(await submissionsOf(sent.message_id), new Map(numbers.map((number) => [number, 1])));
   });
@@ -154,7 +170,10 @@ describe("against the local stack", { skip }, () => {
     assert.equal(quote.total_recipients, 1);
 
     const sent = await lisoloo.send({
-      to: [{ to: "+254712345678", vars: { name: "Baraka" } }, { to: "+254712345679", vars: { name: "Amina" } }],
+      to: [
+        { to: "+254712345678", vars: { name: "Baraka" } },
+        { to: "+254712345679", vars: { name: "Amina" } },
+      ],
       message: "Hello {{name}}, your order ships today",
       sender_id: "LISOLOO",
       reference: `every-field-${unique()}`,
@@ -180,12 +199,19 @@ describe("against the local stack", { skip }, () => {
     const numbers = ["+254712345611", "+254712345612", "+254712345613", "+254712345614", "+254712345615"];
     const reference = `paged-${unique()}`;
     const sent = [];
-    for (let i = 0; i < 3; i += 1) sent.push((await lisoloo.send({ to: numbers, message: `Page me ${i}`, reference })).message_id);
+    for (let i = 0; i < 3; i += 1)
+      sent.push((await lisoloo.send({ to: numbers, message: `Page me ${i}`, reference })).message_id);
 
     const recipients = await all(lisoloo.recipients(sent[0]!, { pageSize: 2 }));
-    assert.deepEqual(recipients.map((recipient) => recipient.to), numbers);
+    assert.deepEqual(
+      recipients.map((recipient) => recipient.to),
+      numbers,
+    );
     const messages = await all(lisoloo.messages({ reference, limit: 1 }));
-    assert.deepEqual(messages.map((message) => message.message_id), [...sent].reverse());
+    assert.deepEqual(
+      messages.map((message) => message.message_id),
+      [...sent].reverse(),
+    );
 
     const blocked = ["+254712399001", "+254712399002", "+254712399003"];
     assert.deepEqual(await lisoloo.addSuppressions(blocked.slice(0, 2), "asked by phone"), { suppressed: 2 });
@@ -195,7 +221,10 @@ describe("against the local stack", { skip }, () => {
     assert.equal(new Set(listed).size, listed.length);
     for (const number of blocked) assert.equal((await lisoloo.removeSuppression(number)).number, number);
     const left = (await all(lisoloo.suppressions())).map((entry) => entry.number);
-    assert.ok(blocked.every((number) => !left.includes(number)), JSON.stringify(left));
+    assert.ok(
+      blocked.every((number) => !left.includes(number)),
+      JSON.stringify(left),
+    );
   });
 
   it("reads inbound replies and the balance", async () => {
@@ -207,7 +236,10 @@ describe("against the local stack", { skip }, () => {
     });
     assert.equal(mo.status, 200, await mo.text());
     const inbound = await all(lisoloo.inbound({ limit: 1 }));
-    assert.deepEqual(inbound.filter((entry) => entry.text === text).map((entry) => [entry.from, entry.to]), [["+254712345699", env.ourNumber]]);
+    assert.deepEqual(
+      inbound.filter((entry) => entry.text === text).map((entry) => [entry.from, entry.to]),
+      [["+254712345699", env.ourNumber]],
+    );
 
     const balance = await lisoloo.balance();
     assert.match(balance.available, /^-?\d+\.\d{2,4}$/);
@@ -241,4 +273,3 @@ describe("against the local stack", { skip }, () => {
     assert.ok(!refused.message.includes("lsk_not_a_key"));
   });
 });
-

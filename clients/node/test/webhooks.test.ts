@@ -8,10 +8,19 @@ import { Webhook } from "standardwebhooks";
 import { verifyWebhook, WebhookVerificationError } from "../src/index.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const BODY = JSON.stringify({ type: "sms.delivered", timestamp: "2026-12-07T10:00:03Z", sequence: 4, data: { message_id: "6b04" } });
+const BODY = JSON.stringify({
+  type: "sms.delivered",
+  timestamp: "2026-12-07T10:00:03Z",
+  sequence: 4,
+  data: { message_id: "6b04" },
+});
 
 function signed(body: string, at = new Date()): Record<string, string> {
-  return { "webhook-id": "evt_6b04_delivered", "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": new Webhook(SECRET).sign("evt_6b04_delivered", at, body) };
+  return {
+    "webhook-id": "evt_6b04_delivered",
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(SECRET).sign("evt_6b04_delivered", at, body),
+  };
 }
 
 describe("verifyWebhook", () => {
