@@ -34,7 +34,8 @@ export class Transport {
   readonly #random: () => number;
 
   constructor(options: TransportOptions) {
-    if (!options.appKey) throw new LisolooError("an app-key is required");
+    if (!options.appKey) throw new LisolooError("an app-key is required (appKey)");
+    if (!options.baseUrl) throw new LisolooError("the API's base URL is required (baseUrl)");
     this.#appKey = options.appKey;
     this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs;

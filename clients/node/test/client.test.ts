@@ -150,6 +150,11 @@ describe("listings", () => {
 });
 
 describe("the app-key", () => {
+  it("and the base URL are required", () => {
+    assert.throws(() => new Lisoloo({ appKey: "", baseUrl: BASE_URL }), /appKey/);
+    assert.throws(() => new Lisoloo({ appKey: APP_KEY, baseUrl: "" }), /baseUrl/);
+  });
+
   it("shows in no inspection of the client nor in any error", async () => {
     const { lisoloo } = client([connectionReset(), { status: 401, body: { detail: "Invalid or missing app-key" } }], 0);
     const failures = [
