@@ -47,23 +47,24 @@ def built_package() -> Path:
     return PACKAGE
 
 
-def organization(stack: LocalStack, name: str, hook: str) -> dict[str, str]:
-    """A new organization whose webhooks go to the stack's inspector at /hooks/<hook>."""
-    created = admin(stack, "create-org", name, "--webhook-url", f"{stack.webhook_inspector_url}/hooks/{hook}")
-    return {
+def organization(stack: LocalStack, name: str, hook: str) -> tuple[str, dict[str, str]]:
+    """A new organization whose webhooks go to the stack's inspector at /hooks/<hook>: its id, and
+    the variables a merchant's program reads (as `make run` prints them for the demo one)."""
+    inbox = f"{stack.webhook_inspector_url}/hooks/{hook}"
+    created = admin(stack, "create-org", name, "--webhook-url", inbox)
+    return created["org_id"], {
         "API": stack.base_url,
         "LISOLOO_API_KEY": created["app_key"],
         "LISOLOO_WEBHOOK_SECRET": created["webhook"]["secret"],
-        "LISOLOO_TEST_WEBHOOK_INBOX": f"{stack.webhook_inspector_url}/hooks/{hook}",
-        "org_id": created["org_id"],
+        "LISOLOO_TEST_WEBHOOK_INBOX": inbox,
     }
 
 
 def test_the_sdk_suite_passes_against_the_stack(local_stack: LocalStack, built_package: Path) -> None:
     # Given an organization of the SDK's own (its listings hold only what the suite made), with a
     # number to receive replies on, and one throttled to 1 request a second
-    merchant = organization(local_stack, "Node SDK shop", "node-sdk")
-    admin(local_stack, "numbers", "assign", merchant.pop("org_id"), OUR_NUMBER)
+    org_id, merchant = organization(local_stack, "Node SDK shop", "node-sdk")
+    admin(local_stack, "numbers", "assign", org_id, OUR_NUMBER)
     throttled = admin(local_stack, "create-org", "Node SDK throttled")
     admin(local_stack, "rate-limit", throttled["org_id"], "--rate", "1", "--burst", "2")
     environment = {
@@ -118,8 +119,7 @@ def test_the_readme_quick_start_sends_waits_and_verifies(
         "const verified = webhooks.map((webhook) => onWebhook(webhook.body, webhook.headers).type);\n"
         'console.log("verified:", JSON.stringify(verified));\n'
     )
-    merchant = organization(local_stack, "Quick start shop", "node-quick-start")
-    merchant.pop("org_id")
+    _, merchant = organization(local_stack, "Quick start shop", "node-quick-start")
     # When it runs
     output = run(["node", "check.js"], project, {**os.environ, **merchant}, timeout=60)
     # Then the text was delivered and each of its signed webhooks verified
