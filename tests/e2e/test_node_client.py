@@ -85,7 +85,7 @@ def test_the_sdk_suite_passes_against_the_stack(local_stack: LocalStack, built_p
 def quick_start() -> str:
     """The ``js`` block of the README's TypeScript quick start."""
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("### TypeScript") :]
+    section = text[text.index("### From TypeScript") :]
     block = re.search(r"```js\n(.*?)```", section, flags=re.DOTALL)
     assert block is not None, "the README's TypeScript quick start has no js block"
     return block.group(1)

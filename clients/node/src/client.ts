@@ -139,7 +139,7 @@ export class Lisoloo {
   events(query: EventsQuery = {}): AsyncGenerator<LoggedEvent> {
     return paginate(async (after) => {
       const page = await this.#http.request<EventsPage>("GET", "/events", {
-        query: { ...query, after: after ?? query.after },
+        query: { ...query, after },
       });
       return { items: page.events, next: page.has_more ? (page.after ?? null) : null };
     }, query.after ?? null);
