@@ -27,7 +27,7 @@ def verify(body: bytes | str, headers: Mapping[str, str], secret: str) -> Webhoo
         # ``dict`` so any header mapping (httpx, Starlette, Flask…) works: the library lowercases names.
         payload = standardwebhooks.Webhook(secret).verify(body, dict(headers.items()))
     except (standardwebhooks.WebhookVerificationError, ValueError, binascii.Error) as error:
-        # ValueError also covers a malformed signature list, which the library does not catch itself.
+        # ValueError: a malformed signature list, which standardwebhooks 1.1 lets through uncaught.
         raise WebhookVerificationError(f"Webhook not verified: {error}") from None
     try:
         return WebhookEvent.model_validate(payload)
