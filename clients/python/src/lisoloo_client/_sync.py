@@ -41,7 +41,9 @@ ItemT = TypeVar("ItemT")
 class Client:
     """The Lisoloo SMS API. ``base_url`` is the API's stage URL, path included
     (``http://127.0.0.1:3000/api/v1/lisoloo/sms-api`` locally); ``app_key`` goes in every
-    request's ``app-key`` header. Close it (or use ``with``) to release its connections."""
+    request's ``app-key`` header. ``timeout`` bounds each attempt, in seconds; a failure worth
+    retrying is tried again up to ``max_retries`` times; ``transport`` replaces httpx's own (a
+    proxy, a test double). Close it (or use ``with``) to release its connections."""
 
     def __init__(
         self,
