@@ -21,11 +21,11 @@ NO_NPM = @echo "npm not found: $(NODE_CLIENT) skipped ($(1))"
 
 .PHONY: run test test-carriers kannel lint format clean build validate openapi fuzz load bench
 
-# The layer (with the dev tools) and the operator CLI, which is not part of the layer.
-$(STAMP): pyproject.toml admin/pyproject.toml
+# The layer (with the dev tools), the operator CLI, which is not part of the layer, and the Python SDK.
+$(STAMP): pyproject.toml admin/pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e ./admin
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./admin -e ./clients/python
 	touch $(STAMP)
 
 ## make run: the whole system on this machine (moto, local gateway, sandbox carrier); Ctrl-C stops it
@@ -69,6 +69,7 @@ lint: $(STAMP) $(if $(NPM),$(NODE_CLIENT_STAMP))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/lisoloo admin/lisoloo_admin local bench
+	$(BIN)/mypy clients/python/src/lisoloo_client clients/python/tests
 	# every function's file is app.py, so each is its own mypy run (the cache keeps it quick)
 	for handler in functions/*/app.py; do $(BIN)/mypy $$handler || exit 1; done
 
