@@ -31,7 +31,7 @@ def handle_change(record: DynamoDBRecord) -> None:
     account = account_change(images) if change is None else None
     now = datetime.now(UTC)
     if change is not None:
-        settle_if_final(change, repository(), now)  # before the events: a failure retries both
+        settle_if_final(change, repository(), get_settings(), now)  # before the events: a failure retries both
         jobs = delivery_jobs(change, repository(), now)
     elif account is not None:
         old, new = account

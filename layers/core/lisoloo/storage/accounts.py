@@ -26,6 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from lisoloo.errors import InsufficientBalanceError
 from lisoloo.pricing import ZERO
 from lisoloo.storage import keys
+from lisoloo.storage.due import DUE_ATTRIBUTES
 from lisoloo.storage.table import Item, Table, TransactionCancelled, timestamp
 
 EntryKind = Literal["top_up", "adjustment", "reserve", "charge", "release", "credit_limit"]
@@ -259,8 +260,9 @@ class Accounts:
 
     def settle(self, org_id: str, message_id: str, reserved: Decimal, charged: Decimal, now: datetime) -> bool:
         """A final message's reservation becomes its charge, and the rest goes back to the
-        balance: two ledger entries, the account, and the charge on the message, in one
-        transaction. False when it was settled before (a redelivered stream record)."""
+        balance: two ledger entries, the account, and the charge on the message (which leaves
+        the due index), in one transaction. False when it was settled before: by the same
+        stream record delivered again, or by the sweep's repair (``settling``)."""
         pk = keys.account_pk(org_id)
         at = timestamp(now)
         returned = reserved - charged
@@ -296,7 +298,8 @@ class Accounts:
                 "Update": {
                     "TableName": self.table.name,
                     "Key": self.table.key(keys.message_pk(org_id, message_id), keys.META),
-                    "UpdateExpression": "SET cost_charged = :charged",
+                    # Settled, the final message has nothing left due: the sweep need not look.
+                    "UpdateExpression": f"SET cost_charged = :charged REMOVE {DUE_ATTRIBUTES}",
                     # A message TTL already removed is not brought back as a stub.
                     "ConditionExpression": "attribute_exists(PK)",
                     "ExpressionAttributeValues": {":charged": {"N": str(charged)}},

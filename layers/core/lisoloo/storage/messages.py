@@ -28,7 +28,7 @@ from lisoloo.entities import (
 )
 from lisoloo.errors import InsufficientBalanceError, MessageNotFoundError
 from lisoloo.storage import keys
-from lisoloo.storage.due import due_values
+from lisoloo.storage.due import due_assignment, due_values
 from lisoloo.storage.message_index import listing_attributes
 from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
 from lisoloo.storage.table import (
@@ -213,19 +213,31 @@ class Messages:
         """The first claim turns the message ``processing`` and starts its receipt deadline;
         written once, so later chunks produce no stream record."""
         pk = keys.message_pk(org_id, message_id)
-        due = due_values(pk, deadline, DueKind.DEADLINE)
+        due, values = due_assignment(pk, deadline, DueKind.DEADLINE)
         with suppress(ConditionFailed):
             self.table.update(
                 pk,
                 keys.META,
-                "SET started_at = :now, updated_at = :now, due_shard = :shard, due_at = :due, due_kind = :kind",
+                f"SET started_at = :now, updated_at = :now, {due}",
                 "attribute_exists(PK) AND attribute_not_exists(started_at)",
-                values={
-                    ":now": timestamp(now),
-                    ":shard": due["due_shard"],
-                    ":due": due["due_at"],
-                    ":kind": due["due_kind"],
-                },
+                values={":now": timestamp(now), **values},
+            )
+
+    def await_settlement(self, org_id: str, message_id: str, at: datetime) -> None:
+        """A final message holding a reservation comes due at ``at``, as a deadline: should its
+        settlement not happen before (it takes the message out of the index), the sweep settles
+        it then. No updated_at: nothing a merchant sees changes."""
+        pk = keys.message_pk(org_id, message_id)
+        due, values = due_assignment(pk, at, DueKind.DEADLINE)
+        with suppress(ConditionFailed):
+            self.table.update(
+                pk,
+                keys.META,
+                f"SET {due}",
+                # Not settled yet (a redelivered record comes after it), and never a stub for a
+                # message TTL removed.
+                "attribute_exists(PK) AND attribute_not_exists(cost_charged)",
+                values=values,
             )
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:

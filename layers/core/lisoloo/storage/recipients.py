@@ -32,7 +32,7 @@ from lisoloo.entities import (
 from lisoloo.errors import ErrorCode, StorageError
 from lisoloo.status import SmsStatus, Tier, goes_further
 from lisoloo.storage import keys
-from lisoloo.storage.due import DUE_ATTRIBUTES, due_values
+from lisoloo.storage.due import DUE_ATTRIBUTES, due_assignment
 from lisoloo.storage.message_index import number_attributes
 from lisoloo.storage.table import (
     ConditionFailed,
@@ -380,9 +380,11 @@ class Recipients:
         if deliver_by_at is None:
             due = f" REMOVE {DUE_ATTRIBUTES}, retry_carrier"
         else:
-            armed = due_values(keys.message_pk(key.org_id, key.message_id), deliver_by_at, DueKind.DELIVER_BY)
-            due = ", due_shard = :shard, due_at = :due, due_kind = :kind REMOVE retry_carrier"
-            values.update({":shard": armed["due_shard"], ":due": armed["due_at"], ":kind": armed["due_kind"]})
+            armed, armed_values = due_assignment(
+                keys.message_pk(key.org_id, key.message_id), deliver_by_at, DueKind.DELIVER_BY
+            )
+            due = f", {armed} REMOVE retry_carrier"
+            values.update(armed_values)
         try:
             self.table.update(
                 keys.message_pk(key.org_id, key.message_id),
@@ -488,21 +490,19 @@ class Recipients:
         waits in the due index for its next attempt; ``only_carrier`` pins that attempt to the
         carrier whose answer was uncertain (it may hold the message already)."""
         pk = keys.message_pk(key.org_id, key.message_id)
-        due = due_values(pk, retry_at, DueKind.RETRY)
+        due, retry_values = due_assignment(pk, retry_at, DueKind.RETRY)
         pin = "SET retry_carrier = :pin, carrier = :pin," if only_carrier else "REMOVE retry_carrier SET"
         with suppress(ConditionFailed):
             self.table.update(
                 pk,
                 keys.recipient_sk(key.index),
-                f"{pin} attempts = :attempts, due_shard = :shard, due_at = :due, due_kind = :kind",
+                f"{pin} attempts = :attempts, {due}",
                 # Only a recipient still ours: a receipt or the deadline may have finished it.
                 "#status = :processing AND attribute_not_exists(carrier_ref)",
                 names={"#status": "status"},
                 values={
                     ":attempts": attempts,
-                    ":shard": due["due_shard"],
-                    ":due": due["due_at"],
-                    ":kind": due["due_kind"],
+                    **retry_values,
                     ":processing": SmsStatus.PROCESSING.value,
                     **({":pin": only_carrier} if only_carrier else {}),
                 },
