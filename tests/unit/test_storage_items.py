@@ -25,7 +25,7 @@ from lisoloo.entities import (
 )
 from lisoloo.errors import ErrorCode, StorageBusyError, StorageError
 from lisoloo.status import SmsStatus
-from lisoloo.storage import carrier_refs, due, keys, messages, organizations, recipients, schedules, table
+from lisoloo.storage import carrier_refs, due, keys, messages, organizations, recipients, schedules, stream, table
 from lisoloo.storage.table import Table, from_item, to_item
 
 NOW = datetime(2026, 5, 27, 10, 15, tzinfo=UTC)
@@ -89,6 +89,25 @@ def test_a_stream_change_of_a_message_reads_both_images_and_ignores_other_items(
     schedule = to_item({"PK": "ORG#x#SCHED#y", "SK": "META", "kind": "schedule"})
     assert messages.message_change({"NewImage": schedule}) is None
     assert messages.message_change({"OldImage": image}) is None  # removed: nothing to tell
+
+
+@pytest.mark.parametrize(
+    ("new_image", "kind"),
+    [
+        ({"PK": "ORG#o#MSG#m", "SK": "META", "kind": "message"}, "message"),
+        ({"PK": "ORG#o#INBOUND", "SK": "in_1", "kind": "inbound"}, "inbound"),
+        ({"PK": "OPTOUT#t", "SK": "META", "kind": "optout"}, "optout"),
+        ({"PK": "ORG#o#ACCOUNT", "SK": "META", "balance": 5}, "account"),  # no kind: told by its key
+        ({"PK": "ORG#o#ACCOUNT", "SK": "LEDGER#top_up#INV-1"}, None),  # a ledger entry is not the account
+        ({"PK": "ORG#o#SCHED#s", "SK": "META", "kind": "schedule"}, "schedule"),  # no handler takes it
+        (None, None),  # removed: nothing left to tell
+    ],
+)
+def test_a_stream_record_is_told_by_the_kind_of_item_it_left(
+    new_image: dict[str, Any] | None, kind: str | None
+) -> None:
+    images = {"NewImage": to_item(new_image)} if new_image is not None else {}
+    assert stream.changed_kind({"eventName": "MODIFY", "dynamodb": images}) == kind
 
 
 # --- recipients --------------------------------------------------------------------------------

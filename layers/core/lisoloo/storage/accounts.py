@@ -92,7 +92,7 @@ def account_from_item(org_id: str, item: Item | None) -> Account:
     )
 
 
-def _is_account(image: Item | None) -> bool:
+def is_account_item(image: Item | None) -> bool:
     return (
         image is not None
         and image.get("SK", {}).get("S") == keys.ACCOUNT_SK
@@ -104,12 +104,12 @@ def account_change(stream_images: Mapping[str, Any]) -> tuple[Account | None, Ac
     """A stream record's ``dynamodb`` part as an account's change (before, after); None for any
     other item, and for an account removed (nothing to tell)."""
     old_image, new_image = stream_images.get("OldImage"), stream_images.get("NewImage")
-    if not _is_account(new_image):
+    if not is_account_item(new_image):
         return None
     assert new_image is not None
     org_id = keys.org_of_account_pk(new_image["PK"]["S"])
     assert org_id is not None
-    old = account_from_item(org_id, old_image) if _is_account(old_image) else None
+    old = account_from_item(org_id, old_image) if is_account_item(old_image) else None
     return old, account_from_item(org_id, new_image)
 
 
