@@ -28,9 +28,11 @@ from lisoloo.entities import (
 )
 from lisoloo.errors import InsufficientBalanceError, MessageNotFoundError
 from lisoloo.storage import keys
+from lisoloo.storage.chunks import chunk_items
 from lisoloo.storage.due import due_assignment, due_values
 from lisoloo.storage.message_index import listing_attributes
-from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
+from lisoloo.storage.recipient_moves import FAILED_PREFIX
+from lisoloo.storage.recipients import numbers_and_rows
 from lisoloo.storage.table import (
     ConditionFailed,
     Item,
