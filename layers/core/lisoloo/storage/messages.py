@@ -214,33 +214,40 @@ class Messages:
     def mark_started(self, org_id: str, message_id: str, now: datetime, deadline: datetime) -> None:
         """The first claim turns the message ``processing`` and starts its receipt deadline;
         written once, so later chunks produce no stream record."""
-        pk = keys.message_pk(org_id, message_id)
-        due, values = due_assignment(pk, deadline, DueKind.DEADLINE)
-        with suppress(ConditionFailed):
-            self.table.update(
-                pk,
-                keys.META,
-                f"SET started_at = :now, updated_at = :now, {due}",
-                "attribute_exists(PK) AND attribute_not_exists(started_at)",
-                values={":now": timestamp(now), **values},
-            )
+        self._come_due(
+            org_id,
+            message_id,
+            deadline,
+            "attribute_exists(PK) AND attribute_not_exists(started_at)",
+            also="started_at = :now, updated_at = :now",
+            values={":now": timestamp(now)},
+        )
 
     def await_settlement(self, org_id: str, message_id: str, at: datetime) -> None:
         """A final message holding a reservation comes due at ``at``, as a deadline: should its
         settlement not happen before (it takes the message out of the index), the sweep settles
         it then. No updated_at: nothing a merchant sees changes."""
+        # Not settled yet (a redelivered record comes after it), and never a stub for a message
+        # TTL removed.
+        self._come_due(org_id, message_id, at, "attribute_exists(PK) AND attribute_not_exists(cost_charged)")
+
+    def _come_due(
+        self,
+        org_id: str,
+        message_id: str,
+        at: datetime,
+        condition: str,
+        *,
+        also: str = "",
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """The message item in the due index at ``at`` as a deadline (the sweep then looks at
+        it), with ``also`` set in the same write; nothing when ``condition`` fails."""
         pk = keys.message_pk(org_id, message_id)
-        due, values = due_assignment(pk, at, DueKind.DEADLINE)
+        due, due_values = due_assignment(pk, at, DueKind.DEADLINE)
+        sets = f"{also}, {due}" if also else due
         with suppress(ConditionFailed):
-            self.table.update(
-                pk,
-                keys.META,
-                f"SET {due}",
-                # Not settled yet (a redelivered record comes after it), and never a stub for a
-                # message TTL removed.
-                "attribute_exists(PK) AND attribute_not_exists(cost_charged)",
-                values=values,
-            )
+            self.table.update(pk, keys.META, f"SET {sets}", condition, values={**(values or {}), **due_values})
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
         """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""
