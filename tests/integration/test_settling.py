@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.storage.accounts import Accounts
@@ -47,13 +46,7 @@ def merchant(harness: Harness) -> Iterator[Merchant]:
 
 @pytest.fixture
 def sweeper(harness: Harness) -> Sweeper:
-    return Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    return harness.sweeper()
 
 
 def handed_off(harness: Harness, merchant: Merchant) -> str:
