@@ -4,7 +4,6 @@ same lifecycle on one carrier), and pacing accuracy with concurrent dispatchers.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -99,53 +98,19 @@ def failover(stack: InProcessStack, count: int = ROUTED) -> dict[str, Any]:
 def pacing(stack: InProcessStack) -> dict[str, Any]:
     """Three dispatchers at once against one loopback sandbox at tps 40: the busiest second
     at the carrier ÷ tps, and the pacing writes per recipient."""
-    from lisoloo.breaker import CircuitBreakers
-    from lisoloo.carriers import Submission
-    from lisoloo.carriers.sandbox import SandboxCarrier as SandboxConnector
-    from lisoloo.pacing import Pacer
-    from lisoloo.storage.pacing import PaceCounters
-    from lisoloo.submitting import Routing
-    from local.sandbox_carrier import SandboxCarrier
+    from local.paced_dispatchers import run_paced_dispatchers
 
-    sandbox = SandboxCarrier(receipt_delay=600)
-    sandbox.start()
-    counters = PaceCounters(stack.repository().table)
-    carrier = f"paced-{datetime.now(UTC).timestamp():.0f}"
-    takes: list[int] = []
-    take = counters.take
-
-    def counted_take(name: str, second: int, wanted: int, limit: int) -> int:
-        takes.append(1)  # the dispatchers' threads are not metered: count the blocks here
-        return take(name, second, wanted, limit)
-
-    counters.take = counted_take  # type: ignore[method-assign, assignment]
-
-    def dispatcher(number: int) -> None:
-        routing = Routing(
-            routes=tuple,
-            carrier_for=lambda name: SandboxConnector(sandbox.url, 5.0, name=name),
-            default_carrier=None,
-            breakers=CircuitBreakers(5, 30),
-            tps_of=lambda name: PACED_TPS,
-            acquire=Pacer(counters).acquire,
-        )
-        for start in range(0, PACED_EACH, 10):
-            routing.submit(
-                carrier,
-                [Submission(f"org_p.m{number}.{i}", "+254712345678", "hi", None, 1) for i in range(start, start + 10)],
-            )
-
-    try:
-        threads = [threading.Thread(target=dispatcher, args=(number,)) for number in range(PACED_DISPATCHERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        stamps = [entry["at"] for entry in sandbox.submissions()]
-    finally:
-        sandbox.stop()
-    seconds = Counter(int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()) for stamp in stamps)
-    submitted = len(stamps)
+    run = run_paced_dispatchers(
+        stack.repository().table,
+        f"paced-{datetime.now(UTC).timestamp():.0f}",
+        tps=PACED_TPS,
+        dispatchers=PACED_DISPATCHERS,
+        each=PACED_EACH,
+        receipt_delay=600,
+        wait_seconds=60,
+    )
+    seconds = run.per_second()
+    submitted = len(run.stamps)
     return {
         "tps": PACED_TPS,
         "submitted": submitted,
@@ -153,5 +118,5 @@ def pacing(stack: InProcessStack) -> dict[str, Any]:
         "accuracy": max(seconds.values()) / PACED_TPS,
         # One conditional write per block taken (at most two: the block, then what is left);
         # batches of 10 here, so about a tenth; a 100-recipient chunk costs about a hundredth.
-        "writes_per_recipient": len(takes) / max(submitted, 1),
+        "writes_per_recipient": run.takes / max(submitted, 1),
     }

@@ -53,39 +53,26 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--webhook-url", help="https URL the organization's events are POSTed to")
     create.add_argument("--label", help="a note on the first key, e.g. 'production server'")
 
-    show = commands.add_parser("show", help="an organization's settings and keys")
-    show.add_argument("org_id")
+    _action(commands, "show", "an organization's settings and keys", "org_id")
 
     keys = commands.add_parser("keys", help="app-keys: list, issue, rotate, revoke")
     key_commands = keys.add_subparsers(dest="key_command", required=True, metavar="ACTION")
-    listing = key_commands.add_parser("list", help="key ids, hints and dates (never the keys)")
-    listing.add_argument("org_id")
-    issue = key_commands.add_parser("issue", help="a new key, shown once")
-    issue.add_argument("org_id")
-    issue.add_argument("--label")
-    rotate = key_commands.add_parser("rotate", help="a new key; the old one stops after --grace-seconds")
-    rotate.add_argument("org_id")
-    rotate.add_argument("key_id")
+    _action(key_commands, "list", "key ids, hints and dates (never the keys)", "org_id")
+    _action(key_commands, "issue", "a new key, shown once", "org_id").add_argument("--label")
+    rotate = _action(key_commands, "rotate", "a new key; the old one stops after --grace-seconds", "org_id", "key_id")
     rotate.add_argument("--grace-seconds", type=_whole_number, default=0)
-    revoke = key_commands.add_parser("revoke", help="the key stops working (within the authorizer cache, 5 min)")
-    revoke.add_argument("org_id")
-    revoke.add_argument("key_id")
+    _action(key_commands, "revoke", "the key stops working (within the authorizer cache, 5 min)", "org_id", "key_id")
 
-    webhook = commands.add_parser("set-webhook", help="the webhook URL (its signing secret is shown the first time)")
-    webhook.add_argument("org_id")
+    webhook = _action(commands, "set-webhook", "the webhook URL (its signing secret is shown the first time)", "org_id")
     webhook.add_argument("url", nargs="?")
     webhook.add_argument("--clear", action="store_true", help="stop sending webhooks")
 
-    country = commands.add_parser("set-country", help="the default country for national-format numbers")
-    country.add_argument("org_id")
-    country.add_argument("country")
+    _action(commands, "set-country", "the default country for national-format numbers", "org_id", "country")
 
-    senders = commands.add_parser("set-sender-ids", help="sender ids the organization may use (first = default)")
-    senders.add_argument("org_id")
+    senders = _action(commands, "set-sender-ids", "sender ids the organization may use (first = default)", "org_id")
     senders.add_argument("sender_ids", nargs="*", help="none: any sender id")
 
-    limit = commands.add_parser("rate-limit", help="the organization's own throttle, or back to the default plan")
-    limit.add_argument("org_id")
+    limit = _action(commands, "rate-limit", "the organization's own throttle, or back to the default plan", "org_id")
     limit.add_argument("--rate", type=_whole_number, help="requests per second")
     limit.add_argument("--burst", type=_whole_number, help="requests at once above the rate")
     limit.add_argument("--default", action="store_true", help="back to the default usage plan")
@@ -97,22 +84,18 @@ def _parser() -> argparse.ArgumentParser:
 
     numbers = commands.add_parser("numbers", help="inbound numbers: assign, list, release (DESIGN §9)")
     number_commands = numbers.add_subparsers(dest="number_command", required=True, metavar="ACTION")
-    assign = number_commands.add_parser("assign", help="a dedicated number, or a shared short code's keyword")
-    assign.add_argument("org_id")
+    assign = _action(number_commands, "assign", "a dedicated number, or a shared short code's keyword", "org_id")
     assign.add_argument("number", nargs="?", help="a dedicated number, e.g. +254711000222")
     assign.add_argument("--short-code", help="a shared short code, e.g. 22384 (with --keyword)")
     assign.add_argument("--keyword", help="the first word of replies to the short code that are this organization's")
-    listed = number_commands.add_parser("list", help="an organization's numbers and keywords")
-    listed.add_argument("org_id")
-    release = number_commands.add_parser("release", help="the organization stops receiving on it")
-    release.add_argument("org_id")
+    _action(number_commands, "list", "an organization's numbers and keywords", "org_id")
+    release = _action(number_commands, "release", "the organization stops receiving on it", "org_id")
     release.add_argument("number", help="the number, or the short code (with --keyword)")
     release.add_argument("--keyword")
 
-    words = commands.add_parser(
-        "set-keywords", help="the organization's own STOP/START/HELP words and replies (replaces them)"
+    words = _action(
+        commands, "set-keywords", "the organization's own STOP/START/HELP words and replies (replaces them)", "org_id"
     )
-    words.add_argument("org_id")
     words.add_argument("--stop", nargs="*", default=[], help="extra opt-out words, e.g. ACHA")
     words.add_argument("--start", nargs="*", default=[], help="extra opt-in words, e.g. ANZA")
     words.add_argument("--help-words", nargs="*", default=[], help="extra help words, e.g. MSAADA")
@@ -146,8 +129,7 @@ def _routing_commands(commands: Any) -> None:
     add.add_argument("--tps", type=_whole_number, help="submissions per second at most, across all dispatchers")
     carrier_commands.add_parser("list", help="every configured carrier")
     for action in ("disable", "enable"):
-        toggle = carrier_commands.add_parser(action, help=f"{action} a carrier (receipts keep working)")
-        toggle.add_argument("name")
+        _action(carrier_commands, action, f"{action} a carrier (receipts keep working)", "name")
 
     routes = commands.add_parser("routes", help="which carriers serve which destinations")
     route_commands = routes.add_subparsers(dest="route_command", required=True, metavar="ACTION")
@@ -155,11 +137,8 @@ def _routing_commands(commands: Any) -> None:
     route_set.add_argument("match", help="an E.164 prefix (+2547), an ISO country (KE) or *")
     route_set.add_argument("carriers", nargs="+", metavar="CARRIER[:WEIGHT]")
     route_set.add_argument("--org", help="for this organization only (wins over global routes)")
-    route_list = route_commands.add_parser("list", help="every route (with --org: global and that org's)")
-    route_list.add_argument("--org")
-    route_delete = route_commands.add_parser("delete", help="remove a route")
-    route_delete.add_argument("match")
-    route_delete.add_argument("--org")
+    _action(route_commands, "list", "every route (with --org: global and that org's)").add_argument("--org")
+    _action(route_commands, "delete", "remove a route", "match").add_argument("--org")
     route_stats = route_commands.add_parser(
         "stats", help="route quality per carrier and country, and which carriers are demoted"
     )
@@ -171,9 +150,7 @@ def _routing_commands(commands: Any) -> None:
 
     messages = commands.add_parser("messages", help="operator views of a message")
     message_commands = messages.add_subparsers(dest="message_command", required=True, metavar="ACTION")
-    show = message_commands.add_parser("show", help="each recipient's carrier, attempts and times")
-    show.add_argument("org_id")
-    show.add_argument("message_id")
+    _action(message_commands, "show", "each recipient's carrier, attempts and times", "org_id", "message_id")
 
 
 def _money_commands(commands: Any) -> None:
@@ -184,31 +161,27 @@ def _money_commands(commands: Any) -> None:
     price_set.add_argument("price", help="per segment, in the deployment's currency (0.80)")
     price_set.add_argument("--carrier", help="only when this carrier takes the message")
     price_commands.add_parser("list", help="every price")
-    price_delete = price_commands.add_parser("delete", help="remove a price")
-    price_delete.add_argument("match")
-    price_delete.add_argument("--carrier")
+    _action(price_commands, "delete", "remove a price", "match").add_argument("--carrier")
 
     balance = commands.add_parser("balance", help="an organization's prepaid account and its ledger")
     balance_commands = balance.add_subparsers(dest="balance_command", required=True, metavar="ACTION")
-    top_up = balance_commands.add_parser("top-up", help="ORG AMOUNT --reference REF (once per reference)")
-    adjust = balance_commands.add_parser("adjust", help="ORG AMOUNT --reference REF (negative takes money out)")
-    for command in (top_up, adjust):
-        command.add_argument("org_id")
-        command.add_argument("amount")
-        command.add_argument("--reference", required=True, help="its id: the same reference applies once")
-    credit = balance_commands.add_parser("credit-limit", help="ORG LIMIT: how far below zero it may go")
-    credit.add_argument("org_id")
-    credit.add_argument("limit")
-    cap = balance_commands.add_parser("daily-cap", help="ORG AMOUNT|none: the most its sends reserve in a UTC day")
-    cap.add_argument("org_id")
-    cap.add_argument("cap")
-    threshold = balance_commands.add_parser(
-        "threshold", help="ORG AMOUNT|none: account.balance_low fires once each time available falls below it"
+    for action, help_text in (
+        ("top-up", "ORG AMOUNT --reference REF (once per reference)"),
+        ("adjust", "ORG AMOUNT --reference REF (negative takes money out)"),
+    ):
+        change = _action(balance_commands, action, help_text, "org_id", "amount")
+        change.add_argument("--reference", required=True, help="its id: the same reference applies once")
+    _action(balance_commands, "credit-limit", "ORG LIMIT: how far below zero it may go", "org_id", "limit")
+    _action(balance_commands, "daily-cap", "ORG AMOUNT|none: the most its sends reserve in a UTC day", "org_id", "cap")
+    _action(
+        balance_commands,
+        "threshold",
+        "ORG AMOUNT|none: account.balance_low fires once each time available falls below it",
+        "org_id",
+        "threshold",
     )
-    threshold.add_argument("org_id")
-    threshold.add_argument("threshold")
     for action in ("show", "ledger"):
-        balance_commands.add_parser(action, help=f"{action} an organization's account").add_argument("org_id")
+        _action(balance_commands, action, f"{action} an organization's account", "org_id")
 
 
 def _money_command(options: argparse.Namespace, admin: MoneyAdmin) -> Any:
@@ -264,6 +237,14 @@ def _routing_command(options: argparse.Namespace, admin: RoutingAdmin) -> Any:
             return admin.route_stats(options.carrier, options.country, options.hours)
         return admin.delete_route(options.match, options.org)
     return admin.show_message(options.org_id, options.message_id)
+
+
+def _action(group: Any, name: str, help_text: str, *positionals: str) -> argparse.ArgumentParser:
+    """A (sub)command of ``group`` with its positional arguments, in order."""
+    parser: argparse.ArgumentParser = group.add_parser(name, help=help_text)
+    for positional in positionals:
+        parser.add_argument(positional)
+    return parser
 
 
 def _whole_number(text: str) -> int:

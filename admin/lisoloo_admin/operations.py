@@ -9,9 +9,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lisoloo.entities import AppKeyInfo, OrganizationRecord
 from lisoloo.errors import OrganizationNotFoundError
 from lisoloo.models import check_sender_id
+from lisoloo.organization_entities import AppKeyInfo, OrganizationRecord
 from lisoloo.settings import ResourceSettings, Settings, WebhookSettings
 from lisoloo.storage import SmsRepository
 from lisoloo.webhooks.subscriptions import configure_webhook

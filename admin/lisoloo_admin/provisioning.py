@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lisoloo.credentials import hash_secret, new_app_key, new_carrier_token
-from lisoloo.entities import CarrierRecord, NewAppKey, OrganizationRecord
 from lisoloo.identifiers import new_organization_id
+from lisoloo.organization_entities import CarrierRecord, NewAppKey, OrganizationRecord
 from lisoloo.storage import SmsRepository
 
 

@@ -4,12 +4,12 @@ queued for receipt-apply, answered 2xx."""
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lisoloo.api import API_PREFIX, body_text, build_resolver
-from lisoloo.carriers import ReceiptRequest
+from lisoloo.api import API_PREFIX, build_resolver
+from lisoloo.carrier_endpoints import carrier_call
 from lisoloo.dependencies import carrier_connector, carrier_tokens, receipts_queue
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.receipts import queue_receipts
@@ -21,23 +21,10 @@ app = build_resolver()
 
 @app.route(f"{API_PREFIX}/receipts/<carrier>", method=["GET", "POST"])
 def receive(carrier: str) -> Response[Any]:
-    event = app.current_event
-    query = event.query_string_parameters or {}
     now = datetime.now(UTC)
-    carrier_tokens().authenticate(carrier, event.headers.get("x-carrier-token") or query.get("token"), now)
-    request = ReceiptRequest(
-        method=event.http_method,
-        body=body_text(event),  # bytes that are not UTF-8 are unreadable receipts, answered 2xx
-        content_type=event.headers.get("content-type", ""),
-        query=query,
-    )
-    connector = carrier_connector(carrier)
-    received = queue_receipts(connector, request, receipts_queue(), now)
-    if connector.receipt_acknowledgement is not None:
-        # The exact body this carrier needs to stop re-sending the receipt (Jasmin: ACK/Jasmin).
-        return Response(200, content_types.TEXT_PLAIN, connector.receipt_acknowledgement)
-    data = {"received": received}
-    return Response(200, content_types.APPLICATION_JSON, {"status_code": 200, "data": data})
+    call = carrier_call(app.current_event, carrier, carrier_tokens(), carrier_connector, now)
+    received = queue_receipts(call.connector, call.request, receipts_queue(), now)
+    return call.reply({"received": received})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

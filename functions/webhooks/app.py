@@ -1,6 +1,6 @@
-"""DynamoDB Stream of message items (each aggregate transition), of stored inbound messages and of
-accounts with a low-balance threshold: webhook delivery jobs; and a final message's money
-settled (DESIGN §10)."""
+"""DynamoDB Stream of message items (each aggregate transition), of stored inbound messages, of
+used opt-out links and of accounts with a low-balance threshold: webhook delivery jobs; and a
+final message's money settled (DESIGN §10)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -13,36 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lisoloo.dependencies import repository, webhook_queue
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.settings import get_settings
-from lisoloo.settling import settle_if_final
-from lisoloo.storage import message_change, stored_inbound, used_link
-from lisoloo.storage.accounts import account_change
-from lisoloo.webhooks.fanout import account_delivery_jobs, delivery_jobs, inbound_delivery_jobs, opt_out_delivery_jobs
+from lisoloo.table_stream import change_jobs
 
 get_settings()  # checked at cold start: a wrong setting fails the init, naming it
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def handle_change(record: DynamoDBRecord) -> None:
-    # Read at the edge by storage, which knows the item layout (the filter passes message items,
-    # inbound messages as they are stored, opt-out links as they are used, and accounts that
-    # have a low-balance threshold).
-    images = record.raw_event["dynamodb"]
-    change = message_change(images)
-    account = account_change(images) if change is None else None
-    now = datetime.now(UTC)
-    if change is not None:
-        settle_if_final(change, repository(), now)  # before the events: a failure retries both
-        jobs = delivery_jobs(change, repository(), now)
-    elif account is not None:
-        old, new = account
-        # The record's sequence number is its identity in the stream: a redelivery repeats it.
-        sequence = images["SequenceNumber"]
-        jobs = account_delivery_jobs(old, new, sequence, get_settings().money.currency, repository(), now)
-    elif (inbound := stored_inbound(record.raw_event)) is not None:
-        jobs = inbound_delivery_jobs(inbound, repository(), now)
-    else:
-        link = used_link(record.raw_event)
-        jobs = opt_out_delivery_jobs(link, repository(), now) if link is not None else []
+    # Read by the layer, which tells the record's item kind by the layout storage knows.
+    jobs = change_jobs(record.raw_event, repository(), get_settings(), datetime.now(UTC))
     if jobs:
         webhook_queue().enqueue(jobs)
 

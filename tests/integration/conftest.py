@@ -279,6 +279,21 @@ class Harness:
     def apply_queued_receipts(self) -> Any:
         return apply_queued_receipts()
 
+    def sweeper(self) -> Any:
+        """The sweep as its function runs it, every carrier served by the fake; time moves by
+        handing it a later ``now``."""
+        from lisoloo.dependencies import dispatch_queue, receipts_queue
+        from lisoloo.settings import get_settings
+        from lisoloo.sweeping import Sweeper
+
+        return Sweeper(
+            repository=self.repository(),
+            queue=dispatch_queue(),
+            carrier_for=lambda name: self.carrier,
+            settings=get_settings(),
+            receipts_waiting=receipts_queue().holds_jobs,
+        )
+
     def route_all_to(self, carrier: str) -> None:
         """Every destination through ``carrier`` (a global ``*`` route), served by the fake."""
         from lisoloo import dependencies

@@ -12,10 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import RecipientKey
-from lisoloo.settings import get_settings
-from lisoloo.sweeping import Sweeper
 from lisoloo_admin.cli import run
 from lisoloo_admin.provisioning import register_carrier
 from lisoloo_admin.target import AdminError
@@ -222,13 +219,7 @@ def test_scheduled_occurrences_reserve_when_released_and_fail_1420_when_they_can
     assert body["data"]["cost"] == {"currency": "KES", "estimate": "1.00"}
     assert admin(harness, "balance", "show", merchant.org_id)["reserved"] == "0.00"
     first_id, second_id = (occurrence["message_id"] for occurrence in body["data"]["occurrences"])
-    sweeper = Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    sweeper = harness.sweeper()
     # When the first comes due it reserves and goes
     assert sweeper.sweep(first + timedelta(seconds=30), lambda: 900.0).released == 1
     shown = admin(harness, "balance", "show", merchant.org_id)

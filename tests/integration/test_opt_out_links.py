@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.opting_out import TOKEN_LENGTH
-from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
 from tests.conftest import api_event, lambda_context
 from tests.integration.conftest import Harness, Merchant, load_function
@@ -193,13 +191,7 @@ def test_a_stack_without_a_base_url_refuses_the_placeholder_saying_why(
 
 
 def sweeper_of(harness: Harness) -> Sweeper:
-    return Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    return harness.sweeper()
 
 
 def test_every_carrier_attempt_sends_the_same_link(harness: Harness) -> None:

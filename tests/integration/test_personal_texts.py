@@ -10,13 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import NumberListing, RecipientKey
 from lisoloo.models import MAX_VARS, MAX_VARS_JSON_BYTES
-from lisoloo.settings import get_settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import keys
-from lisoloo.sweeping import Sweeper
 from tests.integration.conftest import Harness, Merchant
 
 PEOPLE = [
@@ -143,13 +140,7 @@ def test_a_scheduled_personal_send_keeps_its_values_through_release(harness: Har
     assert code == 200, body
     assert body["data"]["segments_total"] == 3
     # When the sweep releases it and dispatch runs
-    sweeper = Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    sweeper = harness.sweeper()
     assert sweeper.sweep(at + timedelta(seconds=30), lambda: 60.0).released == 1
     assert harness.dispatch_queued() == {"batchItemFailures": []}
     # Then each recipient got its own text

@@ -625,19 +625,18 @@ class Lifecycle(RuleBasedStateMachine):
             assert (code, reply["data"]["applied"]) == (200, 0), f"{again} moved final {reference}: {reply}"
 
 
-def test_random_interleavings_with_crashes_lose_nothing_and_send_nothing_twice(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_lifecycle(machine: type[Lifecycle], harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs a lifecycle state machine (this one, or one that adds to it) on ``harness``."""
     slot: dict[str, Any] = {}
     monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: slot["carrier"])
     # Every redelivery here comes after SQS's visibility timeout (180 s), so the claims a crashed
     # run left are stale by then; runs never overlap in this machine.
     monkeypatch.setattr(dispatching, "CLAIM_STALE_AFTER", timedelta(0))
     slot["faults"] = CallFaults(dependencies.repository().client)
-    Lifecycle.harness = harness
-    Lifecycle.carrier_slot = slot
+    machine.harness = harness
+    machine.carrier_slot = slot
     run_state_machine_as_test(
-        Lifecycle,
+        machine,
         settings=settings(
             max_examples=EXAMPLES,
             stateful_step_count=STEPS,
@@ -648,3 +647,9 @@ def test_random_interleavings_with_crashes_lose_nothing_and_send_nothing_twice(
             print_blob=True,
         ),
     )
+
+
+def test_random_interleavings_with_crashes_lose_nothing_and_send_nothing_twice(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_lifecycle(Lifecycle, harness, monkeypatch)

@@ -16,24 +16,21 @@ what its ledger entry says, never more than it reserved.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 
-from lisoloo import dependencies, dispatching
 from lisoloo.pricing import Price
 from lisoloo.storage.accounts import Account
 from tests.conftest import lambda_context
 from tests.integration.conftest import Harness, drain_queue, load_function
-from tests.integration.test_stateful_lifecycle import EXAMPLES, FAULTS, FUZZING, STEPS, Lifecycle
+from tests.integration.test_stateful_lifecycle import FAULTS, Lifecycle, run_lifecycle
 from tests.integration.test_webhooks import stream_records
-from tests.reliability.faults import CallFaults, LambdaCrash
+from tests.reliability.faults import LambdaCrash
 
 CREDIT_LIMIT = Decimal("5.00")
 # A destination priced so high that no balance here covers it: every send to it is a 402.
@@ -143,24 +140,7 @@ class MoneyLifecycle(Lifecycle):
 def test_money_never_drifts_through_random_interleavings_crashes_and_redeliveries(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slot: dict[str, Any] = {}
-    monkeypatch.setattr(load_function("dispatch"), "carrier_connector", lambda name: slot["carrier"])
-    monkeypatch.setattr(dispatching, "CLAIM_STALE_AFTER", timedelta(0))
-    slot["faults"] = CallFaults(dependencies.repository().client)
-    MoneyLifecycle.harness = harness
-    MoneyLifecycle.carrier_slot = slot
-    run_state_machine_as_test(
-        MoneyLifecycle,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            derandomize=not FUZZING,
-            database=None if not FUZZING else settings.default.database,
-            suppress_health_check=list(HealthCheck),
-            print_blob=True,
-        ),
-    )
+    run_lifecycle(MoneyLifecycle, harness, monkeypatch)
     # Receipts a crashed step left queued are applied here, not by whichever test runs next
     # (the sweep's deadline rightly waits for queued receipts).
     drain_queue("receipt_apply")

@@ -182,9 +182,6 @@ def test_a_redelivered_job_does_not_count_an_opted_out_recipient_twice(harness: 
 
 
 def test_a_stop_between_carrier_attempts_cancels_the_retry(harness: Harness) -> None:
-    from lisoloo.dependencies import dispatch_queue, receipts_queue
-    from lisoloo.settings import get_settings
-    from lisoloo.sweeping import Sweeper
 
     # Given a recipient whose first submit failed transiently (the fake carrier's …0005)
     harness.wipe_table()  # the sweep below must find only this test's due work
@@ -195,13 +192,7 @@ def test_a_stop_between_carrier_attempts_cancels_the_retry(harness: Harness) -> 
     assert len(harness.carrier.submissions) == 1
     # When the number opts out, and the retry comes due
     put(harness, merchant, "+254712340005")
-    sweeper = Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    sweeper = harness.sweeper()
     sweeper.sweep(now + timedelta(hours=1, minutes=1), lambda: 900.0)
     # Then no second attempt is made, and the recipient failed 1406
     assert len(harness.carrier.submissions) == 1

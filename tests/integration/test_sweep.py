@@ -46,13 +46,7 @@ def register_sandbox(harness: Harness) -> str:
 
 @pytest.fixture
 def sweeper(harness: Harness) -> Sweeper:
-    return Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    return harness.sweeper()
 
 
 def sweep_at(sweeper: Sweeper, moment: datetime) -> SweepSummary:

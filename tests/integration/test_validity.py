@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from lisoloo.dependencies import dispatch_queue, receipts_queue
 from lisoloo.entities import NumberListing, RecipientKey
 from lisoloo.settings import get_settings
 from lisoloo.sweeping import Sweeper
@@ -18,13 +17,7 @@ from tests.integration.conftest import Harness, Merchant, purge_receipts_queue
 @pytest.fixture
 def sweeper(harness: Harness) -> Sweeper:
     purge_receipts_queue()
-    return Sweeper(
-        repository=harness.repository(),
-        queue=dispatch_queue(),
-        carrier_for=lambda name: harness.carrier,
-        settings=get_settings(),
-        receipts_waiting=receipts_queue().holds_jobs,
-    )
+    return harness.sweeper()
 
 
 def send(harness: Harness, merchant: Merchant, number: str, validity: int) -> tuple[str, datetime]:

@@ -192,7 +192,7 @@ def _job(url: str) -> Any:
 
 class _Organizations:
     def get(self, org_id: str) -> Any:
-        from lisoloo.entities import OrganizationRecord
+        from lisoloo.organization_entities import OrganizationRecord
 
         return OrganizationRecord(org_id=org_id, name="x", default_country="KE", webhook_secret="whsec_" + "A" * 32)
 

@@ -9,8 +9,8 @@ import pytest
 
 from lisoloo.carrier_tokens import CarrierTokens
 from lisoloo.credentials import hash_secret
-from lisoloo.entities import CarrierRecord
 from lisoloo.errors import CarrierNotFoundError, InvalidCarrierTokenError
+from lisoloo.organization_entities import CarrierRecord
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

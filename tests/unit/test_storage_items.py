@@ -13,19 +13,30 @@ from botocore.exceptions import ClientError
 from lisoloo.entities import (
     DueKind,
     MessageRecord,
-    NewAppKey,
     NewMessage,
     NewSchedule,
     NumberListing,
-    OrganizationRecord,
-    ParkedReceipt,
     RecipientKey,
     Transition,
     TransitionOutcome,
 )
 from lisoloo.errors import ErrorCode, StorageBusyError, StorageError
+from lisoloo.organization_entities import NewAppKey, OrganizationRecord
+from lisoloo.receipt_entities import ParkedReceipt
 from lisoloo.status import SmsStatus
-from lisoloo.storage import carrier_refs, due, keys, messages, organizations, recipients, schedules, table
+from lisoloo.storage import (
+    carrier_refs,
+    chunks,
+    due,
+    keys,
+    messages,
+    organizations,
+    recipient_moves,
+    recipients,
+    schedules,
+    stream,
+    table,
+)
 from lisoloo.storage.table import Table, from_item, to_item
 
 NOW = datetime(2026, 5, 27, 10, 15, tzinfo=UTC)
@@ -91,19 +102,38 @@ def test_a_stream_change_of_a_message_reads_both_images_and_ignores_other_items(
     assert messages.message_change({"OldImage": image}) is None  # removed: nothing to tell
 
 
+@pytest.mark.parametrize(
+    ("new_image", "kind"),
+    [
+        ({"PK": "ORG#o#MSG#m", "SK": "META", "kind": "message"}, "message"),
+        ({"PK": "ORG#o#INBOUND", "SK": "in_1", "kind": "inbound"}, "inbound"),
+        ({"PK": "OPTOUT#t", "SK": "META", "kind": "optout"}, "optout"),
+        ({"PK": "ORG#o#ACCOUNT", "SK": "META", "balance": 5}, "account"),  # no kind: told by its key
+        ({"PK": "ORG#o#ACCOUNT", "SK": "LEDGER#top_up#INV-1"}, None),  # a ledger entry is not the account
+        ({"PK": "ORG#o#SCHED#s", "SK": "META", "kind": "schedule"}, "schedule"),  # no handler takes it
+        (None, None),  # removed: nothing left to tell
+    ],
+)
+def test_a_stream_record_is_told_by_the_kind_of_item_it_left(
+    new_image: dict[str, Any] | None, kind: str | None
+) -> None:
+    images = {"NewImage": to_item(new_image)} if new_image is not None else {}
+    assert stream.changed_kind({"eventName": "MODIFY", "dynamodb": images}) == kind
+
+
 # --- recipients --------------------------------------------------------------------------------
 
 
 def test_numbers_go_a_hundred_to_a_chunk_and_read_back_in_order() -> None:
     numbers = [f"+2547{index:08d}" for index in range(250)]
-    items = list(recipients.chunk_items("PK", numbers, NOW))
+    items = list(chunks.chunk_items("PK", numbers, NOW))
     assert [item["SK"] for item in items] == ["P#00000", "P#00001", "P#00002"]
     assert items[0]["expires_at"] == int(NOW.timestamp())
     read, rows = recipients.numbers_and_rows([to_item(item) for item in items])
     assert [read[index] for index in range(250)] == numbers and rows == {}
     # Chunks written as lists, before the one-string form, still read
     legacy = {"PK": {"S": "PK"}, "SK": {"S": "P#00000"}, "numbers": {"L": [{"S": "+254700000001"}]}}
-    assert recipients.chunk_numbers(legacy) == ["+254700000001"]
+    assert chunks.chunk_numbers(legacy) == ["+254700000001"]
 
 
 def test_a_claimed_row_is_processing_for_its_carrier_and_reads_back() -> None:
@@ -127,7 +157,7 @@ def test_a_claimed_row_is_processing_for_its_carrier_and_reads_back() -> None:
 
 def test_a_terminal_move_is_guarded_by_tier_and_carrier_and_leaves_the_due_index() -> None:
     move = Transition(KEY, SmsStatus.UNDELIVERED, NOW, error_code=ErrorCode.UNDELIVERED, carrier="kannel")
-    update = recipients.transition_item(TABLE, move)["Update"]
+    update = recipient_moves.transition_item(TABLE, move)["Update"]
     # The carrier that took it, or its deliver-by fallback carrier (DESIGN §8), and no other
     assert update["ConditionExpression"] == (
         "attribute_exists(PK) AND #tier < :tier AND (#carrier = :carrier OR fallback_carrier = :carrier)"
@@ -139,16 +169,16 @@ def test_a_terminal_move_is_guarded_by_tier_and_carrier_and_leaves_the_due_index
 
 
 def test_a_move_inside_handed_off_is_sideways_and_a_created_row_is_put_once() -> None:
-    sideways = recipients.transition_item(TABLE, Transition(KEY, SmsStatus.ENROUTE, NOW))["Update"]
+    sideways = recipient_moves.transition_item(TABLE, Transition(KEY, SmsStatus.ENROUTE, NOW))["Update"]
     assert sideways["ConditionExpression"] == "attribute_exists(PK) AND #tier <= :tier AND #status <> :status"
     assert "REMOVE" not in sideways["UpdateExpression"]
-    created = recipients.transition_item(
+    created = recipient_moves.transition_item(
         TABLE, Transition(KEY, SmsStatus.FAILED, NOW, error_code=ErrorCode.INVALID_NUMBER, create=True)
     )["Put"]
     assert created["ConditionExpression"] == "attribute_not_exists(PK)"
     assert from_item(created["Item"])["error_message"] == "INVALID_NUMBER"
     with pytest.raises(ValueError, match="not a state"):
-        recipients.transition_item(TABLE, Transition(KEY, SmsStatus.UNKNOWN, NOW))
+        recipient_moves.transition_item(TABLE, Transition(KEY, SmsStatus.UNKNOWN, NOW))
 
 
 def test_the_counter_update_counts_terminal_moves_only() -> None:
@@ -157,13 +187,13 @@ def test_the_counter_update_counts_terminal_moves_only() -> None:
         Transition(RecipientKey(ORG, MESSAGE, 2), SmsStatus.EXPIRED, NOW + timedelta(seconds=2)),
         Transition(RecipientKey(ORG, MESSAGE, 3), SmsStatus.SENT, NOW),
     ]
-    update = recipients.counter_item(TABLE, moves)
+    update = recipient_moves.counter_item(TABLE, moves)
     assert update is not None
     values = update["Update"]["ExpressionAttributeValues"]
     assert (values[":delivered"], values[":failed"]) == ({"N": "1"}, {"N": "1"})
     assert values[":now"] == {"S": "2026-05-27T10:15:02.000Z"}
     assert update["Update"]["ConditionExpression"] == "attribute_exists(PK)"
-    assert recipients.counter_item(TABLE, moves[2:]) is None
+    assert recipient_moves.counter_item(TABLE, moves[2:]) is None
 
 
 def test_one_move_per_recipient_the_furthest() -> None:
@@ -172,13 +202,13 @@ def test_one_move_per_recipient_the_furthest() -> None:
     delivered = Transition(KEY, SmsStatus.DELIVERED, NOW)
     late = Transition(KEY, SmsStatus.UNDELIVERED, NOW)
     other = Transition(RecipientKey(ORG, MESSAGE, 1), SmsStatus.ENROUTE, NOW)
-    kept = recipients.one_move_each([sent, delivered, late, other], outcome)
+    kept = recipient_moves.one_move_each([sent, delivered, late, other], outcome)
     assert kept == [delivered, other]
     assert outcome.superseded == [sent, late]
 
 
 def test_part_progress_reads_the_row() -> None:
-    progress = recipients.part_progress(
+    progress = recipient_moves.part_progress(
         {"parts_delivered": 2, "parts_failed": 1, "part_failure": "expired"}, recorded=True
     )
     assert (progress.reported, progress.failure, progress.recorded) == (3, SmsStatus.EXPIRED, True)

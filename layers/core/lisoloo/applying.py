@@ -26,10 +26,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lisoloo.analytics import apply_and_count
 from lisoloo.carriers import CarrierReceipt
-from lisoloo.entities import ParkedReceipt, RecipientKey, Transition
+from lisoloo.entities import RecipientKey, Transition
 from lisoloo.errors import error_for_status
 from lisoloo.falling_back import move_for_leg
 from lisoloo.observability import logger, metrics
+from lisoloo.receipt_entities import ParkedReceipt
 from lisoloo.settings import Settings
 from lisoloo.status import status_of_parts
 from lisoloo.storage import SmsRepository

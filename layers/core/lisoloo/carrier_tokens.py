@@ -8,8 +8,8 @@ import threading
 from datetime import datetime, timedelta
 
 from lisoloo.credentials import secret_matches
-from lisoloo.entities import CarrierRecord
 from lisoloo.errors import CarrierNotFoundError, InvalidCarrierTokenError
+from lisoloo.organization_entities import CarrierRecord
 from lisoloo.storage.carriers import Carriers
 
 

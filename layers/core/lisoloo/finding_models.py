@@ -8,28 +8,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
-from lisoloo.models import Model, StatusCost, Timestamp
-from lisoloo.status import SmsStatus
+from lisoloo.models import MessageStatusData, Model, Timestamp
 
 # --- Finding messages (DESIGN §11) -----------------------------------------------------------
 
 
-class MessageSummary(Model):
+class MessageSummary(MessageStatusData):
     """A message as GET /messages lists it: the status data without recipients, and what it was
-    sent with, and what it cost (DESIGN §10: ``charged`` is null until it is final)."""
+    sent with (DESIGN §10: ``cost.charged`` is null until it is final)."""
 
-    message_id: str
-    status: SmsStatus
-    total_recipients: int
-    delivered: int
-    failed: int
-    pending: int
-    created_at: Timestamp
-    updated_at: Timestamp
-    error_code: int | None = None
     reference: str | None = None
     sender_id: str | None = None
-    cost: StatusCost | None = None
 
 
 class MessagesPage(Model):

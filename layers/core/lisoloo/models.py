@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -26,8 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from lisoloo.entities import chunk_count
-from lisoloo.status import SmsStatus
+from lisoloo.entities import MessageRecord, chunk_count
+from lisoloo.pricing import amount_text
+from lisoloo.status import SmsStatus, aggregate_status
 
 
 class Model(BaseModel):
@@ -368,8 +369,9 @@ class RecipientState(Model):
     updated_at: Timestamp
 
 
-class MessageStatus(Model):
-    """The spec's status body, plus the first page of recipients (DESIGN §2)."""
+class MessageStatusData(Model):
+    """The spec's status data: a message's aggregate, counters and cost, without recipients.
+    GET /status adds a page of recipients to it, GET /messages what the message was sent with."""
 
     message_id: str
     status: SmsStatus
@@ -379,8 +381,6 @@ class MessageStatus(Model):
     pending: int
     created_at: Timestamp
     updated_at: Timestamp
-    recipients: list[RecipientState]
-    recipients_cursor: str | None = None
     error_code: Annotated[
         int | None,
         Field(
@@ -389,6 +389,33 @@ class MessageStatus(Model):
         ),
     ] = None
     cost: StatusCost | None = None
+
+    @classmethod
+    def of(cls, message: MessageRecord, currency: str, **more: Any) -> Self:
+        """The one place a message's status data is read from its record; ``more``: the
+        fields a subclass adds."""
+        progress = message.progress
+        charged = message.cost_charged
+        return cls(
+            message_id=message.message_id,
+            status=aggregate_status(progress),
+            total_recipients=progress.total,
+            delivered=progress.delivered,
+            failed=progress.failed,
+            pending=progress.pending,
+            created_at=message.created_at,
+            updated_at=message.updated_at,
+            error_code=message.failure_code,
+            cost=StatusCost(currency=currency, charged=amount_text(charged) if charged is not None else None),
+            **more,
+        )
+
+
+class MessageStatus(MessageStatusData):
+    """The spec's status body, plus the first page of recipients (DESIGN §2)."""
+
+    recipients: list[RecipientState]
+    recipients_cursor: str | None = None
 
 
 class DispatchJob(Model):

@@ -14,14 +14,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 
-from lisoloo.entities import MessageRecord
 from lisoloo.errors import InvalidRecipientsError
 from lisoloo.finding_models import MessagesPage, MessageSummary
-from lisoloo.models import StatusCost
 from lisoloo.phone import MalformedNumberError, normalise_number
-from lisoloo.pricing import amount_text
 from lisoloo.search_rules import MessageQuery, decode_cursor, encode_cursor
-from lisoloo.status import aggregate_status
 from lisoloo.storage import SmsRepository, keys
 from lisoloo.storage.message_index import HIGHEST, LOWEST, months_between
 from lisoloo.storage.table import timestamp
@@ -74,7 +70,9 @@ def search_messages(
             last_position = position
             message = messages.get(keys.message_of_find_sk(position))
             if message is not None and query.matches(message):
-                found.append(summary(message, currency))
+                found.append(
+                    MessageSummary.of(message, currency, reference=message.reference, sender_id=message.sender_id)
+                )
                 if len(found) == query.limit:
                     return MessagesPage(messages=found, cursor=encode_cursor(position))
         if examined >= MAX_EXAMINED_PER_PAGE:
@@ -103,24 +101,3 @@ def _batches(positions: Iterator[str], size: int, budget: int) -> Iterator[list[
             return
         remaining -= len(batch)
         yield batch
-
-
-def summary(message: MessageRecord, currency: str) -> MessageSummary:
-    progress = message.progress
-    return MessageSummary(
-        message_id=message.message_id,
-        status=aggregate_status(progress),
-        total_recipients=progress.total,
-        delivered=progress.delivered,
-        failed=progress.failed,
-        pending=progress.pending,
-        created_at=message.created_at,
-        updated_at=message.updated_at,
-        error_code=message.failure_code,
-        reference=message.reference,
-        sender_id=message.sender_id,
-        cost=StatusCost(
-            currency=currency,
-            charged=amount_text(message.cost_charged) if message.cost_charged is not None else None,
-        ),
-    )

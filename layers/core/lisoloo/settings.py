@@ -60,6 +60,10 @@ class TimeSettings(_Group):
     carrier_retry_delays: Annotated[tuple[int, ...], BeforeValidator(_comma_separated)] = (0, 3_600, 14_400)
     # A message whose dispatch has not started this long after release gets its jobs queued again.
     release_guard_seconds: int = Field(default=300, gt=0)
+    # A final message's money is settled by the table stream; one whose stream record never got
+    # that far (retries spent, dead-lettered) is settled by the sweep this long after it was
+    # final. Well past the stream's own retries, so both rarely run (the ledger's ids charge once).
+    settle_check_seconds: int = Field(default=600, gt=0)
     # How long a sweep holds due work before another sweep may take it over.
     sweep_lease_seconds: int = Field(default=120, gt=0)
     # A receipt whose carrier id is not known yet is parked and retried this often, for this long.

@@ -9,16 +9,23 @@ are the message's: a redelivered stream record, a crash and a retry all settle i
 It runs where every path to "final" already meets: the table stream of message items (receipt
 apply, the sweep's deadline, dispatch failures all end in a counter update on the message), so
 settling adds no write to any recipient and two ledger entries per message.
+
+A stream record can still fail past its retries (dead-lettered): the reservation would then be
+held forever. So a final message holding one stays in the sweep's due index until it is
+settled: the stream's first write for it moves its due time to ``settle_check_seconds`` ahead,
+the settlement takes it out, and a sweep that finds it still there settles it with the same
+ledger ids (whichever of the two comes second changes nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from lisoloo.entities import MessageChange, RecipientRecord
+from lisoloo.entities import MessageChange, MessageRecord, RecipientRecord
 from lisoloo.pricing import ZERO, Price, price_for
+from lisoloo.settings import Settings
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
 
@@ -57,7 +64,9 @@ def charge_for(
     return sum((recipient_cost(prices, numbers[index], row, segments) for index, row in rows.items()), ZERO)
 
 
-def settle_if_final(change: MessageChange, repository: SmsRepository, now: datetime) -> Decimal | None:
+def settle_if_final(
+    change: MessageChange, repository: SmsRepository, settings: Settings, now: datetime
+) -> Decimal | None:
     """When a change makes a message final, and it reserved money: charge what was taken and
     release the rest. Returns the charge, or None when there was nothing to settle."""
     new, old = change.new, change.old
@@ -66,8 +75,27 @@ def settle_if_final(change: MessageChange, repository: SmsRepository, now: datet
     reserved = repository.accounts.reserved_for(new.org_id, new.message_id)
     if reserved is None:
         return None
-    numbers, rows = repository.recipients.read_all(new.org_id, new.message_id)
+    # Before anything that may fail: should this record never get further, the sweep settles it.
+    check_at = now + timedelta(seconds=settings.time.settle_check_seconds)
+    repository.messages.await_settlement(new.org_id, new.message_id, check_at)
+    return _settle(new, reserved, repository, now)
+
+
+def settle_unsettled(message: MessageRecord, repository: SmsRepository, now: datetime) -> Decimal | None:
+    """The sweep's repair: a final message whose reservation the stream did not settle is
+    settled now. Returns the charge, or None when there was nothing to settle."""
+    if not message.progress.all_terminal or message.cost_charged is not None:
+        return None
+    reserved = repository.accounts.reserved_for(message.org_id, message.message_id)
+    if reserved is None:
+        return None
+    return _settle(message, reserved, repository, now)
+
+
+def _settle(message: MessageRecord, reserved: Decimal, repository: SmsRepository, now: datetime) -> Decimal | None:
+    numbers, rows = repository.recipients.read_all(message.org_id, message.message_id)
     # Never more than the quote the merchant accepted, whatever prices did meanwhile.
-    charged = min(charge_for(repository.prices.all(), numbers, rows, new.segments), reserved)
-    repository.accounts.settle(new.org_id, new.message_id, reserved, charged, now)
+    charged = min(charge_for(repository.prices.all(), numbers, rows, message.segments), reserved)
+    if not repository.accounts.settle(message.org_id, message.message_id, reserved, charged, now):
+        return None  # settled before: by this record delivered again, or by the other path
     return charged

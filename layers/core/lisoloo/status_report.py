@@ -5,9 +5,8 @@ from __future__ import annotations
 from lisoloo.entities import MessageRecord, RecipientRecord
 from lisoloo.errors import ErrorCode, InvalidCursorError, MessageNotFoundError
 from lisoloo.identifiers import is_message_id
-from lisoloo.models import MessageStatus, RecipientState, StatusCost
-from lisoloo.pricing import amount_text
-from lisoloo.status import SmsStatus, aggregate_status, unclaimed_status
+from lisoloo.models import MessageStatus, RecipientState
+from lisoloo.status import SmsStatus, unclaimed_status
 from lisoloo.storage import SmsRepository
 
 
@@ -34,26 +33,14 @@ def read_message_status(
     if page is None:
         raise MessageNotFoundError()
     message = page.message
-    progress = message.progress
-    return MessageStatus(
-        message_id=message.message_id,
-        status=aggregate_status(progress),
-        total_recipients=progress.total,
-        delivered=progress.delivered,
-        failed=progress.failed,
-        pending=progress.pending,
-        created_at=message.created_at,
-        updated_at=message.updated_at,
+    return MessageStatus.of(
+        message,
+        currency,
         recipients=[
             recipient_state(number, page.rows.get(index), message)
             for index, number in enumerate(page.numbers, start=page.start)
         ],
         recipients_cursor=str(page.next_index) if page.next_index is not None else None,
-        error_code=message.failure_code,
-        cost=StatusCost(
-            currency=currency,
-            charged=amount_text(message.cost_charged) if message.cost_charged is not None else None,
-        ),
     )
 
 

@@ -18,7 +18,7 @@ from lisoloo.breaker import CircuitBreakers
 from lisoloo.carriers import Carrier
 from lisoloo.deadlines import capped, receipt_deadline, recipient_deadline
 from lisoloo.dispatching import RetryOutcome, retry_recipient
-from lisoloo.entities import DueItem, DueKind, NumberListing, RecipientKey, Transition
+from lisoloo.entities import DueItem, DueKind, MessageRecord, NumberListing, RecipientKey, Transition
 from lisoloo.errors import ErrorCode
 from lisoloo.falling_back import FallbackOutcome, fallback_at_deliver_by, settle_after_deliver_by
 from lisoloo.models import dispatch_jobs
@@ -29,6 +29,7 @@ from lisoloo.route_quality import review_carriers
 from lisoloo.routing import implicit_default_carrier
 from lisoloo.scheduling import release_occurrence
 from lisoloo.settings import Settings
+from lisoloo.settling import settle_unsettled
 from lisoloo.status import SmsStatus
 from lisoloo.storage import SmsRepository
 from lisoloo.storage.keys import DUE_SHARDS
@@ -51,6 +52,8 @@ class SweepSummary:
     # Recipients sent once more through the next carrier at their deliver-by time.
     fell_back: int = 0
     unparked: int = 0
+    # Final messages whose money the table stream had not settled (its record dead-lettered).
+    settled: int = 0
     lost_leases: int = 0
     queries: int = 0
     out_of_time: bool = False
@@ -133,7 +136,7 @@ class Sweeper:
             summary.released += 1
             self.repository.due.finish(item, next_due=guard, kind=DueKind.RELEASE)
         elif message.progress.all_terminal:
-            self.repository.due.finish(item)  # settled without a claim (every number invalid)
+            self._finish_final(item, message, now, summary)  # final without a claim (every number invalid)
         elif not message.started:
             # Released but never picked up: its jobs may be lost. Queue them again (dispatch
             # claims per recipient, so a duplicate job costs nothing) and, should even that
@@ -153,7 +156,7 @@ class Sweeper:
         if message is None:
             return
         if message.progress.all_terminal:
-            self.repository.due.finish(item)
+            self._finish_final(item, message, now, summary)
             return
         time = self.settings.time
         timeout = timedelta(seconds=time.delivery_timeout_seconds)
@@ -204,12 +207,26 @@ class Sweeper:
             # Conditional per recipient: a receipt that lands first wins over the timeout.
             summary.timed_out += len(apply_and_count(self.repository, timeouts).applied)
         if not next_looks:
-            self.repository.due.finish(item)
+            if due:
+                # Final by these timeouts: the stream settles its money and takes it out of the
+                # index; should that record be dead-lettered, this look settles it.
+                check_at = now + timedelta(seconds=time.settle_check_seconds)
+                self.repository.due.finish(item, next_due=check_at, kind=DueKind.DEADLINE)
+            else:
+                self.repository.due.finish(item)
             return
         summary.deadlines_deferred += 1
         # A deadline waiting for queued receipts has passed: it is looked at in the next sweep.
         next_due = max(min(next_looks), now + timedelta(seconds=1))
         self.repository.due.finish(item, next_due=next_due, kind=DueKind.DEADLINE)
+
+    def _finish_final(self, item: DueItem, message: MessageRecord, now: datetime, summary: SweepSummary) -> None:
+        """A final message leaves the index once its money is settled: by the table stream as a
+        rule (which takes it out itself), here when that stream's record never got that far."""
+        if settle_unsettled(message, self.repository, now) is not None:
+            summary.settled += 1
+            logger.warning("settled by the sweep: its stream record failed", extra={"message_id": message.message_id})
+        self.repository.due.finish(item)
 
     def _receipts_still_queued(self) -> bool:
         if self._receipts_queued is None:

@@ -26,6 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from lisoloo.errors import InsufficientBalanceError
 from lisoloo.pricing import ZERO
 from lisoloo.storage import keys
+from lisoloo.storage.due import DUE_ATTRIBUTES
 from lisoloo.storage.table import Item, Table, TransactionCancelled, timestamp
 
 EntryKind = Literal["top_up", "adjustment", "reserve", "charge", "release", "credit_limit"]
@@ -91,7 +92,7 @@ def account_from_item(org_id: str, item: Item | None) -> Account:
     )
 
 
-def _is_account(image: Item | None) -> bool:
+def is_account_item(image: Item | None) -> bool:
     return (
         image is not None
         and image.get("SK", {}).get("S") == keys.ACCOUNT_SK
@@ -103,12 +104,12 @@ def account_change(stream_images: Mapping[str, Any]) -> tuple[Account | None, Ac
     """A stream record's ``dynamodb`` part as an account's change (before, after); None for any
     other item, and for an account removed (nothing to tell)."""
     old_image, new_image = stream_images.get("OldImage"), stream_images.get("NewImage")
-    if not _is_account(new_image):
+    if not is_account_item(new_image):
         return None
     assert new_image is not None
     org_id = keys.org_of_account_pk(new_image["PK"]["S"])
     assert org_id is not None
-    old = account_from_item(org_id, old_image) if _is_account(old_image) else None
+    old = account_from_item(org_id, old_image) if is_account_item(old_image) else None
     return old, account_from_item(org_id, new_image)
 
 
@@ -259,8 +260,9 @@ class Accounts:
 
     def settle(self, org_id: str, message_id: str, reserved: Decimal, charged: Decimal, now: datetime) -> bool:
         """A final message's reservation becomes its charge, and the rest goes back to the
-        balance: two ledger entries, the account, and the charge on the message, in one
-        transaction. False when it was settled before (a redelivered stream record)."""
+        balance: two ledger entries, the account, and the charge on the message (which leaves
+        the due index), in one transaction. False when it was settled before: by the same
+        stream record delivered again, or by the sweep's repair (``settling``)."""
         pk = keys.account_pk(org_id)
         at = timestamp(now)
         returned = reserved - charged
@@ -296,7 +298,8 @@ class Accounts:
                 "Update": {
                     "TableName": self.table.name,
                     "Key": self.table.key(keys.message_pk(org_id, message_id), keys.META),
-                    "UpdateExpression": "SET cost_charged = :charged",
+                    # Settled, the final message has nothing left due: the sweep need not look.
+                    "UpdateExpression": f"SET cost_charged = :charged REMOVE {DUE_ATTRIBUTES}",
                     # A message TTL already removed is not brought back as a stub.
                     "ConditionExpression": "attribute_exists(PK)",
                     "ExpressionAttributeValues": {":charged": {"N": str(charged)}},

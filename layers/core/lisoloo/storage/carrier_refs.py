@@ -8,7 +8,8 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from lisoloo.entities import DueItem, DueKind, ParkedReceipt, RecipientKey
+from lisoloo.entities import DueItem, DueKind, RecipientKey
+from lisoloo.receipt_entities import ParkedReceipt
 from lisoloo.status import SmsStatus
 from lisoloo.storage import keys
 from lisoloo.storage.due import due_values

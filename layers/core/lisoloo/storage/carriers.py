@@ -8,7 +8,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from lisoloo.entities import CarrierRecord
+from lisoloo.organization_entities import CarrierRecord
 from lisoloo.routing import CarrierConfig, CarrierType
 from lisoloo.storage import keys
 from lisoloo.storage.table import ConditionFailed, Item, Table, from_item, timestamp

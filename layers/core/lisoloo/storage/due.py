@@ -25,6 +25,13 @@ def due_values(pk: str, due_at: datetime, kind: DueKind) -> dict[str, Any]:
     return {"due_shard": keys.due_shard(pk), "due_at": timestamp(due_at), "due_kind": kind.value}
 
 
+def due_assignment(pk: str, due_at: datetime, kind: DueKind) -> tuple[str, dict[str, Any]]:
+    """The same, as the clause of an update's SET and its values."""
+    values = due_values(pk, due_at, kind)
+    clause = "due_shard = :shard, due_at = :due, due_kind = :kind"
+    return clause, {":shard": values["due_shard"], ":due": values["due_at"], ":kind": values["due_kind"]}
+
+
 def due_item(item: Item) -> DueItem:
     """An index entry (wire form), with what it names read from its key."""
     pk, sk = item["PK"]["S"], item["SK"]["S"]

@@ -28,9 +28,11 @@ from lisoloo.entities import (
 )
 from lisoloo.errors import InsufficientBalanceError, MessageNotFoundError
 from lisoloo.storage import keys
-from lisoloo.storage.due import due_values
+from lisoloo.storage.chunks import chunk_items
+from lisoloo.storage.due import due_assignment, due_values
 from lisoloo.storage.message_index import listing_attributes
-from lisoloo.storage.recipients import FAILED_PREFIX, chunk_items, numbers_and_rows
+from lisoloo.storage.recipient_moves import FAILED_PREFIX
+from lisoloo.storage.recipients import numbers_and_rows
 from lisoloo.storage.table import (
     ConditionFailed,
     Item,
@@ -212,21 +214,40 @@ class Messages:
     def mark_started(self, org_id: str, message_id: str, now: datetime, deadline: datetime) -> None:
         """The first claim turns the message ``processing`` and starts its receipt deadline;
         written once, so later chunks produce no stream record."""
+        self._come_due(
+            org_id,
+            message_id,
+            deadline,
+            "attribute_exists(PK) AND attribute_not_exists(started_at)",
+            also="started_at = :now, updated_at = :now",
+            values={":now": timestamp(now)},
+        )
+
+    def await_settlement(self, org_id: str, message_id: str, at: datetime) -> None:
+        """A final message holding a reservation comes due at ``at``, as a deadline: should its
+        settlement not happen before (it takes the message out of the index), the sweep settles
+        it then. No updated_at: nothing a merchant sees changes."""
+        # Not settled yet (a redelivered record comes after it), and never a stub for a message
+        # TTL removed.
+        self._come_due(org_id, message_id, at, "attribute_exists(PK) AND attribute_not_exists(cost_charged)")
+
+    def _come_due(
+        self,
+        org_id: str,
+        message_id: str,
+        at: datetime,
+        condition: str,
+        *,
+        also: str = "",
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """The message item in the due index at ``at`` as a deadline (the sweep then looks at
+        it), with ``also`` set in the same write; nothing when ``condition`` fails."""
         pk = keys.message_pk(org_id, message_id)
-        due = due_values(pk, deadline, DueKind.DEADLINE)
+        due, due_values = due_assignment(pk, at, DueKind.DEADLINE)
+        sets = f"{also}, {due}" if also else due
         with suppress(ConditionFailed):
-            self.table.update(
-                pk,
-                keys.META,
-                "SET started_at = :now, updated_at = :now, due_shard = :shard, due_at = :due, due_kind = :kind",
-                "attribute_exists(PK) AND attribute_not_exists(started_at)",
-                values={
-                    ":now": timestamp(now),
-                    ":shard": due["due_shard"],
-                    ":due": due["due_at"],
-                    ":kind": due["due_kind"],
-                },
-            )
+            self.table.update(pk, keys.META, f"SET {sets}", condition, values={**(values or {}), **due_values})
 
     def mark_chunk_handed_off(self, org_id: str, message_id: str, chunk: int, now: datetime) -> None:
         """Adding to a set is idempotent, so a redelivered job cannot count a chunk twice."""

@@ -11,9 +11,9 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from lisoloo.entities import ApiKeyRecord, AppKeyInfo, NewAppKey, OrganizationRecord, key_is_active
 from lisoloo.errors import OrganizationNotFoundError
 from lisoloo.keywords import OrganizationWords
+from lisoloo.organization_entities import ApiKeyRecord, AppKeyInfo, NewAppKey, OrganizationRecord, key_is_active
 from lisoloo.storage import keys
 from lisoloo.storage.table import (
     ConditionFailed,

@@ -15,8 +15,9 @@ from typing import Any
 from lisoloo.entities import Audience, MessageContent, MessageRecord, NewMessage, NewSchedule, ScheduleRecord
 from lisoloo.errors import InsufficientBalanceError, ScheduleNotFoundError
 from lisoloo.storage import keys
+from lisoloo.storage.chunks import chunk_audience, chunk_items, chunk_numbers
 from lisoloo.storage.messages import content_fields, message_item
-from lisoloo.storage.recipients import FAILED_PREFIX, chunk_audience, chunk_items, chunk_numbers
+from lisoloo.storage.recipient_moves import FAILED_PREFIX
 from lisoloo.storage.table import (
     ConditionFailed,
     Table,
