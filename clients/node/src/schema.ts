@@ -732,7 +732,7 @@ export interface components {
         /**
          * MessageSummary
          * @description A message as GET /messages lists it: the status data without recipients, and what it was
-         *     sent with, and what it cost (DESIGN §10: ``charged`` is null until it is final).
+         *     sent with (DESIGN §10: ``cost.charged`` is null until it is final).
          */
         MessageSummary: {
             /** Message Id */
@@ -750,13 +750,16 @@ export interface components {
             created_at: string;
             /** Updated At */
             updated_at: string;
-            /** Error Code */
+            /**
+             * Error Code
+             * @description Only on a failed message (every recipient failed): the code its recipients share, else the most frequent one, the lowest on a tie. Null once any is delivered.
+             */
             error_code?: number | null;
+            cost?: components["schemas"]["StatusCost"] | null;
             /** Reference */
             reference?: string | null;
             /** Sender Id */
             sender_id?: string | null;
-            cost?: components["schemas"]["StatusCost"] | null;
         };
         /** MessagesPage */
         MessagesPage: {
@@ -1033,16 +1036,16 @@ export interface components {
             created_at: string;
             /** Updated At */
             updated_at: string;
-            /** Recipients */
-            recipients: components["schemas"]["RecipientState"][];
-            /** Recipients Cursor */
-            recipients_cursor?: string | null;
             /**
              * Error Code
              * @description Only on a failed message (every recipient failed): the code its recipients share, else the most frequent one, the lowest on a tie. Null once any is delivered.
              */
             error_code?: number | null;
             cost?: components["schemas"]["StatusCost"] | null;
+            /** Recipients */
+            recipients: components["schemas"]["RecipientState"][];
+            /** Recipients Cursor */
+            recipients_cursor?: string | null;
         };
         /** RecipientState */
         RecipientState: {
