@@ -56,7 +56,9 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "SmsTable/index/reference": {"dynamodb:Query"},
     },
     "EventsFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        # A message's timeline: its events' markers through the find index, then read in a batch.
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+        "SmsTable/index/find": {"dynamodb:Query"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
     },
     "AnalyticsFunction": {"SmsTable": {"dynamodb:Query"}},
@@ -129,7 +131,11 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
     # A link read, then used: the link and the suppression updated in one transaction.
     "OptOutFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-    "BalanceFunction": {"SmsTable": {"dynamodb:GetItem"}},
+    # The ledger: its entries through the find index, newest first, then read in a batch.
+    "BalanceFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+    },
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -157,6 +163,7 @@ API_ROUTES = {
     "ExportsFunction": {("post", f"{API}/exports"), ("get", f"{API}/exports/{{export_id}}")},
     "EventsFunction": {
         ("get", f"{API}/events"),
+        ("get", f"{API}/messages/{{message_id}}/events"),
         ("post", f"{API}/events/{{event_id}}/redeliver"),
         ("get", f"{API}/webhook/deliveries"),
     },
@@ -176,7 +183,7 @@ API_ROUTES = {
     "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
     "InboundMessagesFunction": {("get", f"{API}/inbound")},
     "OptOutFunction": {("get", f"{API}/u/{{token}}"), ("post", f"{API}/u/{{token}}")},
-    "BalanceFunction": {("get", f"{API}/balance")},
+    "BalanceFunction": {("get", f"{API}/balance"), ("get", f"{API}/balance/ledger")},
 }
 # Carriers and texts' recipients are not merchants: no app-key, no usage plan.
 UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction", "OptOutFunction"}
