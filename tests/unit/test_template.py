@@ -242,7 +242,15 @@ def test_cfn_lint_passes_on_the_sam_template() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"Stage": "prod", "CarrierSecretsStore": "secretsmanager", "AlarmEmail": "ops@example.com"}],
+    [
+        {},
+        {
+            "Stage": "prod",
+            "CarrierSecretsStore": "secretsmanager",
+            "AlarmEmail": "ops@example.com",
+            "ConsoleHosting": "cloudfront",
+        },
+    ],
     ids=["defaults", "prod-like"],
 )
 def test_cfn_lint_passes_on_the_translated_template(overrides: dict[str, str], tmp_path: Path) -> None:
@@ -501,6 +509,39 @@ def test_the_usage_plan_throttles_the_stage_with_the_template_parameters() -> No
         "BurstLimit": {"Ref": "DefaultBurstLimit"},
     }
     assert len(resources_of_type(template, "AWS::ApiGateway::Stage")) == 1  # no stray "Stage" stage
+
+
+CONSOLE_RESOURCES = {
+    "ConsoleBucket",
+    "ConsoleBucketPolicy",
+    "ConsoleOriginAccessControl",
+    "ConsoleHeadersPolicy",
+    "ConsoleDistribution",
+}
+
+
+def test_the_console_is_hosted_only_when_asked_from_a_private_bucket_on_the_apis_origin() -> None:
+    # Off by default: no console resource exists unless ConsoleHosting=cloudfront
+    resources = sam_template()["Resources"]
+    conditional = {name for name, resource in resources.items() if resource.get("Condition") == "HostConsole"}
+    assert conditional == CONSOLE_RESOURCES
+    assert sam_template()["Parameters"]["ConsoleHosting"]["Default"] == "none"
+    # The bucket is private; only this distribution reads it, over TLS
+    bucket = resources["ConsoleBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    (allow, deny) = resources["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (allow["Principal"], allow["Action"]) == ({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject")
+    assert "distribution/${ConsoleDistribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    # And the API is the distribution's second origin under /api/*, never cached, its Host its own
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    (api,) = [origin for origin in config["Origins"] if origin["Id"] == "api"]
+    assert api["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    (behaviour,) = config["CacheBehaviors"]
+    assert (behaviour["PathPattern"], behaviour["TargetOriginId"]) == ("/api/*", "api")
+    assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
 
 
 def test_outputs_name_what_operators_and_the_admin_cli_need() -> None:
