@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from local.console_site import CONSOLE_DIR, console_pages
@@ -44,3 +45,33 @@ def test_only_files_present_at_start_are_served(tmp_path: Path) -> None:
     # Then only the page is served, under /console; nothing else can be named
     assert set(console_pages(tmp_path)) == {"/console", "/console/index.html"}
     assert console_pages(tmp_path / "missing") == {}
+
+
+# The (text, background) pairs console.css puts together, by custom property.
+TEXT_ON_BACKGROUND = [
+    ("ink", "paper"),
+    ("ink", "wash"),
+    ("muted", "paper"),
+    ("muted", "wash"),
+    ("accent", "paper"),
+    ("accent", "wash"),
+    ("accent-ink", "accent"),
+    ("ok", "ok-wash"),
+    ("bad", "bad-wash"),
+    ("wait", "wait-wash"),
+    ("p95", "paper"),
+]
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[index : index + 2], 16) / 255 for index in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_text_colour_has_a_contrast_of_at_least_4_5_to_1_on_its_background() -> None:
+    # WCAG 2.x's contrast ratio, for the colours console.css declares
+    declared = dict(re.findall(r"--([a-z0-9-]+):\s*(#[0-9a-fA-F]{6});", (CONSOLE_DIR / "console.css").read_text()))
+    for text, background in TEXT_ON_BACKGROUND:
+        lighter, darker = sorted((_luminance(declared[text]), _luminance(declared[background])), reverse=True)
+        assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (text, background)
