@@ -22,7 +22,7 @@ const PAGES = {
   inbound: () => inboundPage(),
   suppressions: () => suppressionsPage(),
   balance: () => balancePage(),
-  webhooks: () => webhooksPage(),
+  webhooks: (_, parameters) => webhooksPage(parameters),
 };
 
 function route() {

@@ -3,8 +3,8 @@
 import { get, post, query } from "../api.js";
 import { el, field, heading, pager, runAction, table, text, time } from "../dom.js";
 
-export async function webhooksPage() {
-  const failedOnly = window.location.hash.includes("status=failed");
+export async function webhooksPage(parameters) {
+  const failedOnly = parameters.get("status") === "failed";
   const toggle = el("input", { type: "checkbox", name: "status", value: "failed", checked: failedOnly });
   toggle.addEventListener("change", () => {
     window.location.hash = toggle.checked ? "#/webhooks?status=failed" : "#/webhooks";

@@ -231,9 +231,8 @@ class Accounts:
                 break
         page, more = found[:limit], len(found) > limit
         pk = keys.account_pk(org_id)
-        wanted = [(pk, keys.ledger_sk(sort_key.split("#", 1)[1])) for sort_key in page]
+        wanted = [(pk, keys.ledger_sk(keys.entry_of_ledger_find_sk(sort_key))) for sort_key in page]
         items = {item["SK"]["S"]: item for item in self.table.batch_get(wanted, attributes=None)}
-        # Ledger entries are never removed, so every index entry finds its item.
         entries = [_entry(_values(items[sk])) for _, sk in wanted if sk in items]
         return entries, page[-1] if more and page else None
 

@@ -337,6 +337,11 @@ def is_ledger_find_sk(value: str) -> bool:
     return bool(_LEDGER_FIND_SK.fullmatch(value))
 
 
+def entry_of_ledger_find_sk(value: str) -> str:
+    """The entry id (``{kind}#{id}``) of a ledger entry's ``find`` sort key."""
+    return value.split("#", 1)[1]
+
+
 # --- Route quality (DESIGN §8) ---------------------------------------------------------------
 # Per carrier, across organizations (operator data, no merchant's): one partition per carrier,
 # a bucket per time slot and country, so a window of one carrier is one Query.
