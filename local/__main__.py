@@ -87,6 +87,7 @@ def banner_lines(ready: ReadyInfo) -> list[str]:
         f"  watch them: curl -s {ready.demo_webhook_url}",
         f"  signing secret: {ready.demo_webhook_secret}",
         "",
+        f"console: {ready.console_url} (sign in with the app-key above)",
         f"API docs (Swagger UI, no app-key needed): {ready.base_url}/docs",
         "operate it (organizations, keys, webhooks, sender ids, rate limits) with the same CLI as in AWS:",
         f"  {_admin_command(ready.moto_url)} create-org 'My shop'",

@@ -250,6 +250,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             },
         },
     },
+    ("get", f"{_API}/balance/ledger"): {
+        "summary": "The organization's ledger entries, newest first",
+        "description": (
+            "Every change to the account: `reserve` at send, `charge` and `release` once the message is final, "
+            "`top_up`, `adjustment` and `credit_limit` by the operator. Pass `cursor` from the previous page."
+        ),
+    },
     ("get", f"{_API}/messages"): {
         "summary": "The organization's messages, newest first, filtered",
         "description": (
@@ -265,6 +272,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "Every event kept 30 days. Positions only grow and an event is never written behind one already "
             "readable, so polling with the `after` of the previous page misses nothing."
         ),
+    },
+    ("get", f"{_API}/messages/{{message_id}}/events"): {
+        "summary": "A message's timeline: its webhook events, oldest first",
+        "description": (
+            "The latest `limit` events about the message (`has_older` when there were more), as `GET /events` "
+            "lists them. Unknown, malformed and other organizations' ids all answer the same 404."
+        ),
+        "errors": {"404": _error("No such message for this organization.", "Message not found")},
     },
     ("post", f"{_API}/events/{{event_id}}/redeliver"): {
         "summary": "Queue an event again, to today's targets, under the same webhook-id",

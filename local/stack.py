@@ -20,6 +20,7 @@ import boto3
 from local.api_gateway import ApiGateway
 from local.api_model import RestApi, base_path, read_rest_apis
 from local.bootstrap import DemoTenants, create_demo_tenants, point_demo_webhook, route_sandboxes
+from local.console_site import CONSOLE_PATH, console_pages
 from local.event_sources import BackgroundWorker, build_workers
 from local.infrastructure import deploy_template, load_template
 from local.lambda_runtime import load_functions
@@ -130,7 +131,7 @@ class LocalStack:
             region=stack.region,
             throttle=self._throttle(apis, stack.physical_id(TABLE_LOGICAL_ID)),
             log_requests=self.settings.verbose,
-            pages=docs_pages(base_path(routes)),
+            pages={**docs_pages(base_path(routes)), **console_pages()},
             read_timeout=self.settings.read_timeout_seconds,
         )
         self._gateway.start(port=self._port)
@@ -181,6 +182,7 @@ class LocalStack:
             state_dir=str(self.settings.state_dir) if self.settings.state_dir else None,
             sandbox_b_url=self._sandbox_b.url,
             org_id=tenants.org_id,
+            console_url=f"{self._gateway.url}{CONSOLE_PATH}/",
         )
 
     def _start_inspector(self, saved: SavedState | None) -> WebhookInspector:

@@ -35,6 +35,8 @@ class ReadyInfo:
     sandbox_b_url: str = ""
     # The demo organization (the app-key's): what ``lisoloo-admin balance top-up`` needs.
     org_id: str = ""
+    # The web console (console/), on the gateway's origin.
+    console_url: str = ""
 
     def ready_line(self) -> str:
         return f"{READY_MARKER} {json.dumps(asdict(self))}"

@@ -1,4 +1,5 @@
-"""The event log: GET /events, POST /events/{event_id}/redeliver, GET /webhook/deliveries."""
+"""The event log: GET /events, GET /messages/{message_id}/events, POST /events/{event_id}/redeliver,
+GET /webhook/deliveries."""
 
 from typing import Annotated, Any, Literal
 
@@ -9,8 +10,8 @@ from pydantic import BeforeValidator, Field
 
 from lisoloo.api import API_PREFIX, build_resolver, current_caller
 from lisoloo.dependencies import repository, webhook_queue
-from lisoloo.event_log import read_deliveries, read_events, redeliver_event
-from lisoloo.finding_models import DeliveriesPage, EventRedelivery, EventsPage
+from lisoloo.event_log import read_deliveries, read_events, read_message_events, redeliver_event
+from lisoloo.finding_models import DeliveriesPage, EventRedelivery, EventsPage, MessageEvents
 from lisoloo.models import Envelope, ascii_digits
 from lisoloo.observability import logger, metrics, tracer
 from lisoloo.search_rules import MAX_CURSOR_LENGTH
@@ -28,6 +29,11 @@ def events(
     limit: Limit = 50,
 ) -> Envelope[EventsPage]:
     return Envelope(data=read_events(repository(), current_caller(app).org_id, after, type, limit))
+
+
+@app.get(f"{API_PREFIX}/messages/<message_id>/events")
+def message_events(message_id: str, limit: Limit = 100) -> Envelope[MessageEvents]:
+    return Envelope(data=read_message_events(repository(), current_caller(app).org_id, message_id, limit))
 
 
 @app.post(f"{API_PREFIX}/events/<event_id>/redeliver")

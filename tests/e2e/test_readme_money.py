@@ -74,7 +74,7 @@ def test_the_readme_money_walkthrough_works_on_a_fresh_stack(
         outputs.append(parsed)
     curls = [output for line, output in zip(lines, outputs, strict=True) if line.startswith("curl")]
     # Then the balance shows the top-up, the send is quoted 0.80 and charged 0.80 once delivered
-    balance, sent, status, refused = curls
+    balance, sent, status, refused, ledger = curls
     assert balance["data"] == {
         "currency": "KES",
         "balance": "2.00",
@@ -89,6 +89,10 @@ def test_the_readme_money_walkthrough_works_on_a_fresh_stack(
     )
     # And the send it cannot cover is the 402 the README shows
     assert refused == {"detail": "Insufficient balance"}
+    # And the merchant's ledger lists the top-up, the reservation and its settlement, newest first
+    kinds = [(entry["kind"], entry["amount"]) for entry in ledger["data"]["entries"]]
+    assert sorted(kinds[:2]) == [("charge", "0.80"), ("release", "0.00")]
+    assert kinds[2:] == [("reserve", "0.80"), ("top_up", "2.00")]
     # And the account holds exactly that: 2.00 in, 0.80 charged, 1.20 left
     shown = admin(local_stack, "balance", "show", local_stack.org_id)
     assert (shown["balance"], shown["reserved"], shown["charged"]) == ("1.20", "0.00", "0.80")

@@ -91,6 +91,7 @@ def fingerprint(response: polite.requests.Response) -> tuple[int, bytes, str, st
         ("GET", "/status/{}?recipients_limit=1", ("message_id",)),
         ("GET", "/status/{}?recipients_cursor=1", ("message_id",)),
         ("DELETE", "/schedules/{}", ("schedule_id",)),
+        ("GET", "/messages/{}/events", ("message_id", "occurrence_id")),
         ("POST", "/events/{}/redeliver", ("event_id",)),
         ("GET", "/exports/{}", ("export_id",)),
     ],
@@ -134,16 +135,16 @@ def test_another_organizations_ids_are_indistinguishable_from_unknown_ones(
 @pytest.mark.parametrize(
     "query",
     ["/messages", "/messages?recipient=%2B254712345678", "/messages?status=pending", "/events", "/webhook/deliveries",
-     "/analytics/delivery?group_by=country"],
+     "/analytics/delivery?group_by=country", "/balance/ledger"],
 )  # fmt: skip
 def test_lists_never_show_another_organizations_items(
-    local_stack: LocalStack, stranger: Tenant, owned: dict[str, str], query: str
+    local_stack: LocalStack, stranger: Tenant, owned: dict[str, str], owner_money: str, query: str
 ) -> None:
     response = polite.get(local_stack.base_url + query, headers={"app-key": stranger.app_key})
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    listed = data.get("messages", data.get("events", data.get("deliveries", data.get("groups"))))
-    assert listed == [] and owned["message_id"] not in response.text
+    listed = next(data[name] for name in ("messages", "events", "deliveries", "groups", "entries") if name in data)
+    assert listed == [] and owned["message_id"] not in response.text and owner_money not in response.text
 
 
 @pytest.fixture(scope="module")

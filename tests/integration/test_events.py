@@ -44,6 +44,13 @@ def deliveries(harness: Harness, merchant: Merchant, **query: str) -> tuple[int,
     return code, body
 
 
+def message_events(harness: Harness, merchant: Merchant, message_id: str, **query: str) -> tuple[int, Any, str]:
+    path = f"/api/v1/lisoloo/sms-api/messages/{message_id}/events"
+    return harness.api(
+        "events", "messages-list", merchant, path=path, path_parameters={"message_id": message_id}, query=query
+    )
+
+
 def delivered_message(harness: Harness, merchant: Merchant, callback_url: str | None = None) -> str:
     fields = {"callback_url": callback_url} if callback_url else {}
     _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "log me", **fields})
@@ -83,6 +90,51 @@ def test_events_are_logged_once_and_read_after_a_cursor(harness: Harness, receiv
     assert {webhook.headers["webhook-id"] for webhook in receiver.events("/org")} == {
         event["event_id"] for event in page["events"]
     }
+
+
+def test_a_message_timeline_lists_its_own_events_only(harness: Harness, receiver: WebhookReceiver) -> None:
+    drain_webhook_queue(harness)
+    # Given two delivered messages of one merchant, their stream records fanned out twice
+    merchant = harness.new_merchant()
+    configure(harness, merchant, receiver.url("/org"))
+    first, second = delivered_message(harness, merchant), delivered_message(harness, merchant)
+    fan_out(harness, first)
+    # When the merchant asks for the first message's events
+    code, body, _ = message_events(harness, merchant, first)
+    assert code == 200, body
+    timeline = body["data"]
+    # Then it gets that message's events once each, oldest first, as GET /events has them
+    assert [event["type"] for event in timeline["events"]] == [
+        "sms.queued",
+        "sms.processing",
+        "sms.sent",
+        "sms.delivered",
+    ]
+    assert {event["message_id"] for event in timeline["events"]} == {first}
+    logged = [event for event in events_page(harness, merchant)[1]["data"]["events"] if event["message_id"] == first]
+    assert timeline == {"events": logged, "has_older": False}
+    # And with a limit, the latest ones and word that older ones exist
+    latest = message_events(harness, merchant, second, limit="2")[1]["data"]
+    assert ([event["type"] for event in latest["events"]], latest["has_older"]) == (["sms.sent", "sms.delivered"], True)
+
+
+def test_another_tenants_unknown_and_malformed_message_timelines_answer_identical_404s(
+    harness: Harness, receiver: WebhookReceiver
+) -> None:
+    drain_webhook_queue(harness)
+    owner, stranger = harness.new_merchant(), harness.new_merchant()
+    configure(harness, owner, receiver.url("/org"))
+    message_id = delivered_message(harness, owner)
+    answers = {
+        (code, raw)
+        for code, _, raw in [
+            message_events(harness, stranger, message_id),
+            message_events(harness, owner, "0" * 24),
+            message_events(harness, owner, "not-a-message"),
+        ]
+    }
+    assert answers == {(404, '{"detail":"Message not found"}')}
+    assert message_events(harness, owner, message_id)[0] == 200
 
 
 def test_a_redelivery_sends_the_same_bytes_under_the_same_webhook_id_to_todays_targets(

@@ -366,3 +366,52 @@ def test_a_threshold_set_above_what_is_available_is_told_once_and_none_removes_i
     # And a threshold that is not an amount is refused
     with pytest.raises(AdminError, match="not an amount"):
         admin(harness, "balance", "threshold", merchant.org_id, "lots")
+
+
+def ledger_page(harness: Harness, merchant: Merchant, **query: str) -> tuple[int, Any]:
+    path = "/api/v1/lisoloo/sms-api/balance/ledger"
+    code, body, _ = harness.api("balance", "balance-get", merchant, path=path, query=query)
+    return code, body
+
+
+def test_the_merchant_pages_its_own_ledger_newest_first(harness: Harness) -> None:
+    # Given a merchant with three top-ups and a settled message, and another merchant with one top-up
+    admin(harness, "prices", "set", "KE", "0.80")
+    merchant, other = harness.new_merchant(), harness.new_merchant()
+    for reference in ("INV-1", "INV-2", "INV-3"):
+        admin(harness, "balance", "top-up", merchant.org_id, "1.00", "--reference", reference)
+    admin(harness, "balance", "top-up", other.org_id, "9.00", "--reference", "OTHER-1")
+    _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "Ledger"})
+    message_id = body["data"]["message_id"]
+    harness.dispatch_queued()
+    harness.receipt(RecipientKey(merchant.org_id, message_id, 0).reference, "delivered")
+    fan_out(harness, message_id)
+    # When it reads GET /balance/ledger two entries a page until no cursor is left
+    pages, cursor = [], None
+    while True:
+        code, body = ledger_page(harness, merchant, limit="2", **({"cursor": cursor} if cursor else {}))
+        assert code == 200, body
+        pages.append(body["data"]["entries"])
+        cursor = body["data"]["cursor"]
+        if cursor is None:
+            break
+    # Then it saw each of its six entries once, newest first, as the admin's ledger has them
+    seen = [entry for page in pages for entry in page]
+    assert [len(page) for page in pages] == [2, 2, 2]
+    everything = admin(harness, "balance", "ledger", merchant.org_id)
+    assert [entry["entry_id"] for entry in seen] == [row["entry_id"] for row in reversed(everything)]
+    assert {entry["kind"] for entry in seen} == {"top_up", "reserve", "charge", "release"}
+    assert [entry["created_at"] for entry in seen] == sorted((entry["created_at"] for entry in seen), reverse=True)
+    top_up = next(entry for entry in seen if entry["entry_id"] == "top_up#INV-1")
+    assert (top_up["amount"], top_up["reference"], body["data"]["currency"]) == ("1.00", "INV-1", "KES")
+    # And the other merchant sees only its own entry
+    assert [entry["entry_id"] for entry in ledger_page(harness, other)[1]["data"]["entries"]] == ["top_up#OTHER-1"]
+
+
+@pytest.mark.parametrize("cursor", ["nope", "MjAyNi0xMi0wN1QwMDowMDowMC4wMDBa", "x" * 201])
+def test_a_ledger_cursor_no_page_gave_out_is_a_422(harness: Harness, cursor: str) -> None:
+    # Given a merchant; when it passes a cursor GET /balance/ledger never gave
+    code, body = ledger_page(harness, harness.new_merchant(), cursor=cursor)
+    # Then it is told so, with a detail, and no 5xx
+    assert code == 422, body
+    assert "detail" in body

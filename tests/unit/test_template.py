@@ -56,7 +56,9 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "SmsTable/index/reference": {"dynamodb:Query"},
     },
     "EventsFunction": {
-        "SmsTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        # A message's timeline: its events' markers through the find index, then read in a batch.
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+        "SmsTable/index/find": {"dynamodb:Query"},
         "WebhookDeliveriesQueue": {"sqs:SendMessage*"},
     },
     "AnalyticsFunction": {"SmsTable": {"dynamodb:Query"}},
@@ -129,7 +131,11 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "InboundMessagesFunction": {"SmsTable": {"dynamodb:Query"}},
     # A link read, then used: the link and the suppression updated in one transaction.
     "OptOutFunction": {"SmsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-    "BalanceFunction": {"SmsTable": {"dynamodb:GetItem"}},
+    # The ledger: its entries through the find index, newest first, then read in a batch.
+    "BalanceFunction": {
+        "SmsTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+        "SmsTable/index/find": {"dynamodb:Query"},
+    },
 }
 
 _BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -157,6 +163,7 @@ API_ROUTES = {
     "ExportsFunction": {("post", f"{API}/exports"), ("get", f"{API}/exports/{{export_id}}")},
     "EventsFunction": {
         ("get", f"{API}/events"),
+        ("get", f"{API}/messages/{{message_id}}/events"),
         ("post", f"{API}/events/{{event_id}}/redeliver"),
         ("get", f"{API}/webhook/deliveries"),
     },
@@ -176,7 +183,7 @@ API_ROUTES = {
     "InboundFunction": {("post", f"{API}/inbound/{{carrier}}"), ("get", f"{API}/inbound/{{carrier}}")},
     "InboundMessagesFunction": {("get", f"{API}/inbound")},
     "OptOutFunction": {("get", f"{API}/u/{{token}}"), ("post", f"{API}/u/{{token}}")},
-    "BalanceFunction": {("get", f"{API}/balance")},
+    "BalanceFunction": {("get", f"{API}/balance"), ("get", f"{API}/balance/ledger")},
 }
 # Carriers and texts' recipients are not merchants: no app-key, no usage plan.
 UNMETERED_FUNCTIONS = {"ReceiptsFunction", "InboundFunction", "OptOutFunction"}
@@ -235,7 +242,15 @@ def test_cfn_lint_passes_on_the_sam_template() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"Stage": "prod", "CarrierSecretsStore": "secretsmanager", "AlarmEmail": "ops@example.com"}],
+    [
+        {},
+        {
+            "Stage": "prod",
+            "CarrierSecretsStore": "secretsmanager",
+            "AlarmEmail": "ops@example.com",
+            "ConsoleHosting": "cloudfront",
+        },
+    ],
     ids=["defaults", "prod-like"],
 )
 def test_cfn_lint_passes_on_the_translated_template(overrides: dict[str, str], tmp_path: Path) -> None:
@@ -494,6 +509,39 @@ def test_the_usage_plan_throttles_the_stage_with_the_template_parameters() -> No
         "BurstLimit": {"Ref": "DefaultBurstLimit"},
     }
     assert len(resources_of_type(template, "AWS::ApiGateway::Stage")) == 1  # no stray "Stage" stage
+
+
+CONSOLE_RESOURCES = {
+    "ConsoleBucket",
+    "ConsoleBucketPolicy",
+    "ConsoleOriginAccessControl",
+    "ConsoleHeadersPolicy",
+    "ConsoleDistribution",
+}
+
+
+def test_the_console_is_hosted_only_when_asked_from_a_private_bucket_on_the_apis_origin() -> None:
+    # Off by default: no console resource exists unless ConsoleHosting=cloudfront
+    resources = sam_template()["Resources"]
+    conditional = {name for name, resource in resources.items() if resource.get("Condition") == "HostConsole"}
+    assert conditional == CONSOLE_RESOURCES
+    assert sam_template()["Parameters"]["ConsoleHosting"]["Default"] == "none"
+    # The bucket is private; only this distribution reads it, over TLS
+    bucket = resources["ConsoleBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    (allow, deny) = resources["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (allow["Principal"], allow["Action"]) == ({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject")
+    assert "distribution/${ConsoleDistribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    # And the API is the distribution's second origin under /api/*, never cached, its Host its own
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    (api,) = [origin for origin in config["Origins"] if origin["Id"] == "api"]
+    assert api["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    (behaviour,) = config["CacheBehaviors"]
+    assert (behaviour["PathPattern"], behaviour["TargetOriginId"]) == ("/api/*", "api")
+    assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
 
 
 def test_outputs_name_what_operators_and_the_admin_cli_need() -> None:

@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lisoloo/sms-api/balance/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's ledger entries, newest first
+         * @description Every change to the account: `reserve` at send, `charge` and `release` once the message is final, `top_up`, `adjustment` and `credit_limit` by the operator. Pass `cursor` from the previous page.
+         */
+        get: operations["ledger_api_v1_lisoloo_sms_api_balance_ledger_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lisoloo/sms-api/events": {
         parameters: {
             query?: never;
@@ -171,6 +191,26 @@ export interface paths {
          * @description Filters combine: `status` (the message's aggregate status), `created_after` (inclusive) and `created_before` (exclusive), `reference`, `sender_id`, and `recipient` (a number the message was sent to, E.164 or national; found once dispatch took the number). Pass `cursor` from the previous page; a page may be short, even empty, and still have a next one.
          */
         get: operations["messages_api_v1_lisoloo_sms_api_messages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lisoloo/sms-api/messages/{message_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A message's timeline: its webhook events, oldest first
+         * @description The latest `limit` events about the message (`has_older` when there were more), as `GET /events` lists them. Unknown, malformed and other organizations' ids all answer the same 404.
+         */
+        get: operations["message_events_api_v1_lisoloo_sms_api_messages__message_id__events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -496,6 +536,55 @@ export interface components {
             status_code?: number;
             data: components["schemas"]["Balance"];
         };
+        /** Envelope[LedgerPage] */
+        Envelope_LedgerPage_: {
+            /**
+             * Status Code
+             * @default 200
+             */
+            status_code?: number;
+            data: components["schemas"]["LedgerPage"];
+        };
+        /**
+         * LedgerEntryView
+         * @description One change to the account: ``reserve`` at send, ``charge`` and ``release`` when the message
+         *     is final, ``top_up``, ``adjustment`` and ``credit_limit`` by the operator.
+         */
+        LedgerEntryView: {
+            /** Entry Id */
+            entry_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "top_up" | "adjustment" | "reserve" | "charge" | "release" | "credit_limit";
+            /**
+             * Amount
+             * @example 1.60
+             */
+            amount: string;
+            /** Reference */
+            reference?: string | null;
+            /** Message Id */
+            message_id?: string | null;
+            /** Created At */
+            created_at: string;
+        };
+        /**
+         * LedgerPage
+         * @description ``GET /balance/ledger``: the organization's ledger entries, newest first.
+         */
+        LedgerPage: {
+            /** Currency */
+            currency: string;
+            /** Entries */
+            entries: components["schemas"]["LedgerEntryView"][];
+            /**
+             * Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            cursor?: string | null;
+        };
         /** DeliveriesPage */
         DeliveriesPage: {
             /** Deliveries */
@@ -554,6 +643,15 @@ export interface components {
             status_code?: number;
             data: components["schemas"]["EventsPage"];
         };
+        /** Envelope[MessageEvents] */
+        Envelope_MessageEvents_: {
+            /**
+             * Status Code
+             * @default 200
+             */
+            status_code?: number;
+            data: components["schemas"]["MessageEvents"];
+        };
         /** EventRedelivery */
         EventRedelivery: {
             /** Event Id */
@@ -604,6 +702,19 @@ export interface components {
             body: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * MessageEvents
+         * @description ``GET /messages/{message_id}/events``: the message's timeline, oldest first.
+         */
+        MessageEvents: {
+            /** Events */
+            events: components["schemas"]["LoggedEventView"][];
+            /**
+             * Has Older
+             * @description More events happened before the first one here (only the latest are listed).
+             */
+            has_older: boolean;
         };
         /** Envelope[ExportAccepted] */
         Envelope_ExportAccepted_: {
@@ -1316,6 +1427,97 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Envelope_Balance_"];
+                };
+            };
+            /** @description The app-key is missing, unknown or revoked (answered by the gateway). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Invalid or missing app-key"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request does not match the schema (or the rules of the fields). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "to",
+                     *             0
+                     *           ],
+                     *           "msg": "not a phone number",
+                     *           "type": "phone_number"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Over the organization's rate limit (its usage plan); retry after the given seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Rate limit exceeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault; nothing about the request. Safe to retry. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal server error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ledger_api_v1_lisoloo_sms_api_balance_ledger_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_LedgerPage_"];
                 };
             };
             /** @description The app-key is missing, unknown or revoked (answered by the gateway). */
@@ -2103,6 +2305,112 @@ export interface operations {
                     /**
                      * @example {
                      *       "detail": "Invalid or missing app-key"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request does not match the schema (or the rules of the fields). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "to",
+                     *             0
+                     *           ],
+                     *           "msg": "not a phone number",
+                     *           "type": "phone_number"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Over the organization's rate limit (its usage plan); retry after the given seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Rate limit exceeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault; nothing about the request. Safe to retry. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal server error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    message_events_api_v1_lisoloo_sms_api_messages__message_id__events_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_MessageEvents_"];
+                };
+            };
+            /** @description The app-key is missing, unknown or revoked (answered by the gateway). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Invalid or missing app-key"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such message for this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Message not found"
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];

@@ -15,10 +15,14 @@ from typing import Any
 
 from lisoloo.errors import DailySpendLimitError, InsufficientBalanceError
 from lisoloo.models import SendCost
-from lisoloo.money_models import Balance, CountryQuote, SendQuote
+from lisoloo.money_models import Balance, CountryQuote, LedgerEntryView, LedgerPage, SendQuote
 from lisoloo.pricing import ZERO, Price, amount_text, quote_by_country, quote_recipients
-from lisoloo.storage import SmsRepository
+from lisoloo.search_rules import decode_cursor, encode_cursor
+from lisoloo.storage import SmsRepository, keys
 from lisoloo.storage.accounts import Account
+from lisoloo.storage.table import parse_timestamp
+
+LEDGER_CURSOR_RULE = "must be the cursor of an earlier page of GET /balance/ledger"
 
 
 def estimate(prices: Sequence[Price], numbers: Sequence[str], segments: int | Sequence[int]) -> Decimal:
@@ -82,4 +86,24 @@ def balance_of(repository: SmsRepository, org_id: str, currency: str) -> Balance
         reserved=amount_text(account.reserved),
         credit_limit=amount_text(account.credit_limit),
         available=amount_text(account.available),
+    )
+
+
+def ledger_of(repository: SmsRepository, org_id: str, currency: str, cursor: str | None, limit: int) -> LedgerPage:
+    before = decode_cursor(cursor, keys.is_ledger_find_sk, "cursor", LEDGER_CURSOR_RULE) if cursor else None
+    entries, last = repository.accounts.ledger_page(org_id, before, limit)
+    return LedgerPage(
+        currency=currency,
+        entries=[
+            LedgerEntryView(
+                entry_id=entry.entry_id,
+                kind=entry.kind,
+                amount=amount_text(entry.amount),
+                reference=entry.reference,
+                message_id=entry.message_id,
+                created_at=parse_timestamp(entry.created_at),
+            )
+            for entry in entries
+        ],
+        cursor=encode_cursor(last) if last else None,
     )

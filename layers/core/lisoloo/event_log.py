@@ -1,4 +1,5 @@
-"""GET /events, POST /events/{event_id}/redeliver, GET /webhook/deliveries (DESIGN §11).
+"""GET /events, GET /messages/{message_id}/events, POST /events/{event_id}/redeliver,
+GET /webhook/deliveries (DESIGN §11).
 
 The log itself (positions that never let a reader skip an event) is ``storage.events``; the
 attempts are written by the delivery function (``webhooks.delivering``).
@@ -9,9 +10,17 @@ from __future__ import annotations
 import json
 import re
 
-from lisoloo.errors import EventNotFoundError, InvalidCursorError
+from lisoloo.errors import EventNotFoundError, InvalidCursorError, MessageNotFoundError
 from lisoloo.finding_entities import DeliveryAttempt, LoggedEvent
-from lisoloo.finding_models import DeliveriesPage, DeliveryAttemptView, EventRedelivery, EventsPage, LoggedEventView
+from lisoloo.finding_models import (
+    DeliveriesPage,
+    DeliveryAttemptView,
+    EventRedelivery,
+    EventsPage,
+    LoggedEventView,
+    MessageEvents,
+)
+from lisoloo.identifiers import is_message_id
 from lisoloo.models import WebhookDeliveryJob
 from lisoloo.queues import JobQueue
 from lisoloo.search_rules import decode_cursor, encode_cursor
@@ -38,6 +47,15 @@ def read_events(
         after=str(furthest) if furthest else after,
         has_more=last_read is not None,
     )
+
+
+def read_message_events(repository: SmsRepository, org_id: str, message_id: str, limit: int) -> MessageEvents:
+    """A message's timeline: its events, oldest first (the latest ``limit`` of them)."""
+    # Malformed, unknown and other-tenant ids all end here with the same 404 as GET /status.
+    if not is_message_id(message_id) or repository.messages.get(org_id, message_id) is None:
+        raise MessageNotFoundError()
+    events, has_older = repository.events.of_message(org_id, message_id, limit)
+    return MessageEvents(events=[_event_view(event) for event in events], has_older=has_older)
 
 
 def redeliver_event(repository: SmsRepository, queue: JobQueue, org_id: str, event_id: str) -> EventRedelivery:

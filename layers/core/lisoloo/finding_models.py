@@ -55,6 +55,15 @@ class EventsPage(Model):
     has_more: bool
 
 
+class MessageEvents(Model):
+    """``GET /messages/{message_id}/events``: the message's timeline, oldest first."""
+
+    events: list[LoggedEventView]
+    has_older: Annotated[
+        bool, Field(description="More events happened before the first one here (only the latest are listed).")
+    ]
+
+
 class EventRedelivery(Model):
     event_id: str
     targets: Annotated[int, Field(description="Deliveries queued: one per target configured today.")]

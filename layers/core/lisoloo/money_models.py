@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from lisoloo.models import Model, SendCost
+from lisoloo.models import Model, SendCost, Timestamp
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2,4}$", examples=["1.60"])]
 
@@ -39,3 +39,23 @@ class Balance(Model):
     reserved: Amount
     credit_limit: Amount
     available: Amount
+
+
+class LedgerEntryView(Model):
+    """One change to the account: ``reserve`` at send, ``charge`` and ``release`` when the message
+    is final, ``top_up``, ``adjustment`` and ``credit_limit`` by the operator."""
+
+    entry_id: str
+    kind: Literal["top_up", "adjustment", "reserve", "charge", "release", "credit_limit"]
+    amount: Amount
+    reference: str | None = None
+    message_id: str | None = None
+    created_at: Timestamp
+
+
+class LedgerPage(Model):
+    """``GET /balance/ledger``: the organization's ledger entries, newest first."""
+
+    currency: str
+    entries: list[LedgerEntryView]
+    cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page; null on the last.")] = None

@@ -27,6 +27,7 @@ from lisoloo.errors import InsufficientBalanceError
 from lisoloo.pricing import ZERO
 from lisoloo.storage import keys
 from lisoloo.storage.due import DUE_ATTRIBUTES
+from lisoloo.storage.message_index import FIND_KEYS, HIGHEST, LOWEST
 from lisoloo.storage.table import Item, Table, TransactionCancelled, timestamp
 
 EntryKind = Literal["top_up", "adjustment", "reserve", "charge", "release", "credit_limit"]
@@ -73,6 +74,25 @@ class LedgerEntry:
     created_at: str
     reference: str | None = None
     message_id: str | None = None
+
+
+def listing_attributes(org_id: str, entry_id: str, created_at: str) -> dict[str, str]:
+    """What a ledger entry carries to be listed newest first by ``GET /balance/ledger``: one
+    KEYS_ONLY entry in the sparse ``find`` index, written once with the entry (1 write unit per
+    ledger entry; a message makes three: reserve, charge, release). One partition per
+    organization: entries come at most three per message, well under a partition's writes."""
+    return {"find_pk": keys.ledger_list_pk(org_id), "find_sk": keys.ledger_find_sk(created_at, entry_id)}
+
+
+def _entry(values: Mapping[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        entry_id=values["entry_id"],
+        kind=values["kind"],
+        amount=Decimal(values["amount"]),
+        created_at=values["created_at"],
+        reference=values.get("reference"),
+        message_id=values.get("message_id"),
+    )
 
 
 def _values(item: Item) -> dict[str, Any]:
@@ -145,6 +165,7 @@ class LedgerChange:
             "reference": self.entry.reference,
             "message_id": self.entry.message_id,
             "created_at": self.entry.created_at,
+            **listing_attributes(self.org_id, self.entry.entry_id, self.entry.created_at),
         }
         names = {f"#{name}": name for name in self.adds}
         values: dict[str, Any] = {f":{name}": amount for name, amount in self.adds.items()}
@@ -191,20 +212,30 @@ class Accounts:
     def ledger(self, org_id: str) -> list[LedgerEntry]:
         """Every entry, oldest first."""
         pk = keys.account_pk(org_id)
-        entries = []
-        for item in self.table.query_between(pk, keys.LEDGER_PREFIX, keys.LEDGER_PREFIX + "~"):
-            values = _values(item)
-            entries.append(
-                LedgerEntry(
-                    entry_id=values["entry_id"],
-                    kind=values["kind"],
-                    amount=Decimal(values["amount"]),
-                    created_at=values["created_at"],
-                    reference=values.get("reference"),
-                    message_id=values.get("message_id"),
-                )
-            )
+        entries = [
+            _entry(_values(item)) for item in self.table.query_between(pk, keys.LEDGER_PREFIX, keys.LEDGER_PREFIX + "~")
+        ]
         return sorted(entries, key=lambda entry: (entry.created_at, entry.entry_id))
+
+    def ledger_page(self, org_id: str, before: str | None, limit: int) -> tuple[list[LedgerEntry], str | None]:
+        """Up to ``limit`` entries, newest first, older than the ``find`` sort key ``before``;
+        and the last sort key returned when more may follow. One index Query, one batch read."""
+        found: list[str] = []
+        high = before or HIGHEST
+        for entry in self.table.query_index_descending(
+            keys.FIND_INDEX, FIND_KEYS, keys.ledger_list_pk(org_id), LOWEST, high, limit + 1
+        ):
+            sort_key = entry["find_sk"]["S"]
+            if sort_key != before:  # BETWEEN includes its bounds; the cursor's entry was on the last page
+                found.append(sort_key)
+            if len(found) > limit:
+                break
+        page, more = found[:limit], len(found) > limit
+        pk = keys.account_pk(org_id)
+        wanted = [(pk, keys.ledger_sk(keys.entry_of_ledger_find_sk(sort_key))) for sort_key in page]
+        items = {item["SK"]["S"]: item for item in self.table.batch_get(wanted, attributes=None)}
+        entries = [_entry(_values(items[sk])) for _, sk in wanted if sk in items]
+        return entries, page[-1] if more and page else None
 
     # --- the changes ----------------------------------------------------------------------------
 
@@ -278,6 +309,7 @@ class Accounts:
                     "amount": amount,
                     "message_id": message_id,
                     "created_at": at,
+                    **listing_attributes(org_id, f"{kind}#{message_id}", at),
                 },
                 "attribute_not_exists(PK)",
             )

@@ -10,8 +10,15 @@ clock-based position would let a slow writer land behind a reader's cursor.
 
 A marker item per event id, written in the same transaction, keeps a redelivered stream record
 from logging its event twice and finds the event again for ``POST /events/{id}/redeliver``.
-Each event costs one Query and one two-item transaction (4 write units); events are per message
-change, not per recipient.
+A message's event's marker is also in the sparse KEYS_ONLY ``find`` index under
+``MSGEVT#{org}#{message_id}``, sorted by position: ``GET /messages/{id}/events`` is one Query of
+that partition and one batch read of the markers, never a read of the whole log. Each event
+costs one Query and one two-item transaction (4 write units), plus 1 write unit for the index
+entry of an event about a message (5); events are per message change, not per recipient.
+
+Why not a timeline from what the recipient rows already hold (each one's status and
+``updated_at``): that tells when recipients changed, not which webhooks went out, and has no
+event id to redeliver; the console's timeline is of the events themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 from lisoloo.errors import StorageError
 from lisoloo.finding_entities import LoggedEvent
 from lisoloo.storage import keys
+from lisoloo.storage.message_index import FIND_KEYS
 from lisoloo.storage.table import (
     Item,
     Table,
@@ -77,7 +85,12 @@ class EventLog:
                     [
                         # Logged once per event id, whatever redelivers its stream record.
                         self.table.put_item(
-                            {**values, "PK": keys.event_marker_pk(org_id, event_id), "SK": keys.META},
+                            {
+                                **values,
+                                **_message_listing(event),
+                                "PK": keys.event_marker_pk(org_id, event_id),
+                                "SK": keys.META,
+                            },
                             "attribute_not_exists(PK)",
                         ),
                         # The position is still free: no other writer took it since we read.
@@ -122,6 +135,27 @@ class EventLog:
     def get(self, org_id: str, event_id: str) -> LoggedEvent | None:
         item = self.table.get(keys.event_marker_pk(org_id, event_id), keys.META)
         return event_from_item(item) if item else None
+
+    def of_message(self, org_id: str, message_id: str, limit: int) -> tuple[list[LoggedEvent], bool]:
+        """The message's latest ``limit`` events, oldest first, and whether older ones exist."""
+        pk = keys.message_events_pk(org_id, message_id)
+        markers: list[tuple[str, str]] = []
+        for entry in self.table.query_index_descending(keys.FIND_INDEX, FIND_KEYS, pk, FIRST_SK, LAST_SK, limit + 1):
+            markers.append((entry["PK"]["S"], entry["SK"]["S"]))
+            if len(markers) > limit:
+                break
+        events = [event_from_item(item) for item in self.table.batch_get(markers[:limit], attributes=None)]
+        return sorted(events, key=lambda event: event.position), len(markers) > limit
+
+
+def _message_listing(event: LoggedEvent) -> dict[str, str]:
+    """What a marker carries to be found by its message (nothing for an account's event)."""
+    if event.message_id is None:
+        return {}
+    return {
+        "find_pk": keys.message_events_pk(event.org_id, event.message_id),
+        "find_sk": keys.event_position_sk(event.position),
+    }
 
 
 def _attributes(event: LoggedEvent) -> dict[str, Any]:

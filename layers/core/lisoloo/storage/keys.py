@@ -214,6 +214,11 @@ def event_marker_pk(org_id: str, event_id: str) -> str:
     return f"ORG#{org_id}#EVENT#{event_id}"
 
 
+def message_events_pk(org_id: str, message_id: str) -> str:
+    """A message's events in the ``find`` index: their markers, sorted by log position."""
+    return f"MSGEVT#{org_id}#{message_id}"
+
+
 def deliveries_pk(org_id: str) -> str:
     return f"ORG#{org_id}#DELIVERIES"
 
@@ -310,6 +315,31 @@ LEDGER_PREFIX = "LEDGER#"
 
 def ledger_sk(entry_id: str) -> str:
     return f"{LEDGER_PREFIX}{entry_id}"
+
+
+# GET /balance/ledger lists entries newest first: each entry is also in the sparse ``find`` index
+# under ``LEDGER#{org}``, sorted by ``{created_at}#{entry_id}`` (an entry's own sort key cannot
+# hold its time: the key is the change's idempotency id, the same whenever it is retried).
+_LEDGER_FIND_SK = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#(top_up|adjustment|reserve|charge|release|credit_limit)#[ -~]{1,100}"
+)
+
+
+def ledger_list_pk(org_id: str) -> str:
+    return f"LEDGER#{org_id}"
+
+
+def ledger_find_sk(created_at: str, entry_id: str) -> str:
+    return f"{created_at}#{entry_id}"
+
+
+def is_ledger_find_sk(value: str) -> bool:
+    return bool(_LEDGER_FIND_SK.fullmatch(value))
+
+
+def entry_of_ledger_find_sk(value: str) -> str:
+    """The entry id (``{kind}#{id}``) of a ledger entry's ``find`` sort key."""
+    return value.split("#", 1)[1]
 
 
 # --- Route quality (DESIGN §8) ---------------------------------------------------------------
