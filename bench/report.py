@@ -442,9 +442,12 @@ def _local_speed_rows(local: dict[str, Any]) -> list[Row]:
             if run["final"]
             else f"not final after {seconds:.0f} s ({run['delivered']:,} delivered)"
         )
+        # The sandboxes' receipt delay (LOW,MEDIAN,HIGH seconds) counts inside the figure.
+        bounds = run["receipt_delay"].split(",") if "receipt_delay" in run else None
+        delay = f" (receipts {bounds[0]} to {bounds[-1]} s after submit)" if bounds else ""
         rows.append(
             Row(
-                f"8. local stack: {int(count):,} recipients to final",
+                f"8. local stack: {int(count):,} recipients to final{delay}",
                 figure,
                 f"≤ {goal:.0f} s, no Lambda timeout" if goal else "—",
                 None if goal is None else run["final"] and seconds <= goal and run["lambda_timeouts"] == 0,
