@@ -157,7 +157,7 @@ def dispatch_chunk(
         recorded = outcome.handed_off
     if failures:
         # Invalid numbers and carrier failures together: one transaction per 99 with the counters.
-        apply_and_count(repository, failures)
+        apply_and_count(repository, failures, held=work)
         summary.failed = len(failures)
         recorded = recorded | {transition.key.index for transition in failures}
     if work.handed_off(recorded):
