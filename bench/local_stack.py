@@ -318,6 +318,8 @@ def send_ratio_http(ready: ReadyInfo, repetitions: int = 3, big: int = 10_000) -
                 samples[label].append(elapsed)
     return {
         "wall_ratio": statistics.median(samples["many"]) / statistics.median(samples["one"]),
+        "one_seconds": statistics.median(samples["one"]),
+        "many_seconds": statistics.median(samples["many"]),
         "repetitions": repetitions,
     }
 
