@@ -16,6 +16,7 @@ from lisoloo.carriers.sandbox import SandboxCarrier
 from lisoloo.entities import RecipientKey
 from lisoloo.sweeping import Sweeper
 from tests.integration.conftest import Harness, Merchant, load_function
+from tests.integration.test_admin_routing import admin
 from tests.integration.test_routing import ScriptedCarrier, set_route, sweeper
 from tests.integration.test_webhooks import stream_records
 
@@ -116,6 +117,9 @@ def test_no_delivered_in_time_goes_once_more_through_the_next_carrier(
         reference,
     )
     assert "due_at" not in row  # out of the due index: never handled again
+    # And the operator's view of the message names both carriers
+    [shown] = admin(harness, "messages", "show", merchant.org_id, message_id)["recipients"]
+    assert (shown["carrier"], shown["fallback_carrier"], shown["fallback_at"] is not None) == ("alpha", "beta", True)
 
 
 FINALS = [("alpha", "delivered"), ("alpha", "undelivered"), ("beta", "delivered"), ("beta", "undelivered")]
