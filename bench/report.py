@@ -48,6 +48,8 @@ LIFECYCLE_GOAL = WRITE_UNIT_GOAL + NUMBER_INDEX_WRITE_UNITS
 LIFECYCLE_GOAL_TEXT = f"≤ {LIFECYCLE_GOAL} WU ({WRITE_UNIT_GOAL} + {NUMBER_INDEX_WRITE_UNITS:.0f} per-number index)"
 # Issue 18: what money adds per recipient of a 10,000-recipient send, on average.
 MONEY_WRITE_UNIT_GOAL = 0.1
+# One request per chunk of 100 recipients, per recipient.
+PER_CHUNK = 0.01
 # Issue 14: a flood of made-up references costs a small share of a request each, not a transaction.
 FLOOD_REQUESTS_GOAL = 0.05
 
@@ -569,10 +571,12 @@ def _personal_text_rows(personal: dict[str, Any] | None) -> list[Row]:
             f"{plain['dispatch_write_units_per_recipient']:.2f}; with vars: send "
             f"{own['send_requests_per_recipient']:.3f} / {own['send_write_units_per_recipient']:.2f}, dispatch "
             f"{own['dispatch_requests_per_recipient']:.3f} / {own['dispatch_write_units_per_recipient']:.2f}",
-            "no extra request per recipient",
+            f"no extra request per recipient (< {PER_CHUNK:.2f} more: under one per chunk)",
             personal["correct"]
-            and own["send_requests_per_recipient"] <= plain["send_requests_per_recipient"]
-            and own["dispatch_requests_per_recipient"] <= plain["dispatch_requests_per_recipient"],
+            # Not to the request: a dispatcher's carrier and route caches expire every 30 s and
+            # their refresh (a GetItem and a Query) falls in either run.
+            and own["send_requests_per_recipient"] < plain["send_requests_per_recipient"] + PER_CHUNK
+            and own["dispatch_requests_per_recipient"] < plain["dispatch_requests_per_recipient"] + PER_CHUNK,
         ),
         Row(
             "12. chunk item of 100 recipients with the largest allowed vars",
