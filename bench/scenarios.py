@@ -131,6 +131,10 @@ def send_ratio(stack: InProcessStack, repetitions: int = 5, big: int = BIG) -> d
     return {
         "wall_ratio": _ratio_of_medians([s[0] for s in samples["one"]], [s[0] for s in samples["many"]]),
         "own_ratio": _ratio_of_medians([s[1] for s in samples["one"]], [s[1] for s in samples["many"]]),
+        "one_seconds": statistics.median(s[0] for s in samples["one"]),
+        "many_seconds": statistics.median(s[0] for s in samples["many"]),
+        "own_one_seconds": statistics.median(s[1] for s in samples["one"]),
+        "own_many_seconds": statistics.median(s[1] for s in samples["many"]),
         "requests_one": dict(samples["one"][0][2].requests),
         "requests_many": dict(samples["many"][0][2].requests),
         "repetitions": repetitions,
@@ -262,6 +266,8 @@ def sweep(stack: InProcessStack) -> dict[str, Any]:
     loaded = time.perf_counter() - started
     event = load_event("sweep-scheduled")
 
+    with stack.meter.paused():
+        carriers = len(stack.repository().carriers.configs())  # each judged once a sweep
     with stack.meter.tally() as idle_tally:
         idle_summary = stack.invoke("sweep", event, timeout_seconds=60)
     due: list[dict[str, Any]] = []
@@ -273,6 +279,7 @@ def sweep(stack: InProcessStack) -> dict[str, Any]:
         due_summary = stack.invoke("sweep", event, timeout_seconds=10**6)
     return {
         "idle_messages": IDLE_MESSAGES,
+        "carriers": carriers,
         "idle": tally_figures(idle_tally),
         "idle_summary": idle_summary,
         "due_messages": DUE_MESSAGES,

@@ -164,6 +164,9 @@ class RoutingAdmin:
                     "to": number,
                     "status": row.status.value if row else "pending",
                     "carrier": row.carrier if row else None,
+                    # Deliver-by's second carrier: the recipient went through both.
+                    "fallback_carrier": row.fallback_carrier if row else None,
+                    "fallback_at": _time(row.fallback_at) if row else None,
                     "attempts": row.attempts if row else 0,
                     "carrier_ref": row.carrier_ref if row else None,
                     "error_code": row.error_code if row else None,

@@ -16,6 +16,7 @@ from lisoloo.carriers.sandbox import SandboxCarrier
 from lisoloo.entities import RecipientKey
 from lisoloo.sweeping import Sweeper
 from tests.integration.conftest import Harness, Merchant, load_function
+from tests.integration.test_admin_routing import admin
 from tests.integration.test_routing import ScriptedCarrier, set_route, sweeper
 from tests.integration.test_webhooks import stream_records
 
@@ -116,6 +117,9 @@ def test_no_delivered_in_time_goes_once_more_through_the_next_carrier(
         reference,
     )
     assert "due_at" not in row  # out of the due index: never handled again
+    # And the operator's view of the message names both carriers
+    [shown] = admin(harness, "messages", "show", merchant.org_id, message_id)["recipients"]
+    assert (shown["carrier"], shown["fallback_carrier"], shown["fallback_at"] is not None) == ("alpha", "beta", True)
 
 
 FINALS = [("alpha", "delivered"), ("alpha", "undelivered"), ("beta", "delivered"), ("beta", "undelivered")]
@@ -238,6 +242,28 @@ def test_deliver_within_out_of_range_is_a_400(harness: Harness, within: Any) -> 
     merchant = harness.new_merchant()
     code, _ = harness.send(merchant, {"to": ["+254712340108"], "message": "x", "deliver_within": within})
     assert code in (400, 422)
+
+
+def test_deliver_within_on_a_text_of_several_parts_is_a_422_naming_it(harness: Harness) -> None:
+    merchant = harness.new_merchant()
+    # A text of one part is taken; one of two parts (161 GSM-7 characters) is not, nor is a
+    # personal text that only some recipient's values make two parts long
+    one_part = {"to": ["+254712340110"], "message": "x" * 160, "deliver_within": 60}
+    assert harness.send(merchant, one_part)[0] == 200
+    for body in (
+        {"to": ["+254712340110"], "message": "x" * 161, "deliver_within": 60},
+        {
+            "to": [
+                {"to": "+254712340110", "vars": {"code": "1"}},
+                {"to": "+254712340111", "vars": {"code": "1" * 100}},
+            ],
+            "message": "x" * 100 + "{{code}}",
+            "deliver_within": 60,
+        },
+    ):
+        code, reply = harness.send(merchant, body)
+        assert code == 422, reply
+        assert reply["detail"][0]["loc"] == ["body", "deliver_within"]
 
 
 def test_arming_deliver_by_costs_dispatch_no_request(harness: Harness, fleet: dict[str, ScriptedCarrier]) -> None:

@@ -4,6 +4,7 @@ and, by property, that no recipient is ever taken by two carriers in one attempt
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,35 @@ def test_a_refusing_carrier_fails_over_to_the_next_in_the_same_attempt(
     assert sorted(carriers["beta"].taken) == sorted(carriers["alpha"].asked)
     claimed = rows(harness, merchant, message_id)
     assert {(row.status.value, row.carrier, row.attempts) for row in claimed.values()} == {("sent", "beta", 1)}
+
+
+def test_a_recipients_hand_off_time_is_its_own_not_its_dispatch_runs(
+    harness: Harness, carriers: dict[str, ScriptedCarrier], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a route alpha then beta, and alpha taking a second to refuse everything
+    set_route(harness, "*", "alpha:1", "beta:0")
+    carriers["alpha"].answer = SubmitOutcome.TRANSIENT
+    refuse = carriers["alpha"].submit
+
+    def slow_refusal(submissions: Sequence[Submission]) -> list[SubmitResult]:
+        time.sleep(1.0)
+        return refuse(submissions)
+
+    monkeypatch.setattr(carriers["alpha"], "submit", slow_refusal)
+    merchant = harness.new_merchant()
+    message_id = send(harness, merchant, numbers(3))
+    # When dispatch runs once
+    assert harness.dispatch_queued() == {"batchItemFailures": []}
+    # Then each recipient's hand-off is when beta took it, a second into the run: route
+    # quality's receipt latency counts from there
+    message = harness.repository().messages.get(merchant.org_id, message_id)
+    assert message is not None and message.started_at is not None
+    claimed = rows(harness, merchant, message_id).values()
+    assert {row.carrier for row in claimed} == {"beta"}
+    assert all(
+        row.handed_off_at is not None and row.handed_off_at - message.started_at >= timedelta(seconds=1)
+        for row in claimed
+    )
 
 
 def test_an_uncertain_answer_stays_with_its_carrier(harness: Harness, carriers: dict[str, ScriptedCarrier]) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from lisoloo.entities import MessageRecord, RecipientKey, Transition, TransitionOutcome
+from lisoloo.entities import ChunkWork, MessageRecord, RecipientKey, Transition, TransitionOutcome
 from lisoloo.finding_models import DeliveryAnalytics, DeliveryGroup
 from lisoloo.histograms import GroupFigures, Outcome, tally
 from lisoloo.phone import country_of
@@ -54,15 +54,21 @@ def count_submissions(repository: SmsRepository, message: MessageRecord, numbers
 
 
 def apply_and_count(
-    repository: SmsRepository, transitions: Sequence[Transition], *, keep_going: Callable[[], bool] | None = None
+    repository: SmsRepository,
+    transitions: Sequence[Transition],
+    *,
+    keep_going: Callable[[], bool] | None = None,
+    held: ChunkWork | None = None,
 ) -> TransitionOutcome:
     """``recipients.apply_transitions``, then the final moves it applied counted."""
     outcome = repository.recipients.apply_transitions(transitions, keep_going=keep_going)
-    count_outcomes(repository, outcome.applied)
+    count_outcomes(repository, outcome.applied, held)
     return outcome
 
 
-def count_outcomes(repository: SmsRepository, applied: Sequence[Transition]) -> None:
+def count_outcomes(repository: SmsRepository, applied: Sequence[Transition], held: ChunkWork | None = None) -> None:
+    """``held``: the message and numbers the caller has read already (dispatch, its chunk's),
+    so that failing part of a chunk costs no read of them again."""
     finals = [transition for transition in applied if transition.status.is_terminal]
     if not finals:
         return
@@ -70,10 +76,19 @@ def count_outcomes(repository: SmsRepository, applied: Sequence[Transition]) -> 
     for transition in finals:
         by_org.setdefault(transition.key.org_id, []).append(transition)
     for org_id, moves in by_org.items():
-        messages = repository.messages.get_many(org_id, {move.key.message_id for move in moves})
-        numbers = repository.recipients.numbers_of([move.key for move in moves if move.key.message_id in messages])
+        if held is not None and all(_in_chunk(held, move.key) for move in moves):
+            messages = {held.message.message_id: held.message}
+            numbers = {move.key: held.number_of(move.key.index) for move in moves}
+        else:
+            messages = repository.messages.get_many(org_id, {move.key.message_id for move in moves})
+            numbers = repository.recipients.numbers_of([move.key for move in moves if move.key.message_id in messages])
         repository.analytics.add(org_id, _outcome_groups(moves, messages, numbers))
         count_finals(repository, moves, numbers)
+
+
+def _in_chunk(work: ChunkWork, key: RecipientKey) -> bool:
+    message = work.message
+    return key.org_id == message.org_id and key.message_id == message.message_id and key.index in work.indexes
 
 
 def _outcome_groups(

@@ -157,7 +157,7 @@ def dispatch_chunk(
         recorded = outcome.handed_off
     if failures:
         # Invalid numbers and carrier failures together: one transaction per 99 with the counters.
-        apply_and_count(repository, failures)
+        apply_and_count(repository, failures, held=work)
         summary.failed = len(failures)
         recorded = recorded | {transition.key.index for transition in failures}
     if work.handed_off(recorded):
@@ -364,6 +364,7 @@ def submit_routed(
       or 1502 after the last attempt.
     """
     outcome = SubmissionOutcome()
+    started = routing.clock()
     orders = {submission.reference: order for submission, order in work}
     tried: dict[str, int] = {}  # how far along its order each recipient is
     waiting: dict[str, list[Submission]] = {}
@@ -373,7 +374,7 @@ def submit_routed(
     while waiting:
         carrier_name = next(iter(waiting))
         batch = waiting.pop(carrier_name)
-        for submission, result in zip(batch, routing.submit(carrier_name, batch), strict=True):
+        for submission, (result, answered) in zip(batch, routing.submit_timed(carrier_name, batch), strict=True):
             key = RecipientKey.from_reference(submission.reference)
             if key is None:
                 continue
@@ -383,7 +384,10 @@ def submit_routed(
                 # route, and one part (two legs' part receipts would mix on the row's counts).
                 arm = deliver_within is not None and position + 1 < len(order) and submission.segments == 1
                 deliver_by_at = now + timedelta(seconds=deliver_within) if arm and deliver_within else None
-                _record_acceptance(repository, carrier_name, key, result, now, settings, deliver_by_at)
+                # Its own hand-off time (route quality's receipt latency counts from it), not
+                # the run's start: pacing and failover may have held it for seconds.
+                taken_at = now + timedelta(seconds=answered - started)
+                _record_acceptance(repository, carrier_name, key, result, taken_at, settings, deliver_by_at)
                 outcome.handed_off.add(key.index)
                 outcome.taken.append((carrier_name, submission.to))
             elif result.outcome is SubmitOutcome.REJECTED:

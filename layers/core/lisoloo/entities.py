@@ -279,6 +279,9 @@ class RecipientRecord:
     retry_carrier: str | None = None
     # A personal text's own parts (DESIGN §12); None: the message's.
     segments: int | None = None
+    # Deliver-by's second carrier (DESIGN §8), when the recipient went once more through it.
+    fallback_carrier: str | None = None
+    fallback_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

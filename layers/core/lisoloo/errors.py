@@ -114,6 +114,12 @@ class InvalidSenderIdError(DomainError):
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class InvalidDeliverWithinError(DomainError):
+    """``deliver_within`` on a text of several parts: deliver-by is for one-part texts (DESIGN §8)."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 class InvalidScheduleError(DomainError):
     """Scheduled dates in the past or repeated, dates with a recurrence, or a recurrence that
     would never fire."""

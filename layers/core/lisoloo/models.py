@@ -244,7 +244,7 @@ class SendRequest(Model):
             description="For one-time codes: seconds after a recipient is handed to a carrier with no "
             "`delivered` receipt before it is sent once more through another carrier, when its route has "
             "one. The first definitive receipt decides its state (delivered wins) and no extra event is "
-            "sent; the handset may receive two copies.",
+            "sent; the handset may receive two copies. One-part texts only (422 otherwise).",
         ),
     ] = None
     dry_run: Annotated[

@@ -5,9 +5,10 @@ Counted where the facts are, never by scanning: a hand-off where dispatch record
 (``submit_routed``), a final receipt or the deadline's 1503 where the move is applied
 (``analytics.count_outcomes``, only the moves the transaction applied, so a redelivered batch
 adds nothing). Each batch writes once per distinct (carrier, bucket, country). The latency is
-per recipient, from its hand-off (``handed_off_at`` on its row: the start of the dispatch run
-that submitted it; one batched read per 100 finals) to the receipt reaching our endpoint (not
-its application, after the queue), so a fast receipt reads as fast however large its message.
+per recipient, from its hand-off (``handed_off_at`` on its row: when the carrier's answer that
+took it came back, however long pacing or failover held it in its dispatch run; one batched
+read per 100 finals) to the receipt reaching our endpoint (not its application, after the
+queue), so a fast receipt reads as fast however large its message.
 
 The verdict lives on the carrier's configuration item (``demoted``), where dispatchers already
 read it, kept for ``CARRIER_CONFIG_CACHE_SECONDS``: a demotion reaches every dispatcher within

@@ -12,6 +12,7 @@ from lisoloo.accounting import dry_run_quote, estimate, reservation, send_cost
 from lisoloo.entities import Audience, MessageContent, NewMessage
 from lisoloo.errors import (
     InsufficientBalanceError,
+    InvalidDeliverWithinError,
     InvalidRecipientsError,
     InvalidScheduleError,
     InvalidSenderIdError,
@@ -116,6 +117,17 @@ def _content(
     raw_numbers, values = split_recipients(request.to)
     numbers = normalise_recipients(raw_numbers, caller.default_country)
     texts = personalise(request.message, with_links(request.message, values, settings))
+    if request.deliver_within is not None and texts.segments > 1:
+        # Two carriers' part receipts could not be told apart on one recipient.
+        raise InvalidDeliverWithinError(
+            [
+                {
+                    "loc": ["body", "deliver_within"],
+                    "msg": f"for one-part texts only (one-time codes): this text takes {texts.segments} parts",
+                    "type": "deliver_within",
+                }
+            ]
+        )
     sender_id = choose_sender_id(request.sender_id, caller.sender_ids)
     if request.callback_url is not None:
         check_webhook_url(request.callback_url, allow_loopback=settings.webhooks.webhook_allow_loopback)

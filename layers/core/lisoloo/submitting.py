@@ -51,12 +51,17 @@ class Routing:
     def submit(self, carrier: str, batch: Sequence[Submission]) -> list[SubmitResult]:
         """One result per submission, in order; a carrier not asked answers ``TRANSIENT``
         (definitely not taken) for all."""
+        return [result for result, _ in self.submit_timed(carrier, batch)]
+
+    def submit_timed(self, carrier: str, batch: Sequence[Submission]) -> list[tuple[SubmitResult, float]]:
+        """``submit``, each result with the ``clock`` reading when it was known: a paced batch
+        goes in blocks, up to ``pacing_wait_seconds`` apart."""
         connector = self.carrier_for(carrier)
         if connector is None:
-            return _not_taken(batch, "carrier unknown or disabled")
+            return self._at_once(_not_taken(batch, "carrier unknown or disabled"))
         if not self.breakers.allows(carrier, self.clock()):
-            return _not_taken(batch, "carrier skipped: circuit open")
-        results: list[SubmitResult] = []
+            return self._at_once(_not_taken(batch, "carrier skipped: circuit open"))
+        results: list[tuple[SubmitResult, float]] = []
         tps = self.tps_of(carrier)
         remaining = list(batch)
         give_up_at = time.time() + self.pacing_wait_seconds
@@ -65,13 +70,17 @@ class Routing:
             if tps is not None and self.acquire is not None:
                 block = self.acquire(carrier, tps, len(remaining), give_up_at)
                 if block == 0:
-                    results.extend(_not_taken(remaining, "not sent: the carrier's pace is spent"))
+                    results += self._at_once(_not_taken(remaining, "not sent: the carrier's pace is spent"))
                     break
             sent, remaining = remaining[:block], remaining[block:]
             answered = connector.submit(sent)
             self._observe(carrier, answered)
-            results.extend(answered)
+            results += self._at_once(answered)
         return results
+
+    def _at_once(self, results: Sequence[SubmitResult]) -> list[tuple[SubmitResult, float]]:
+        now = self.clock()
+        return [(result, now) for result in results]
 
     def _observe(self, carrier: str, results: Sequence[SubmitResult]) -> None:
         accepted = sum(1 for result in results if result.outcome is SubmitOutcome.ACCEPTED)

@@ -49,6 +49,8 @@ def recipient_from_item(item: Item) -> RecipientRecord:
         retry_due_at=_wire_timestamp(item, "due_at") if wire_string(item, "due_kind") == DueKind.RETRY else None,
         retry_carrier=wire_string(item, "retry_carrier"),
         segments=wire_integer(item, "segments"),
+        fallback_carrier=wire_string(item, "fallback_carrier"),
+        fallback_at=_wire_timestamp(item, "fallback_at"),
     )
 
 
