@@ -1108,7 +1108,7 @@ export interface components {
             validity_period?: number | null;
             /**
              * Deliver Within
-             * @description For one-time codes: seconds after a recipient is handed to a carrier with no `delivered` receipt before it is sent once more through another carrier, when its route has one. The first definitive receipt decides its state (delivered wins) and no extra event is sent; the handset may receive two copies.
+             * @description For one-time codes: seconds after a recipient is handed to a carrier with no `delivered` receipt before it is sent once more through another carrier, when its route has one. The first definitive receipt decides its state (delivered wins) and no extra event is sent; the handset may receive two copies. One-part texts only (422 otherwise).
              */
             deliver_within?: number | null;
             /**
