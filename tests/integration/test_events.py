@@ -15,7 +15,13 @@ import pytest
 from lisoloo.entities import RecipientKey
 from lisoloo.storage.events import EventLog
 from tests.integration.conftest import Harness, Merchant
-from tests.integration.test_webhooks import configure, deliver_queued, drain_webhook_queue, fan_out
+from tests.integration.test_webhooks import (
+    configure,
+    deliver_queued,
+    drain_webhook_queue,
+    fan_out,
+    first_delivery_to,
+)
 from tests.webhook_receiver import WebhookReceiver, webhook_receiver
 
 
@@ -183,14 +189,8 @@ def test_unknown_malformed_and_other_tenant_event_ids_answer_identical_404s(
 
 
 def test_attempts_show_target_status_duration_attempt_and_next_try(harness: Harness, receiver: WebhookReceiver) -> None:
-    drain_webhook_queue(harness)
     # Given an endpoint that answers 500 once, then 200
-    merchant = harness.new_merchant()
-    configure(harness, merchant, receiver.url("/flaky"))
-    receiver.answers["/flaky"] = [500]
-    _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x"})
-    fan_out(harness, body["data"]["message_id"])
-    failures = deliver_queued(harness)
+    merchant, failures = first_delivery_to(harness, receiver, "/flaky", 500)
     assert len(failures) == 1
     # When the merchant lists its failed deliveries
     code, page = deliveries(harness, merchant, status="failed")

@@ -162,15 +162,23 @@ def test_all_invalid_numbers_give_queued_then_failed(harness: Harness, receiver:
     assert [webhook.event["type"] for webhook in receiver.events("/org")] == ["sms.queued", "sms.failed"]
 
 
-def test_a_failing_endpoint_is_retried_with_the_same_webhook_id(harness: Harness, receiver: WebhookReceiver) -> None:
+def first_delivery_to(
+    harness: Harness, receiver: WebhookReceiver, path: str, answer: int
+) -> tuple[Merchant, list[dict[str, Any]]]:
+    """A new merchant whose endpoint at ``path`` answers ``answer`` once sends one text; its first
+    event is fanned out and delivered once. The merchant, and the delivery jobs that failed."""
     drain_webhook_queue(harness)
     merchant = harness.new_merchant()
-    configure(harness, merchant, receiver.url("/flaky"))
-    receiver.answers["/flaky"] = [500]
+    configure(harness, merchant, receiver.url(path))
+    receiver.answers[path] = [answer]
     _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x"})
     fan_out(harness, body["data"]["message_id"])
+    return merchant, deliver_queued(harness)
+
+
+def test_a_failing_endpoint_is_retried_with_the_same_webhook_id(harness: Harness, receiver: WebhookReceiver) -> None:
     # When the first attempt answers 500, the job fails and is hidden for its backoff
-    failures = deliver_queued(harness)
+    _, failures = first_delivery_to(harness, receiver, "/flaky", 500)
     assert len(failures) == 1
     # When it comes back (here: made visible at once) the endpoint answers 200
     sqs = boto3.client("sqs")
@@ -185,13 +193,8 @@ def test_a_failing_endpoint_is_retried_with_the_same_webhook_id(harness: Harness
 
 
 def test_redirects_are_not_followed(harness: Harness, receiver: WebhookReceiver) -> None:
-    drain_webhook_queue(harness)
-    merchant = harness.new_merchant()
-    configure(harness, merchant, receiver.url("/moved"))
-    receiver.answers["/moved"] = [302]
-    _, body = harness.send(merchant, {"to": ["+254712345678"], "message": "x"})
-    fan_out(harness, body["data"]["message_id"])
-    assert len(deliver_queued(harness)) == 1
+    _, failures = first_delivery_to(harness, receiver, "/moved", 302)
+    assert len(failures) == 1
     assert [webhook.path for webhook in receiver.received] == ["/moved"]
 
 
